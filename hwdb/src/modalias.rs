@@ -1,0 +1,1 @@
+//! Matching device modaliases against lib/modules/<kernel>/modules.alias, as modprobe does.

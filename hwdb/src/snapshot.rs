@@ -1,0 +1,1 @@
+//! Snapshots: a tar.gz of exactly the files a probe reads.

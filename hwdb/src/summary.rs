@@ -1,0 +1,1 @@
+//! The compact, aligned summary a person reads at a glance.
