@@ -53,3 +53,42 @@ pub fn dump_root(dir: &Path) -> PathBuf {
         dir.to_path_buf()
     }
 }
+
+/// A size as util-linux prints it (lib/strutils.c size_to_human_string): "15.8G", "0B", or
+/// with `iec` "1.5 MiB" (lscpu's SIZE_SUFFIX_3LETTER | SIZE_SUFFIX_SPACE).
+pub fn human_size(bytes: u64, iec: bool) -> String {
+    const LETTERS: &[u8] = b"BKMGTPE";
+    let mut exp = 0u32;
+    while exp < 60 && bytes >= 1u64 << (exp + 10) {
+        exp += 10;
+    }
+    let letter = LETTERS[(exp / 10) as usize] as char;
+    let mut dec = if exp > 0 { bytes >> exp } else { bytes };
+    let mut frac = if exp > 0 {
+        bytes & ((1u64 << exp) - 1)
+    } else {
+        0
+    };
+    if frac > 0 {
+        // One decimal digit, rounded.
+        frac = (frac / (1u64 << (exp - 10)) + 50) / 100;
+        if frac == 10 {
+            dec += 1;
+            frac = 0;
+        }
+    }
+    let unit = if iec {
+        if exp == 0 {
+            " B".to_string()
+        } else {
+            format!(" {letter}iB")
+        }
+    } else {
+        letter.to_string()
+    };
+    if frac > 0 {
+        format!("{dec}.{frac}{unit}")
+    } else {
+        format!("{dec}{unit}")
+    }
+}
