@@ -25,6 +25,12 @@ pub struct NetInterface {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,
     /// Software interfaces (loopback, bridges, tunnels) as opposed to hardware ones.
+    /// udev's ID_PATH (live system with udevd only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_path: Option<String>,
+    /// udev's predictable name (ID_NET_NAME_ONBOARD/SLOT/PATH; live system with udevd only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub udev_name: Option<String>,
     #[serde(rename = "virtual")]
     pub is_virtual: bool,
 }

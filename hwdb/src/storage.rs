@@ -28,6 +28,9 @@ pub struct BlockDevice {
     pub driver: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pci_address: Option<String>,
+    /// udev's ID_PATH (live system with udevd only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_path: Option<String>,
     /// udev's /dev/disk/by-id names (live system with udevd only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub by_id: Vec<String>,

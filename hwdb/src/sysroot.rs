@@ -15,7 +15,7 @@
 //! what `hwcert snapshot` archives.
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Read};
@@ -40,15 +40,18 @@ pub struct Warning {
     pub message: String,
 }
 
-/// What was touched while probing, for snapshots.
+/// What was touched while probing, for snapshots. Every path is relative to the root, with
+/// no symbolic link in it (links are recorded separately, as links).
 #[derive(Debug, Default, Clone)]
 pub struct Recorded {
-    /// Files read (system paths relative to the root, no leading `/`).
-    pub files: BTreeSet<PathBuf>,
-    /// Directories listed.
-    pub dirs: BTreeSet<PathBuf>,
+    /// Files read, with the bytes that were read.
+    pub files: BTreeMap<PathBuf, Vec<u8>>,
+    /// Directories listed, with the names they held.
+    pub dirs: BTreeMap<PathBuf, Vec<String>>,
     /// Symbolic links met while resolving paths.
     pub links: BTreeSet<PathBuf>,
+    /// Paths whose existence was tested and found.
+    pub present: BTreeSet<PathBuf>,
 }
 
 /// A root directory and everything read from it.
@@ -227,9 +230,11 @@ impl Sysroot {
         if buf.len() as u64 > limit {
             return Err(Failure::Bad(format!("larger than {limit} bytes")));
         }
-        self.record(|r| {
-            r.files.insert(PathBuf::from(rel.trim_start_matches('/')));
-        });
+        if let Some(real) = self.relative(&host) {
+            self.record(|r| {
+                r.files.insert(real, buf.clone());
+            });
+        }
         Ok(buf)
     }
 
@@ -317,12 +322,32 @@ impl Sysroot {
 
     /// Whether the path exists (following links inside the root). Never warns.
     pub fn exists(&self, rel: &str) -> bool {
-        self.resolve(rel).map(|p| p.exists()).unwrap_or(false)
+        self.test(rel, |p| p.exists())
     }
 
     /// Whether the path is a directory (following links inside the root). Never warns.
     pub fn is_dir(&self, rel: &str) -> bool {
-        self.resolve(rel).map(|p| p.is_dir()).unwrap_or(false)
+        self.test(rel, |p| p.is_dir())
+    }
+
+    fn test(&self, rel: &str, f: impl Fn(&Path) -> bool) -> bool {
+        match self.resolve(rel) {
+            Ok(p) if f(&p) => {
+                if let Some(real) = self.relative(&p) {
+                    self.record(|r| {
+                        r.present.insert(real);
+                    });
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A resolved host path as a path relative to the root (for recording).
+    fn relative(&self, host: &Path) -> Option<PathBuf> {
+        self.recorded.as_ref()?;
+        host.strip_prefix(&self.root).ok().map(Path::to_path_buf)
     }
 
     fn list(&self, rel: &str) -> Result<Vec<String>, Failure> {
@@ -337,9 +362,11 @@ impl Sysroot {
             .filter_map(|e| e.file_name().into_string().ok())
             .collect();
         names.sort_by(|a, b| natural_cmp(a, b));
-        self.record(|r| {
-            r.dirs.insert(PathBuf::from(rel.trim_start_matches('/')));
-        });
+        if let Some(real) = self.relative(&host) {
+            self.record(|r| {
+                r.dirs.insert(real, names.clone());
+            });
+        }
         Ok(names)
     }
 
@@ -366,19 +393,22 @@ impl Sysroot {
         let r = self.resolve(parent).and_then(|p| {
             let host = p.join(name);
             match fs::symlink_metadata(&host) {
-                Ok(md) if md.file_type().is_symlink() => {
-                    fs::read_link(&host).map_err(|e| Failure::Bad(format!("cannot read link: {e}")))
-                }
+                Ok(md) if md.file_type().is_symlink() => fs::read_link(&host)
+                    .map(|t| (host, t))
+                    .map_err(|e| Failure::Bad(format!("cannot read link: {e}"))),
                 Ok(_) => Err(Failure::Bad("is not a symbolic link".into())),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Failure::Missing),
                 Err(e) => Err(Failure::Bad(describe_io(&e))),
             }
         });
-        if r.is_ok() {
-            self.record(|rec| {
-                rec.links.insert(PathBuf::from(rel_t));
-            });
-        }
+        let r = r.map(|(host, target)| {
+            if let Some(real) = self.relative(&host) {
+                self.record(|rec| {
+                    rec.links.insert(real);
+                });
+            }
+            target
+        });
         self.report(rel, r, false)
     }
 
@@ -729,14 +759,32 @@ mod tests {
         let s = Sysroot::new(d.path()).with_recording();
         s.attr("sys/bus/pci/devices/0000:00:02.0/vendor");
         s.list_dir("sys/bus/pci/devices");
+        assert!(s.exists("sys/bus/pci/drivers/virtio-pci"));
+        assert_eq!(
+            s.link_name("sys/bus/pci/devices/0000:00:02.0/driver")
+                .as_deref(),
+            Some("virtio-pci")
+        );
         let r = s.recorded();
-        assert!(r
-            .files
-            .contains(Path::new("sys/bus/pci/devices/0000:00:02.0/vendor")));
+        assert_eq!(
+            r.files
+                .get(Path::new("sys/devices/pci0000:00/0000:00:02.0/vendor"))
+                .map(|b| b.as_slice()),
+            Some(&b"0x1af4\n"[..])
+        );
         assert!(r
             .links
             .contains(Path::new("sys/bus/pci/devices/0000:00:02.0")));
-        assert!(r.dirs.contains(Path::new("sys/bus/pci/devices")));
+        assert!(r
+            .links
+            .contains(Path::new("sys/devices/pci0000:00/0000:00:02.0/driver")));
+        assert_eq!(
+            r.dirs.get(Path::new("sys/bus/pci/devices")),
+            Some(&vec!["0000:00:02.0".to_string()])
+        );
+        assert!(r
+            .present
+            .contains(Path::new("sys/bus/pci/drivers/virtio-pci")));
     }
 
     #[test]
