@@ -226,14 +226,14 @@ pub fn probe(sys: &Sysroot) -> Host {
 
 /// The architecture: the running kernel's on the live system; otherwise what the tree shows.
 fn detect_arch(sys: &Sysroot, kernel: Option<&str>) -> Option<String> {
+    // Newer kernels publish it (proc/sys/kernel/arch, since 6.1); a snapshot keeps it.
+    if let Some(a) = sys.attr("proc/sys/kernel/arch") {
+        return Some(a);
+    }
     if sys.is_live() {
         if let Some(m) = uname_machine() {
             return Some(m);
         }
-    }
-    // Newer kernels publish it (proc/sys/kernel/arch, since 6.1).
-    if let Some(a) = sys.attr("proc/sys/kernel/arch") {
-        return Some(a);
     }
     crate::cpu::detect_arch(sys).or_else(|| kernel.and_then(arch_from_release))
 }

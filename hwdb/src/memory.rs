@@ -15,9 +15,6 @@ pub struct Memory {
     /// MemTotal from proc/meminfo: what the kernel manages.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_bytes: Option<u64>,
-    /// MemAvailable from proc/meminfo.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub available_bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub swap_total_bytes: Option<u64>,
     /// Online memory blocks × block size (lsmem "Total online memory").
@@ -114,7 +111,6 @@ pub fn probe(sys: &Sysroot) -> Memory {
     let get = |k: &str| mi.iter().find(|(key, _)| key == k).map(|(_, v)| *v);
     let mut m = Memory {
         total_bytes: get("MemTotal"),
-        available_bytes: get("MemAvailable"),
         swap_total_bytes: get("SwapTotal"),
         ..Memory::default()
     };
