@@ -61,6 +61,8 @@ case $cmd in
         ;;
     test)
         ensure_system_packages
+        # The fixture tests create thousands of small files: keep them in memory when we can.
+        if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
         exec cargo test --workspace --locked "$@"
         ;;
     *)
