@@ -8,17 +8,15 @@
 //! `modalias` and in `modules.alias`). Module names are normalised as modprobe does, `-` → `_`.
 //!
 //! A table keeps only the lines of one bus (`pci:`), packed into one buffer, and indexes them
-//! by the literal characters that follow the bus prefix (for PCI, `v0000VVVV`), so a lookup
-//! runs the glob on a handful of lines instead of all of them.
-
-use std::collections::HashMap;
+//! by their literal prefix (the bytes before the first glob character: for most PCI aliases
+//! `pci:v00008086d000010FBsv`). A glob can only match a modalias that starts with its literal
+//! prefix, so a lookup hashes the modalias's first N bytes for each literal-prefix length N in
+//! the table (a handful of distinct lengths) and runs the glob on those candidates only.
 
 use crate::sysroot::Sysroot;
 
 /// Largest modules.alias accepted (a distribution kernel's is about 1.5 MB).
 const ALIAS_FILE_LIMIT: u64 = 64 << 20;
-/// Bytes after the bus prefix used as the index key (`v00008086` for PCI).
-const KEY_LEN: usize = 9;
 
 /// Whether `text` matches the glob `pattern` as `fnmatch(pattern, text, 0)` does.
 ///
@@ -159,11 +157,12 @@ struct Entry {
 pub struct AliasTable {
     /// Every kept glob followed by its (normalised) module name, back to back.
     data: Vec<u8>,
+    /// In file order.
     entries: Vec<Entry>,
-    /// Entries whose first [`KEY_LEN`] bytes after the prefix are literal, by those bytes.
-    by_key: HashMap<[u8; KEY_LEN], Vec<u32>>,
-    /// Entries with a glob character among those bytes: tried for every lookup.
-    wild: Vec<u32>,
+    /// (hash of the literal prefix, entry index), sorted.
+    index: Vec<(u64, u32)>,
+    /// The distinct literal-prefix lengths, ascending.
+    literal_lens: Vec<usize>,
     prefix: String,
 }
 
@@ -183,31 +182,41 @@ impl AliasTable {
             prefix: prefix.to_string(),
             ..AliasTable::default()
         };
+        // Distribution files are about half PCI aliases of about 60 bytes: reserve for that
+        // to avoid regrowing, and give back the rest at the end.
+        table.data.reserve(text.len() / 2);
+        table.entries.reserve(text.len() / 120);
+        table.index.reserve(text.len() / 120);
         let mut report = ParseReport::default();
-        for line in text.split(|&b| b == b'\n') {
+        for line in Lines(text) {
             let Some(rest) = line.strip_prefix(b"alias") else {
                 continue;
             };
             if !rest.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
                 continue;
             }
-            report.alias_lines += 1;
-            let mut fields = rest
-                .split(|b| b.is_ascii_whitespace())
-                .filter(|f| !f.is_empty());
-            let Some(glob) = fields.next() else {
-                continue;
-            };
-            if !glob.starts_with(prefix.as_bytes()) {
+            let rest = trim_start(rest);
+            if rest.is_empty() {
                 continue;
             }
-            match fields.next() {
-                Some(module) if valid_module(module) => table.push(glob, module),
-                _ => report.malformed += 1,
+            report.alias_lines += 1;
+            // Most lines are other buses: decide on the prefix before splitting anything.
+            if !rest.starts_with(prefix.as_bytes()) {
+                continue;
+            }
+            let (glob, tail) = rest.split_at(word_end(rest));
+            let tail = trim_start(tail);
+            let module = tail.get(..word_end(tail)).unwrap_or_default();
+            if valid_module(module) {
+                table.push(glob, module);
+            } else {
+                report.malformed += 1;
             }
         }
         table.data.shrink_to_fit();
         table.entries.shrink_to_fit();
+        table.index.sort_unstable();
+        table.literal_lens.sort_unstable();
         (table, report)
     }
 
@@ -230,9 +239,14 @@ impl AliasTable {
             glob_len,
             module_len,
         });
-        match key_of(glob, self.prefix.len(), true) {
-            Some(key) => self.by_key.entry(key).or_default().push(index),
-            None => self.wild.push(index),
+        let literal = glob
+            .iter()
+            .position(|b| matches!(b, b'*' | b'?' | b'[' | b'\\'))
+            .unwrap_or(glob.len());
+        self.index
+            .push((hash(glob.get(..literal).unwrap_or_default()), index));
+        if !self.literal_lens.contains(&literal) {
+            self.literal_lens.push(literal);
         }
     }
 
@@ -291,13 +305,25 @@ impl AliasTable {
         if !text.starts_with(self.prefix.as_bytes()) {
             return Vec::new();
         }
-        let mut candidates: Vec<u32> = self.wild.clone();
-        if let Some(key) = key_of(text, self.prefix.len(), false) {
-            if let Some(list) = self.by_key.get(&key) {
-                candidates.extend_from_slice(list);
-            }
+        let mut candidates: Vec<u32> = Vec::new();
+        for &len in &self.literal_lens {
+            let Some(head) = text.get(..len) else {
+                break;
+            };
+            let h = hash(head);
+            let from = self.index.partition_point(|(k, _)| *k < h);
+            candidates.extend(
+                self.index
+                    .get(from..)
+                    .unwrap_or_default()
+                    .iter()
+                    .take_while(|(k, _)| *k == h)
+                    .map(|(_, i)| *i),
+            );
         }
+        // File order; a hash collision between two lengths could list an entry twice.
         candidates.sort_unstable();
+        candidates.dedup();
         let mut out: Vec<String> = Vec::new();
         for i in candidates {
             let Some(e) = self.entries.get(i as usize) else {
@@ -314,18 +340,63 @@ impl AliasTable {
     }
 }
 
-/// The index key: the [`KEY_LEN`] bytes after the prefix, when they are all literal (for a
-/// glob) or present (for a modalias).
-fn key_of(s: &[u8], prefix_len: usize, is_glob: bool) -> Option<[u8; KEY_LEN]> {
-    let bytes = s.get(prefix_len..prefix_len + KEY_LEN)?;
-    if is_glob
-        && bytes
-            .iter()
-            .any(|b| matches!(b, b'*' | b'?' | b'[' | b'\\'))
-    {
-        return None;
+/// Lines of a byte buffer, found eight bytes at a time (the scan for newlines is most of the
+/// cost of reading a 1.5 MB modules.alias).
+struct Lines<'a>(&'a [u8]);
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let end = find_newline(self.0);
+        let (line, rest) = self.0.split_at(end.unwrap_or(self.0.len()));
+        self.0 = rest.get(1..).unwrap_or_default();
+        Some(line)
     }
-    bytes.try_into().ok()
+}
+
+fn find_newline(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = ONES * b'\n' as u64;
+    let mut chunks = s.chunks_exact(8);
+    let mut base = 0usize;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ NL;
+        // A zero byte in x is a newline in the chunk.
+        if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
+            return chunk.iter().position(|&b| b == b'\n').map(|i| base + i);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|i| base + i)
+}
+
+/// FNV-1a: a collision only adds a candidate that the glob then rejects.
+fn hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn trim_start(s: &[u8]) -> &[u8] {
+    let n = s.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    s.get(n..).unwrap_or_default()
+}
+
+fn word_end(s: &[u8]) -> usize {
+    s.iter()
+        .position(|b| b.is_ascii_whitespace())
+        .unwrap_or(s.len())
 }
 
 /// A module name as depmod writes it: printable, no path separator.
@@ -465,6 +536,11 @@ alias pci:v00008086d000010FBsv*sd*bc*sc*i* ixgbe
         assert!(t.modules_for("usb:v0BDAp8153d0100dc00").is_empty());
         assert!(t.modules_for("pci:").is_empty());
         assert!(t.modules_for("").is_empty());
+        // A glob without any glob character matches only itself.
+        let exact = "pci:v00001234d00005678sv00000000sd00000000bc02sc00i00";
+        let (t, _) = AliasTable::parse(format!("alias {exact} exact-mod\n").as_bytes(), "pci:");
+        assert_eq!(t.modules_for(exact), ["exact_mod"]);
+        assert!(t.modules_for(&format!("{exact}0")).is_empty());
     }
 
     #[test]
@@ -475,7 +551,10 @@ alias pci:v00008086d000010FBsv*sd*bc*sc*i* ixgbe
         assert_eq!((t.len(), r.malformed), (1, 1));
         let (t, r) = AliasTable::parse(b"\x00\xff\xfe garbage\nalias\nalias \n", "pci:");
         assert_eq!(t.len(), 0);
-        assert_eq!(r.alias_lines, 1, "'alias' alone is not an alias line");
+        assert_eq!(
+            r.alias_lines, 0,
+            "'alias' without a glob is not an alias line"
+        );
         let (t, r) = AliasTable::parse(b"alias pci:v* bad/name\nalias pci:v* \xff\n", "pci:");
         assert_eq!((t.len(), r.malformed), (0, 2));
         let (t, _) = AliasTable::parse(b"", "pci:");
