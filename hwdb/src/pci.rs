@@ -22,7 +22,7 @@ use pci_ids::FromId;
 use serde::{Deserialize, Serialize};
 
 use crate::modalias::AliasTable;
-use crate::sysroot::Sysroot;
+use crate::sysroot::{natural_cmp, Sysroot};
 
 /// One PCI function.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -237,51 +237,71 @@ fn probe_one(
 ) -> Option<PciDevice> {
     // Every read goes through the canonical directory: one link resolution per function.
     let dir = sys.canonical(entry)?;
+    // One listing instead of a failed open per attribute this function does not have (a
+    // conventional PCI function has no link, AER or SR-IOV attributes).
+    let names = sys.list_dir(&dir);
+    let has = |attr: &str| names.binary_search_by(|n| natural_cmp(n, attr)).is_ok();
     let at = |attr: &str| format!("{dir}/{attr}");
-    let id16 = |attr: &str| hex_in_range(sys, &at(attr), 0xffff);
 
-    let vendor = id16("vendor");
-    let device = id16("device");
-    let sub_vendor = id16("subsystem_vendor");
-    let sub_device = id16("subsystem_device");
-    let class = hex_in_range(sys, &at("class"), 0xff_ffff);
-    let revision = hex_in_range(sys, &at("revision"), 0xff);
-
+    let id = read_ident(sys, &dir, &has);
+    let revision = if has("revision") {
+        hex_in_range(sys, &at("revision"), 0xff)
+    } else {
+        None
+    };
     let mut d = PciDevice {
-        vendor_id: vendor.map(|v| format!("{v:04x}")),
-        device_id: device.map(|v| format!("{v:04x}")),
-        subsystem_vendor_id: sub_vendor.map(|v| format!("{v:04x}")),
-        subsystem_device_id: sub_device.map(|v| format!("{v:04x}")),
-        class_id: class.map(|c| format!("{c:06x}")),
-        prog_if: class.map(|c| format!("{:02x}", c & 0xff)),
+        vendor_id: id.vendor.map(|v| format!("{v:04x}")),
+        device_id: id.device.map(|v| format!("{v:04x}")),
+        subsystem_vendor_id: id.sub_vendor.map(|v| format!("{v:04x}")),
+        subsystem_device_id: id.sub_device.map(|v| format!("{v:04x}")),
+        class_id: id.class.map(|c| format!("{c:06x}")),
+        prog_if: id.class.map(|c| format!("{:02x}", c & 0xff)),
         revision: revision.map(|r| format!("{r:02x}")),
         ..PciDevice::default()
     };
-    name_device(&mut d, vendor, device, sub_vendor, sub_device, class);
-    d.is_bridge = class.is_some_and(|c| matches!(c >> 8, 0x0604 | 0x0607 | 0x0609));
+    name_device(&mut d, &id);
+    d.is_bridge = id
+        .class
+        .is_some_and(|c| matches!(c >> 8, 0x0604 | 0x0607 | 0x0609));
 
-    d.driver = sys.link_name(&at("driver"));
-    if let Some(alias) = sys.attr(&at("modalias")) {
+    if has("driver") {
+        d.driver = sys.link_name(&at("driver"));
+    }
+    if let Some(alias) = &id.modalias {
         if let Some(table) = aliases.get() {
-            d.modules = table.modules_for(&alias);
+            d.modules = table.modules_for(alias);
         }
     }
-    d.numa_node = sys.parse::<i32>(&at("numa_node")).filter(|n| *n >= 0);
-    if let Some(g) = sys.link_name(&at("iommu_group")) {
-        match g.parse() {
-            Ok(n) => d.iommu_group = Some(n),
-            Err(_) => sys.warn(&at("iommu_group"), format!("'{g}' is not a group number")),
+    if has("numa_node") {
+        d.numa_node = sys.parse::<i32>(&at("numa_node")).filter(|n| *n >= 0);
+    }
+    if has("iommu_group") {
+        if let Some(g) = sys.link_name(&at("iommu_group")) {
+            match g.parse() {
+                Ok(n) => d.iommu_group = Some(n),
+                Err(_) => sys.warn(&at("iommu_group"), format!("'{g}' is not a group number")),
+            }
         }
     }
-    d.link = read_link_state(sys, &dir);
-    d.sriov_totalvfs = sys.parse(&at("sriov_totalvfs"));
-    d.sriov_numvfs = sys.parse(&at("sriov_numvfs"));
-    d.physfn = sys
-        .link_name(&at("physfn"))
-        .filter(|p| parse_address(p).is_some());
-    d.aer = read_aer(sys, &dir);
-    d.enabled = sys.parse::<u32>(&at("enable")).map(|e| e != 0);
-    d.irq = sys.parse::<u32>(&at("irq")).filter(|i| *i != 0);
+    d.link = read_link_state(sys, &dir, &has);
+    if has("sriov_totalvfs") {
+        d.sriov_totalvfs = sys.parse(&at("sriov_totalvfs"));
+    }
+    if has("sriov_numvfs") {
+        d.sriov_numvfs = sys.parse(&at("sriov_numvfs"));
+    }
+    if has("physfn") {
+        d.physfn = sys
+            .link_name(&at("physfn"))
+            .filter(|p| parse_address(p).is_some());
+    }
+    d.aer = read_aer(sys, &dir, &has);
+    if has("enable") {
+        d.enabled = sys.parse::<u32>(&at("enable")).map(|e| e != 0);
+    }
+    if has("irq") {
+        d.irq = sys.parse::<u32>(&at("irq")).filter(|i| *i != 0);
+    }
     d.parent = dir
         .rsplit_once('/')
         .and_then(|(up, _)| up.rsplit('/').next())
@@ -289,6 +309,90 @@ fn probe_one(
         .map(str::to_string);
     d.address = address;
     Some(d)
+}
+
+/// What identifies a function: IDs, class and modalias.
+#[derive(Debug, Default)]
+struct Ident {
+    vendor: Option<u32>,
+    device: Option<u32>,
+    sub_vendor: Option<u32>,
+    sub_device: Option<u32>,
+    class: Option<u32>,
+    modalias: Option<String>,
+}
+
+/// The identity from `uevent` (one read: PCI_ID, PCI_SUBSYS_ID, PCI_CLASS, MODALIAS), and
+/// from the single-value attributes for whatever it lacks (a sysroot recorded without it).
+fn read_ident(sys: &Sysroot, dir: &str, has: &dyn Fn(&str) -> bool) -> Ident {
+    let mut id = Ident::default();
+    if has("uevent") {
+        let rel = format!("{dir}/uevent");
+        if let Some(text) = sys.read(&rel) {
+            let mut bad: Vec<&str> = Vec::new();
+            for line in text.lines() {
+                let Some((key, value)) = line.split_once('=') else {
+                    continue;
+                };
+                match key {
+                    "PCI_ID" => match hex_pair(value) {
+                        Some((v, d)) => (id.vendor, id.device) = (Some(v), Some(d)),
+                        None => bad.push(key),
+                    },
+                    "PCI_SUBSYS_ID" => match hex_pair(value) {
+                        Some((v, d)) => (id.sub_vendor, id.sub_device) = (Some(v), Some(d)),
+                        None => bad.push(key),
+                    },
+                    "PCI_CLASS" => match u32::from_str_radix(value, 16) {
+                        Ok(c) if c <= 0xff_ffff => id.class = Some(c),
+                        _ => bad.push(key),
+                    },
+                    "MODALIAS" if !value.is_empty() => id.modalias = Some(value.to_string()),
+                    _ => {}
+                }
+            }
+            if !bad.is_empty() {
+                sys.warn(&rel, format!("cannot parse {}", bad.join(", ")));
+            }
+        }
+    }
+    let attr16 = |name: &str| {
+        if has(name) {
+            hex_in_range(sys, &format!("{dir}/{name}"), 0xffff)
+        } else {
+            None
+        }
+    };
+    if id.vendor.is_none() {
+        id.vendor = attr16("vendor");
+    }
+    if id.device.is_none() {
+        id.device = attr16("device");
+    }
+    if id.sub_vendor.is_none() {
+        id.sub_vendor = attr16("subsystem_vendor");
+    }
+    if id.sub_device.is_none() {
+        id.sub_device = attr16("subsystem_device");
+    }
+    if id.class.is_none() && has("class") {
+        id.class = hex_in_range(sys, &format!("{dir}/class"), 0xff_ffff);
+    }
+    if id.modalias.is_none() && has("modalias") {
+        id.modalias = sys.attr(&format!("{dir}/modalias"));
+    }
+    id
+}
+
+/// "8086:10FB" → (0x8086, 0x10fb).
+fn hex_pair(s: &str) -> Option<(u32, u32)> {
+    let (a, b) = s.split_once(':')?;
+    let hex4 = |x: &str| {
+        (!x.is_empty() && x.len() <= 4)
+            .then(|| u32::from_str_radix(x, 16).ok())
+            .flatten()
+    };
+    Some((hex4(a)?, hex4(b)?))
 }
 
 /// A hexadecimal attribute no larger than `max`; a larger value is a warning.
@@ -303,14 +407,15 @@ fn hex_in_range(sys: &Sysroot, rel: &str, max: u64) -> Option<u32> {
     }
 }
 
-fn name_device(
-    d: &mut PciDevice,
-    vendor: Option<u32>,
-    device: Option<u32>,
-    sub_vendor: Option<u32>,
-    sub_device: Option<u32>,
-    class: Option<u32>,
-) {
+fn name_device(d: &mut PciDevice, id: &Ident) {
+    let Ident {
+        vendor,
+        device,
+        sub_vendor,
+        sub_device,
+        class,
+        ..
+    } = *id;
     let vendor = vendor.and_then(|v| u16::try_from(v).ok());
     let device = device.and_then(|v| u16::try_from(v).ok());
     if let Some(v) = vendor {
@@ -349,8 +454,11 @@ fn name_device(
     }
 }
 
-fn read_link_state(sys: &Sysroot, dir: &str) -> Option<PciLink> {
+fn read_link_state(sys: &Sysroot, dir: &str, has: &dyn Fn(&str) -> bool) -> Option<PciLink> {
     let speed = |attr: &str| {
+        if !has(attr) {
+            return None;
+        }
         let rel = format!("{dir}/{attr}");
         let text = sys.attr(&rel)?;
         if text.starts_with("Unknown") {
@@ -363,6 +471,9 @@ fn read_link_state(sys: &Sysroot, dir: &str) -> Option<PciLink> {
         Some((text, gts))
     };
     let width = |attr: &str| {
+        if !has(attr) {
+            return None;
+        }
         let rel = format!("{dir}/{attr}");
         // 0 is a link that is down; 255 (or any other value) is not a width a link can have.
         sys.parse::<u32>(&rel).filter(|w| (1..=32).contains(w))
@@ -387,8 +498,11 @@ fn parse_gts(s: &str) -> Option<f64> {
     (words.next()? == "GT/s" && n.is_finite() && n > 0.0).then_some(n)
 }
 
-fn read_aer(sys: &Sysroot, dir: &str) -> Option<PciAer> {
+fn read_aer(sys: &Sysroot, dir: &str, has: &dyn Fn(&str) -> bool) -> Option<PciAer> {
     let file = |name: &str, total: &str| {
+        if !has(name) {
+            return None;
+        }
         let rel = format!("{dir}/{name}");
         let text = sys.read(&rel)?;
         Some(parse_aer(sys, &rel, &text, total))
@@ -536,11 +650,13 @@ mod tests {
             r,
             PF1,
             &[
-                ("vendor", "0x8086"),
-                ("device", "0x10fb"),
-                ("subsystem_vendor", "0x17aa"),
-                ("subsystem_device", "0x9999"),
-                ("class", "0x020000"),
+                // Identity from uevent only, as the kernel writes it.
+                (
+                    "uevent",
+                    "PCI_CLASS=20000\nPCI_ID=8086:10FB\nPCI_SUBSYS_ID=17AA:9999\n\
+                     PCI_SLOT_NAME=0000:01:00.1\n\
+                     MODALIAS=pci:v00008086d000010FBsv000017AAsd00009999bc02sc00i00",
+                ),
                 ("revision", "0x01"),
                 ("numa_node", "0"),
                 ("enable", "0"),
@@ -548,10 +664,6 @@ mod tests {
                 ("current_link_width", "0"),
                 ("max_link_speed", "8.0 GT/s PCIe"),
                 ("max_link_width", "255"),
-                (
-                    "modalias",
-                    "pci:v00008086d000010FBsv000017AAsd00009999bc02sc00i00",
-                ),
             ],
         );
         function(
@@ -767,7 +879,12 @@ mod tests {
             "DLP 0\nSDES\nTLP x\nTOTAL_ERR_FATAL 0",
         );
         fs::write(r.join(format!("{PF0}/sriov_numvfs")), [0xff, 0xfe]).expect("write");
-        fs::remove_file(r.join(format!("{PF1}/modalias"))).expect("rm");
+        write(
+            r,
+            &format!("{PF1}/uevent"),
+            "PCI_CLASS=1000000\nPCI_ID=zz\nPCI_SUBSYS_ID=17AA:9999\nMODALIAS=\nJUNK\n",
+        );
+        write(r, &format!("{VF}/uevent"), "PCI_ID=8086\n");
         link(
             r,
             "sys/bus/pci/devices/0000:02:00.0",
@@ -798,7 +915,17 @@ mod tests {
             .expect("fatal");
         assert_eq!(fatal.counts.len(), 1);
         assert_eq!(fatal.total, Some(0));
-        assert!(devs[2].modules.is_empty());
+        let p1 = &devs[2];
+        assert!(p1.modules.is_empty());
+        assert_eq!((&p1.vendor_id, &p1.class_id), (&None, &None));
+        assert_eq!(p1.subsystem_vendor_id.as_deref(), Some("17aa"));
+        let vf = &devs[3];
+        assert_eq!(
+            vf.vendor_id.as_deref(),
+            Some("8086"),
+            "from the vendor file"
+        );
+        assert_eq!(vf.modules, ["ixgbevf"], "from the modalias file");
         let w = s.warnings();
         let warned = |suffix: &str| w.iter().any(|x| x.path.ends_with(suffix));
         for f in [
@@ -809,6 +936,8 @@ mod tests {
             "0000:01:00.0/aer_dev_fatal",
             "0000:01:00.0/sriov_numvfs",
             "devices/garbage",
+            "0000:01:00.1/uevent",
+            "0000:01:10.0/uevent",
             "devices/0000:02:00.0",
         ] {
             assert!(warned(f), "no warning for {f}: {w:?}");
@@ -865,9 +994,20 @@ mod tests {
 
     #[test]
     fn class_names_follow_lspci() {
-        let mut d = PciDevice::default();
-        name_device(
-            &mut d,
+        let named = |v, p, sv, sd, c| {
+            let mut d = PciDevice::default();
+            let id = Ident {
+                vendor: v,
+                device: p,
+                sub_vendor: sv,
+                sub_device: sd,
+                class: c,
+                modalias: None,
+            };
+            name_device(&mut d, &id);
+            d
+        };
+        let d = named(
             Some(0x1af4),
             Some(0x1041),
             Some(0x1af4),
@@ -882,9 +1022,7 @@ mod tests {
             Some("Virtio 1.0 network device"),
             "subsystem IDs equal to the device's name the device"
         );
-        let mut d = PciDevice::default();
-        name_device(
-            &mut d,
+        let d = named(
             Some(0x0bad),
             Some(1),
             Some(0xffff),
@@ -895,8 +1033,7 @@ mod tests {
         assert_eq!(d.prog_if_name.as_deref(), Some("XHCI"));
         assert_eq!(d.vendor_name, None);
         assert_eq!(d.subsystem_vendor_name, None);
-        let mut d = PciDevice::default();
-        name_device(&mut d, None, None, None, None, Some(0xee0000));
+        let d = named(None, None, None, None, Some(0xee0000));
         assert_eq!(
             d.class_name, None,
             "unknown class: lspci prints 'Class ee00'"
