@@ -547,11 +547,14 @@ fn parse_aer(sys: &Sysroot, rel: &str, text: &str, total_name: &str) -> AerCount
 
 /// The version line of the embedded pci-ids database, when known.
 ///
-/// pci-ids 0.2 does not expose the `Version:` header of the pci.ids it embeds, so this is
-/// `None`. (Its build script also tries to download the current pci.ids when the crate is
-/// built, falling back to the copy it ships, so the version depends on the build.)
+/// pci-ids 0.2 does not expose the `Version:` header of the pci.ids it embeds, so hwdb's build
+/// script reads it from the same file the crate compiled. (The crate's build script tries to
+/// download the current pci.ids, falling back to the copy it ships, so the version depends on
+/// the build machine: that is why the inventory records it.)
 pub fn database_version() -> Option<String> {
-    None
+    // Read from the embedded database's header at build time (hwdb/build.rs).
+    let v = env!("HWDB_PCI_IDS_VERSION");
+    (!v.is_empty()).then(|| v.to_string())
 }
 
 #[cfg(test)]

@@ -259,7 +259,10 @@ fn corrupted_machine_snapshots_never_panic() {
     for e in fs::read_dir(&own).into_iter().flatten().flatten() {
         let p = e.path();
         if p.to_string_lossy().ends_with(".tar.gz") {
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             corrupt_archive(&name, &p, 0x5eed_0001 + n, 60, true);
             n += 1;
         }

@@ -29,7 +29,10 @@ pub fn own_fixtures() -> PathBuf {
 pub fn tempdir() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");
     if std::env::var_os("TMPDIR").is_none() && shm.is_dir() {
-        if let Ok(d) = tempfile::Builder::new().prefix("hwcert-test").tempdir_in(shm) {
+        if let Ok(d) = tempfile::Builder::new()
+            .prefix("hwcert-test")
+            .tempdir_in(shm)
+        {
             return d;
         }
     }
