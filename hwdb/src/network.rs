@@ -430,6 +430,8 @@ mod tests {
                 master: Some("bond0".into()),
                 bond_master: Some("bond0".into()),
                 bridge: None,
+                id_path: None,
+                udev_name: None,
             }
         );
         assert_eq!(
@@ -453,6 +455,8 @@ mod tests {
                 master: Some("br0".into()),
                 bond_master: None,
                 bridge: Some("br0".into()),
+                id_path: None,
+                udev_name: None,
             }
         );
         let usb0 = get("usb0");
