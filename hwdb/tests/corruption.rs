@@ -142,11 +142,9 @@ fn mutate(rng: &mut Rng, p: &Path, m: Mutation) {
             // SAFETY: a valid NUL-terminated path.
             unsafe { libc::mkfifo(c.as_ptr(), 0o644) };
         }
-        Mutation::DirToFile => {
-            if md.map(|m| m.is_dir()).unwrap_or(false) {
-                remove(p);
-                let _ = fs::write(p, "not a directory\n");
-            }
+        Mutation::DirToFile if md.map(|m| m.is_dir()).unwrap_or(false) => {
+            remove(p);
+            let _ = fs::write(p, "not a directory\n");
         }
         _ => {}
     }
