@@ -34,8 +34,9 @@
 //!   ID_WWN for `wwn`, and for `serial` SCSI_IDENT_SERIAL, ID_SCSI_SERIAL, ID_SERIAL_SHORT,
 //!   ID_SERIAL in that order of preference (lsblk takes whichever line comes first). On the live
 //!   system the udev database is the job of `udev_enrich`, which also fills `by_id`.
-//! * `driver` is the driver bound to the device the disk hangs off, or the nearest ancestor with
-//!   one: `sd` / `sr` for SCSI, `nvme` for NVMe namespaces, `virtio_blk`, `mmcblk`.
+//! * `driver` is the driver bound to the device the disk hangs off, or to its nearest ancestor
+//!   below the PCI function: `sd` / `sr` for SCSI, `virtio_blk`, `mmcblk`; an NVMe namespace hangs
+//!   off its controller's class device, which has none, and takes the controller's (`nvme`).
 //!   `controller_driver` and `pci_address` are those of the nearest PCI function above the device
 //!   (the HBA: `ahci`, `megaraid_sas`, `mpt3sas`, `nvme`, `virtio-pci`, `xhci_hcd`): that is the
 //!   driver a certification case is about. An NVMe multipath namespace (under
@@ -320,7 +321,7 @@ fn block_dirs(sys: &Sysroot) -> Vec<(String, String)> {
     // the whole disks of sys/class/block.
     sys.list_dir("sys/class/block")
         .into_iter()
-        .filter(|n| !sys.exists(&format!("sys/class/block/{n}/partition")))
+        .filter(|n| partition_file(sys, &format!("sys/class/block/{n}")).is_none())
         .map(|n| {
             let dir = format!("sys/class/block/{n}");
             (n, dir)
@@ -493,11 +494,7 @@ impl<'a> Ctx<'a> {
         // The device the disk hangs off (a SCSI device, an NVMe controller or subsystem, a
         // virtio device, an MMC card); dm, md, loop, ram and zram have none.
         let device_rel = format!("{dir}/device");
-        let device = if sys.exists(&device_rel) {
-            sys.canonical(&device_rel)
-        } else {
-            None
-        };
+        let device = sys.canonical(&device_rel);
         let hctl = device
             .as_deref()
             .and_then(|p| p.rsplit('/').next())
@@ -525,7 +522,8 @@ impl<'a> Ctx<'a> {
         if let Some((addr, path)) = &pci {
             d.pci_address = Some(addr.clone());
             d.controller_driver = sys.link_name(&format!("{path}/driver"));
-            if d.driver.is_none() && device.is_some() {
+            // A namespace hangs off the controller's class device, which has no driver.
+            if d.driver.is_none() && !d.nvme_controllers.is_empty() {
                 d.driver = d.controller_driver.clone();
             }
         }
@@ -566,7 +564,7 @@ impl<'a> Ctx<'a> {
     /// lsblk's TYPE.
     fn kind(&self, name: &str, dir: &str, scsi: bool) -> String {
         let sys = self.sys;
-        if sys.exists(&format!("{dir}/partition")) {
+        if partition_file(sys, dir).is_some() {
             return "part".into();
         }
         let k = if name.starts_with("dm-") {
@@ -638,16 +636,16 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The first driver bound at or above `from`, up to `stop` (the PCI function) or the top of
-    /// sys/devices.
+    /// The first driver bound at or above `from`, below `stop` (the PCI function, whose driver
+    /// is the controller's) or the top of sys/devices.
     fn first_driver(&self, from: &str, stop: Option<&str>) -> Option<String> {
         let mut p = from.to_string();
         for _ in 0..32 {
-            if let Some(d) = self.sys.link_name(&format!("{p}/driver")) {
-                return Some(d);
-            }
             if Some(p.as_str()) == stop {
                 break;
+            }
+            if let Some(d) = self.sys.link_name(&format!("{p}/driver")) {
+                return Some(d);
             }
             match p.rsplit_once('/') {
                 Some((parent, _)) if parent.starts_with("sys/devices/") => p = parent.to_string(),
@@ -777,15 +775,15 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             let pdir = format!("{dir}/{entry}");
-            if !sys.exists(&format!("{pdir}/partition")) {
+            let Some(number) = partition_file(sys, &pdir) else {
                 continue;
-            }
+            };
             let maj_min = self.maj_min(&pdir);
             let mountpoints = self
                 .mounts
                 .find(maj_min.as_deref(), std::slice::from_ref(&entry));
             out.push(Partition {
-                number: sys.parse(&format!("{pdir}/partition")),
+                number,
                 start: sys.parse(&format!("{pdir}/start")),
                 size_bytes: self.size_bytes(&pdir),
                 maj_min,
@@ -847,6 +845,24 @@ impl<'a> Ctx<'a> {
             });
         }
         out
+    }
+}
+
+/// Whether `dir` is a partition, by its `partition` file (read rather than tested for, so that a
+/// recording reader keeps it): `Some(number)`, the number `None` when it is garbage (warned).
+fn partition_file(sys: &Sysroot, dir: &str) -> Option<Option<u32>> {
+    let rel = format!("{dir}/partition");
+    let text = sys.read(&rel)?;
+    let t = text.trim();
+    match t.parse() {
+        Ok(n) => Some(Some(n)),
+        Err(_) => {
+            sys.warn(
+                &rel,
+                format!("cannot parse '{}'", crate::sysroot::shorten(t)),
+            );
+            Some(None)
+        }
     }
 }
 
@@ -1429,6 +1445,32 @@ mod tests {
         }
         assert!(!has("logical_block_size"), "missing is silent: {w:#?}");
         assert!(!has("/type"), "empty is silent: {w:#?}");
+    }
+
+    #[test]
+    fn a_recording_reader_keeps_what_the_probe_needs() {
+        let d = tree();
+        let sys = Sysroot::new(d.path()).with_recording();
+        probe(&sys, false);
+        let rec = sys.recorded();
+        for f in [
+            "sys/block/sda/sda1/partition",
+            "sys/block/sda/size",
+            "sys/block/sda/device/model",
+            "sys/block/sda/device/vpd_pg80",
+            "sys/class/scsi_host/host0/proc_name",
+            "sys/class/nvme/nvme0/model",
+        ] {
+            assert!(rec.files.contains(Path::new(f)), "{f} not recorded");
+        }
+        for l in [
+            "sys/block/sda".to_string(),
+            format!("{SATA}/block/sda/device"),
+            format!("{SATA}/driver"),
+            "sys/devices/pci0000:00/0000:00:1f.2/driver".to_string(),
+        ] {
+            assert!(rec.links.contains(Path::new(&l)), "{l} not recorded");
+        }
     }
 
     #[test]
