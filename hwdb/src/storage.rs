@@ -225,8 +225,7 @@ pub struct NvmeController {
     pub state: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cntlid: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subsysnqn: Option<String>,
+    // Not `subsysnqn`: vendors put the serial number in it, and the inventory redacts serials.
     /// Block devices of its namespaces (`nvme0n1`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub namespaces: Vec<String>,
@@ -835,7 +834,6 @@ impl<'a> Ctx<'a> {
                 pci_address: pci.map(|(a, _)| a),
                 state: attr("state"),
                 cntlid: sys.parse(&format!("{dir}/cntlid")),
-                subsysnqn: attr("subsysnqn"),
                 namespaces: devices
                     .iter()
                     .filter(|d| d.nvme_controllers.contains(&name))
