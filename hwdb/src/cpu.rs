@@ -449,7 +449,13 @@ struct Cpuinfo {
     ecaches: Vec<CacheEntry>,
     /// Every "processor" number met, possible or not.
     processors: Vec<u32>,
+    /// The text described more CPU types than any machine has ([`MAX_TYPES`]); the rest was
+    /// not read.
+    truncated: bool,
 }
+
+/// More type blocks than this in /proc/cpuinfo is garbage (one block per CPU at most).
+const MAX_TYPES: usize = MAX_CPUS as usize;
 
 /// Split "processor 5" into ("processor", Some(5)), as lscpu's key_cleanup does.
 fn key_cleanup(key: &str) -> (&str, Option<u32>) {
@@ -491,6 +497,10 @@ fn parse_cpuinfo(text: &str, possible: &CpuSet) -> Cpuinfo {
             }
             let t = match curr_type {
                 Some(t) => t,
+                None if out.types.len() >= MAX_TYPES => {
+                    out.truncated = true;
+                    break;
+                }
                 None => {
                     out.types.push(RawType::default());
                     out.types.len() - 1
@@ -651,6 +661,8 @@ fn parse_list_capped(s: &str) -> Result<CpuSet, String> {
         }
         Ok(n)
     };
+    // Repeated huge ranges ("0-65535,0-65535,...") must not turn into minutes of work.
+    let mut budget: u64 = 4 * u64::from(MAX_CPUS);
     for part in s.split(',') {
         let part = part.trim();
         let (range, group) = match part.split_once(':') {
@@ -676,6 +688,9 @@ fn parse_list_capped(s: &str) -> Result<CpuSet, String> {
         if a > b {
             return Err(format!("bad range '{}'", crate::sysroot::shorten(part)));
         }
+        budget = budget
+            .checked_sub(u64::from(b - a) + 1)
+            .ok_or_else(|| "the list is implausibly long".to_string())?;
         match group {
             None => out.extend(a..=b),
             Some((used, size)) => {
@@ -990,6 +1005,9 @@ fn cache_name(level: i64, kind: &str) -> String {
 /// The sysfs caches of one CPU, merged into `caches` as lscpu's read_caches does.
 fn read_caches(sys: &Sysroot, cpu: u32, caches: &mut Caches) {
     let base = format!("{SYS_CPU}/cpu{cpu}");
+    if !sys.is_dir(&base) {
+        return;
+    }
     let mut n = 0usize;
     while n < 64 && sys.is_dir(&format!("{base}/cache/index{n}")) {
         n += 1;
@@ -1364,6 +1382,18 @@ fn read_virt(sys: &Sysroot, default: Option<&RawType>, arch: Option<&str>) -> Vi
         v.kind = Some("container");
         return v;
     }
+    // lscpu asks the running CPU on a live system (CPUID leaf 0x40000000).
+    if sys.is_live() && arch.is_some_and(is_x86_arch) {
+        if let Some(vendor) = live_cpuid_hypervisor() {
+            v.vendor = Some(vendor);
+            v.kind = Some(if vendor == "Xen" && xen_paravirt(sys) {
+                "para"
+            } else {
+                "full"
+            });
+            return v;
+        }
+    }
     // POWER
     if evidence(sys, "proc/iSeries") {
         v.vendor = Some("OS/400");
@@ -1473,9 +1503,53 @@ fn read_virt(sys: &Sysroot, default: Option<&RawType>, arch: Option<&str>) -> Vi
     let guest_flag = default.is_some_and(|t| t.has_flag("hypervisor"));
     if let Some(vendor) = dmi_hypervisor(sys, guest_flag, arch) {
         v.vendor = Some(vendor);
-        v.kind = Some("full");
+        v.kind = Some(if vendor == "Xen" && xen_paravirt(sys) {
+            "para"
+        } else {
+            "full"
+        });
     }
     v
+}
+
+/// The hypervisor's CPUID signature on the running machine (x86 only).
+#[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
+#[allow(unused_unsafe)] // __cpuid is an unsafe fn on older toolchains only
+fn live_cpuid_hypervisor() -> Option<&'static str> {
+    #[cfg(target_arch = "x86")]
+    use std::arch::x86::__cpuid;
+    #[cfg(target_arch = "x86_64")]
+    use std::arch::x86_64::__cpuid;
+    // SAFETY: CPUID only reads identification registers and exists on every CPU this code
+    // can run on; leaf 0x40000000 is the range reserved for hypervisors.
+    let r = unsafe { __cpuid(0x4000_0000) };
+    let sig = [
+        r.ebx.to_le_bytes(),
+        r.ecx.to_le_bytes(),
+        r.edx.to_le_bytes(),
+    ]
+    .concat();
+    match sig.as_slice() {
+        b"XenVMMXenVMM" => Some("Xen"),
+        s if s.starts_with(b"KVMKVMKVM") => Some("KVM"),
+        b"Microsoft Hv" => Some("Microsoft"),
+        b"VMwareVMware" => Some("VMware"),
+        b"UnisysSpar64" => Some("Unisys s-Par"),
+        _ => None,
+    }
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "x86")))]
+fn live_cpuid_hypervisor() -> Option<&'static str> {
+    None
+}
+
+/// A Xen PV or PVH domain (sys/hypervisor/properties/features), as lscpu tells them apart.
+fn xen_paravirt(sys: &Sysroot) -> bool {
+    const PV: u64 = 1 << 5; // XENFEAT_mmu_pt_update_preserve_ad
+    const PVH: u64 = (1 << 3) | (1 << 8); // supervisor_mode_kernel | hvm_callback_vector
+    sys.parse_hex("sys/hypervisor/properties/features")
+        .is_some_and(|f| f & PV != 0 || f & PVH == PVH)
 }
 
 fn dmi_hypervisor(sys: &Sysroot, guest_flag: bool, arch: Option<&str>) -> Option<&'static str> {
@@ -1484,6 +1558,9 @@ fn dmi_hypervisor(sys: &Sysroot, guest_flag: bool, arch: Option<&str>) -> Option
         .is_some_and(|t| t.eq_ignore_ascii_case("xen"))
     {
         return Some("Xen");
+    }
+    if sys.is_live() && arch.is_some_and(is_x86_arch) {
+        return None; // CPUID has answered already
     }
     let x86 = arch.is_some_and(is_x86_arch);
     if x86 && !guest_flag {
@@ -1616,6 +1693,12 @@ pub fn probe(sys: &Sysroot, arch: Option<&str>) -> Cpu {
 
     // cpuinfo -> types
     let mut info = parse_cpuinfo(&cpuinfo_text, &possible);
+    if info.truncated {
+        sys.warn(
+            "proc/cpuinfo",
+            format!("describes more than {MAX_TYPES} CPUs; the rest is ignored"),
+        );
+    }
     let arm = match arch_ref {
         Some(a) => is_arm_arch(a),
         None => info.types.iter().any(is_known_arm),
@@ -1949,6 +2032,9 @@ fn midr_types(sys: &Sysroot, possible: &CpuSet, info: &mut Cpuinfo) {
 
 fn read_cpu(sys: &Sysroot, c: &mut CpuEntry, hp_online: Option<i64>) {
     let base = format!("{SYS_CPU}/cpu{}", c.id);
+    if !sys.is_dir(&base) {
+        return;
+    }
     let topo = format!("{base}/topology");
     if sys.is_dir(&topo) {
         c.core_id = sys.parse::<i64>(&format!("{topo}/core_id"));
@@ -2308,6 +2394,48 @@ avx512vl vmx\nbogomips\t: 4200.00\naddress sizes\t: 46 bits physical, 48 bits vi
     }
 
     #[test]
+    fn hypervisor_from_tree() {
+        let d = x86_tree();
+        let r = d.path();
+        put(r, "sys/class/dmi/id/sys_vendor", "QEMU\n");
+        put(
+            r,
+            "sys/class/dmi/id/product_name",
+            "Standard PC (Q35 + ICH9, 2009)\n",
+        );
+        let sys = Sysroot::new(r);
+        assert_eq!(
+            probe(&sys, None).hypervisor,
+            None,
+            "no hypervisor flag: bare metal"
+        );
+        let info = fs::read_to_string(r.join("proc/cpuinfo")).expect("read");
+        put(r, "proc/cpuinfo", &info.replace(" vmx", " vmx hypervisor"));
+        let sys = Sysroot::new(r);
+        let c = probe(&sys, None);
+        assert_eq!(c.hypervisor.as_deref(), Some("KVM"));
+        assert_eq!(c.virtualization_type.as_deref(), Some("full"));
+        put(r, "proc/xen/capabilities", "control_d\n");
+        let c = probe(&Sysroot::new(r), None);
+        assert_eq!(c.hypervisor.as_deref(), Some("Xen"));
+        assert_eq!(c.virtualization_type.as_deref(), Some("none"), "dom0");
+    }
+
+    #[test]
+    fn endless_cpuinfo_is_cut() {
+        let d = x86_tree();
+        let r = d.path();
+        put(r, "proc/cpuinfo", &"flags : fpu\n".repeat(MAX_TYPES + 10));
+        let sys = Sysroot::new(r);
+        let c = probe(&sys, None);
+        assert_eq!(c.flags, vec!["fpu".to_string()]);
+        assert!(sys
+            .warnings()
+            .iter()
+            .any(|w| w.path == "/proc/cpuinfo" && w.message.contains("ignored")));
+    }
+
+    #[test]
     fn zero_sockets_do_not_divide() {
         let d = x86_tree();
         let r = d.path();
@@ -2416,6 +2544,7 @@ timebase\t: 512000000\nplatform\t: pSeries\nmodel\t\t: IBM,9009-22A\n";
     #[test]
     fn lists_and_masks_are_capped() {
         assert!(parse_list_capped("0-4000000000").is_err());
+        assert!(parse_list_capped(&"0-65535,".repeat(100_000)).is_err());
         assert!(parse_list_capped(&format!("{MAX_CPUS}")).is_err());
         assert_eq!(
             parse_list_capped("0-7:2/4").expect("group"),
