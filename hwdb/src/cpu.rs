@@ -1384,6 +1384,9 @@ fn read_virt(sys: &Sysroot, default: Option<&RawType>, arch: Option<&str>) -> Vi
     }
     // lscpu asks the running CPU on a live system (CPUID leaf 0x40000000).
     if sys.is_live() && arch.is_some_and(is_x86_arch) {
+        // Read the paravirtual clock evidence too, so that a snapshot of this system holds
+        // what a probe of the snapshot needs to name the hypervisor without CPUID.
+        let _ = sys.attr(CLOCKSOURCES);
         if let Some(vendor) = live_cpuid_hypervisor() {
             v.vendor = Some(vendor);
             v.kind = Some(if vendor == "Xen" && xen_paravirt(sys) {
@@ -1499,9 +1502,23 @@ fn read_virt(sys: &Sysroot, default: Option<&RawType>, arch: Option<&str>) -> Vi
             return v;
         }
     }
-    // In place of lscpu's live CPUID/DMI probe: the tree's DMI strings.
+    // In place of lscpu's live CPUID/DMI probe: the tree's DMI strings, then the hypervisors'
+    // paravirtual clocks (a guest without DMI tables, as Firecracker's, still has those).
     let guest_flag = default.is_some_and(|t| t.has_flag("hypervisor"));
-    if let Some(vendor) = dmi_hypervisor(sys, guest_flag, arch) {
+    let vendor = dmi_hypervisor(sys, guest_flag, arch).or_else(|| {
+        if !guest_flag {
+            return None;
+        }
+        sys.attr(CLOCKSOURCES)?
+            .split_whitespace()
+            .find_map(|c| match c {
+                "kvm-clock" => Some("KVM"),
+                "hyperv_clocksource_tsc_page" | "hyperv_clocksource_msr" => Some("Microsoft"),
+                "xen" => Some("Xen"),
+                _ => None,
+            })
+    });
+    if let Some(vendor) = vendor {
         v.vendor = Some(vendor);
         v.kind = Some(if vendor == "Xen" && xen_paravirt(sys) {
             "para"
@@ -1511,6 +1528,9 @@ fn read_virt(sys: &Sysroot, default: Option<&RawType>, arch: Option<&str>) -> Vi
     }
     v
 }
+
+/// The clock sources the kernel can use; paravirtual ones name the hypervisor.
+const CLOCKSOURCES: &str = "sys/devices/system/clocksource/clocksource0/available_clocksource";
 
 /// The hypervisor's CPUID signature on the running machine (x86 only).
 #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
@@ -2681,10 +2701,4 @@ timebase\t: 512000000\nplatform\t: pSeries\nmodel\t\t: IBM,9009-22A\n";
             Some("x86_64")
         );
     }
-}
-
-/// The architecture the tree's own evidence shows.
-pub fn detect_arch(sys: &Sysroot) -> Option<String> {
-    let _ = sys;
-    None
 }

@@ -147,6 +147,20 @@ fn blocks(sys: &Sysroot, m: &mut Memory) {
         return;
     }
     m.block_size_bytes = Some(bs);
+    // Which node each block belongs to: node directories link their blocks (memoryN), so one
+    // listing per node beats listing every block directory.
+    let mut block_node: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    let node_dir = "sys/devices/system/node";
+    for n in sys.list_dir(node_dir) {
+        let Some(id) = n.strip_prefix("node").and_then(|i| i.parse::<u32>().ok()) else {
+            continue;
+        };
+        for e in sys.list_dir(&format!("{node_dir}/{n}")) {
+            if e.starts_with("memory") && e[6..].parse::<u64>().is_ok() {
+                block_node.insert(e, id);
+            }
+        }
+    }
     let (mut online, mut offline) = (0u64, 0u64);
     let mut nodes: Vec<NodeMemory> = Vec::new();
     for name in sys.list_dir(BLOCKS) {
@@ -160,12 +174,7 @@ fn blocks(sys: &Sysroot, m: &mut Memory) {
         match sys.attr(&format!("{dir}/state")).as_deref() {
             Some("online") => {
                 online += bs;
-                // The block's node: a nodeN link inside the block directory.
-                let node = sys
-                    .list_dir(&dir)
-                    .iter()
-                    .find_map(|e| e.strip_prefix("node").and_then(|n| n.parse::<u32>().ok()));
-                if let Some(n) = node {
+                if let Some(&n) = block_node.get(&name) {
                     match nodes.iter_mut().find(|x| x.node == n) {
                         Some(x) => x.online_bytes += bs,
                         None => nodes.push(NodeMemory {
@@ -248,10 +257,17 @@ mod tests {
              HugePages_Free:        2\nHugepagesize:       2048 kB\nBogus line\n",
         )
         .expect("w");
+        let node0 = r.join("sys/devices/system/node/node0");
+        fs::create_dir_all(&node0).expect("mkdir");
         for (i, st) in ["online", "online", "offline"].iter().enumerate() {
             let b = r.join(format!("{BLOCKS}/memory{i}"));
-            fs::create_dir_all(b.join("node0")).expect("mkdir");
+            fs::create_dir_all(&b).expect("mkdir");
             fs::write(b.join("state"), format!("{st}\n")).expect("w");
+            std::os::unix::fs::symlink(
+                format!("../../memory/memory{i}"),
+                node0.join(format!("memory{i}")),
+            )
+            .expect("ln");
         }
         fs::write(r.join(format!("{BLOCKS}/block_size_bytes")), "8000000\n").expect("w");
         let hp = r.join("sys/kernel/mm/hugepages/hugepages-2048kB");

@@ -277,8 +277,21 @@ fn redact_file(path: &Path, bytes: &[u8]) -> Vec<u8> {
         {
             text()
         }
-        // Block devices, NVMe controllers and namespaces, SCSI devices.
-        "serial" | "wwid" | "eui" | "nguid" | "uuid" | "wwn" => text(),
+        // Block devices, NVMe controllers, SCSI devices.
+        "serial" | "wwn" => text(),
+        // "naa.5000c500a1b2c3d4" → "naa.XXXXXXXXXXXXXXXX": the kind of name stays readable.
+        "wwid" => {
+            let t = String::from_utf8_lossy(bytes);
+            let (prefix, rest) = t.split_at(t.find('.').map(|i| i + 1).unwrap_or(0));
+            let masked: String = rest
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { 'X' } else { c })
+                .collect();
+            format!("{prefix}{masked}").into_bytes()
+        }
+        // NVMe namespace identifiers (a device-mapper uuid names a volume, not hardware, and
+        // tells LVM from other mappings).
+        "eui" | "nguid" | "uuid" if parent.contains("/nvme") => text(),
         // Network interfaces.
         "address" | "perm_addr" if parent.contains("/net/") => text(),
         // SCSI VPD pages 0x80 (unit serial) and 0x83 (device identification): keep the
@@ -298,14 +311,20 @@ fn redact_vpd(bytes: &[u8]) -> Vec<u8> {
             }
         }
         Some(0x83) => {
-            // Designation descriptors: 4-byte header, then `len` identifier bytes.
+            // Designation descriptors: 4-byte header, then `len` identifier bytes. Binary
+            // identifiers keep their first byte (an NAA identifier's type lives there) and
+            // lose the rest; ASCII ones become 'X'.
             let mut pos = 4usize;
             while pos + 4 <= b.len() {
                 let len = b[pos + 3] as usize;
                 let end = (pos + 4 + len).min(b.len());
                 let ascii = b[pos] & 0x0F == 2;
-                for x in &mut b[pos + 4..end] {
-                    *x = if ascii { b'X' } else { 0 };
+                for (i, x) in b[pos + 4..end].iter_mut().enumerate() {
+                    if ascii {
+                        *x = b'X';
+                    } else if i > 0 {
+                        *x = 0xAA;
+                    }
                 }
                 pos += 4 + len;
             }
@@ -372,8 +391,8 @@ mod tests {
         assert_eq!(redact_vpd(&pg80), [0, 0x80, 0, 4, b'X', b'X', b'X', b'X']);
         let pg83 = [0u8, 0x83, 0, 12, 1, 3, 0, 8, 0x50, 1, 2, 3, 4, 5, 6, 7];
         let r = redact_vpd(&pg83);
-        assert_eq!(&r[..8], &pg83[..8]);
-        assert!(r[8..].iter().all(|b| *b == 0));
+        assert_eq!(&r[..9], &pg83[..9]);
+        assert!(r[9..].iter().all(|b| *b == 0xAA));
         assert_eq!(
             redact_vpd(&[0, 0x83, 0, 9, 2, 3, 0, 200]).len(),
             8,

@@ -70,6 +70,10 @@ fn table(out: &mut String, rows: &[Vec<String>]) {
     }
 }
 
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 fn or_dash(v: Option<impl ToString>) -> String {
     v.map(|x| x.to_string()).unwrap_or_else(|| "-".into())
 }
@@ -296,7 +300,7 @@ fn memory(o: &mut String, inv: &Inventory) {
 }
 
 fn pci(o: &mut String, inv: &Inventory) {
-    let _ = writeln!(o, "\nPCI ({} functions):", inv.pci.len());
+    let _ = writeln!(o, "\nPCI ({}):", count(inv.pci.len(), "function"));
     let rows: Vec<Vec<String>> = inv
         .pci
         .iter()
@@ -346,7 +350,7 @@ fn pci(o: &mut String, inv: &Inventory) {
 }
 
 fn storage(o: &mut String, inv: &Inventory) {
-    let _ = writeln!(o, "\nStorage ({} devices):", inv.storage.len());
+    let _ = writeln!(o, "\nStorage ({}):", count(inv.storage.len(), "device"));
     if inv.storage.is_empty() {
         return;
     }
@@ -378,7 +382,7 @@ fn storage(o: &mut String, inv: &Inventory) {
 }
 
 fn network(o: &mut String, inv: &Inventory) {
-    let _ = writeln!(o, "\nNetwork ({} interfaces):", inv.network.len());
+    let _ = writeln!(o, "\nNetwork ({}):", count(inv.network.len(), "interface"));
     if inv.network.is_empty() {
         return;
     }

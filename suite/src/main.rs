@@ -1,6 +1,7 @@
 //! `hwcert`: the hardware compatibility certification suite for OpenCloudOS.
 
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -129,6 +130,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let tmp = tempfile::NamedTempFile::new_in(dir)
                 .with_context(|| format!("cannot write in {}", dir.display()))?;
             let manifest = hwdb::snapshot::write(&opts, std::io::BufWriter::new(tmp.as_file()))?;
+            // A temporary file is private (0600); a snapshot is meant to be shared.
+            std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+                .with_context(|| format!("cannot set the mode of {}", tmp.path().display()))?;
             tmp.persist(&output)
                 .with_context(|| format!("cannot write {}", output.display()))?;
             eprintln!(
