@@ -188,6 +188,54 @@ fn binary(p: &Path) -> bool {
         || s.ends_with("hwcert-snapshot.json")
 }
 
+/// Whether a warning names `rel` (warnings name the path the probe asked for, which may go
+/// through links: compare where both lead).
+fn names(root: &Path, inv: &hwdb::Inventory, rel: &Path) -> bool {
+    let Ok(target) = fs::canonicalize(root.join(rel)) else {
+        return false;
+    };
+    inv.warnings.iter().any(|w| {
+        fs::canonicalize(root.join(w.path.trim_start_matches('/')))
+            .map(|p| p == target)
+            .unwrap_or(false)
+    })
+}
+
+/// Every text file of a snapshot, turned to invalid UTF-8 one at a time (a sample of at most
+/// `max`), must be named in the warnings: nothing the probe reads may fail silently.
+fn every_text_file_is_reported(name: &str, root: &Path, max: usize) {
+    let mut files = Vec::new();
+    walk(root, &mut files);
+    files.retain(|p| {
+        fs::symlink_metadata(p)
+            .map(|m| m.is_file() && m.len() > 0)
+            .unwrap_or(false)
+            && !binary(p)
+    });
+    files.sort();
+    let stride = files.len().div_ceil(max).max(1);
+    let (mut checked, mut silent) = (0, Vec::new());
+    for f in files.iter().step_by(stride) {
+        let rel = f.strip_prefix(root).expect("inside");
+        let original = fs::read(f).expect("read");
+        fs::write(f, [0xff, 0xfe, 0x80, b'\n']).expect("write");
+        let inv = probe_with_limit(root, &format!("{name}: {}", rel.display()));
+        fs::write(f, &original).expect("restore");
+        checked += 1;
+        if !names(root, &inv, rel) {
+            silent.push(rel.display().to_string());
+        }
+    }
+    eprintln!(
+        "{name}: {}/{checked} garbage text files named in warnings",
+        checked - silent.len()
+    );
+    assert!(
+        silent.is_empty(),
+        "{name}: read without a warning when garbage: {silent:#?}"
+    );
+}
+
 fn corrupt_tree(name: &str, pristine: &Path, seed: u64, rounds: usize) -> (usize, usize) {
     let mut rng = Rng(seed);
     let mut files = Vec::new();
@@ -226,8 +274,7 @@ fn corrupt_tree(name: &str, pristine: &Path, seed: u64, rounds: usize) -> (usize
                 && !binary(rel);
             if was_read_text {
                 checked += 1;
-                let shown = format!("/{}", rel.display());
-                if inv.warnings.iter().any(|w| w.path == shown) {
+                if names(work.path(), &inv, rel) {
                     named += 1;
                 } else {
                     eprintln!("not named in warnings: {what}\n{:#?}", inv.warnings);
@@ -262,6 +309,8 @@ fn corrupted_machine_snapshots_never_panic() {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             corrupt_archive(&name, &p, 0x5eed_0001 + n, 60, true);
+            let tmp = common::extract(&p);
+            every_text_file_is_reported(&name, &common::dump_root(tmp.path()), 250);
             n += 1;
         }
     }
