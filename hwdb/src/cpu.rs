@@ -2179,13 +2179,8 @@ fn hybrid_core_types(
 mod tests {
     use super::*;
     use std::fs;
-    use std::path::Path;
 
-    fn put(root: &Path, rel: &str, text: &str) {
-        let p = root.join(rel);
-        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        fs::write(p, text).expect("write");
-    }
+    use crate::testutil::write as put;
 
     const X86_BLOCK: &str = "vendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\n\
 model name\t: Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz\nstepping\t: 7\nmicrocode\t: 0x5003006\n\
@@ -2215,22 +2210,22 @@ avx512vl vmx\nbogomips\t: 4200.00\naddress sizes\t: 46 bits physical, 48 bits vi
             put(
                 r,
                 &format!("{base}/topology/thread_siblings"),
-                &format!("{threads:x}\n"),
+                format!("{threads:x}\n"),
             );
             put(
                 r,
                 &format!("{base}/topology/core_siblings"),
-                &format!("{sockets:x}\n"),
+                format!("{sockets:x}\n"),
             );
             put(
                 r,
                 &format!("{base}/topology/core_id"),
-                &format!("{}\n", core % 2),
+                format!("{}\n", core % 2),
             );
             put(
                 r,
                 &format!("{base}/topology/physical_package_id"),
-                &format!("{socket}\n"),
+                format!("{socket}\n"),
             );
             put(r, &format!("{base}/cpufreq/cpuinfo_max_freq"), "3900000\n");
             put(r, &format!("{base}/cpufreq/cpuinfo_min_freq"), "1000000\n");
@@ -2244,10 +2239,10 @@ avx512vl vmx\nbogomips\t: 4200.00\naddress sizes\t: 46 bits physical, 48 bits vi
             .enumerate()
             {
                 let c = format!("{base}/cache/index{i}");
-                put(r, &format!("{c}/level"), &format!("{level}\n"));
-                put(r, &format!("{c}/type"), &format!("{kind}\n"));
-                put(r, &format!("{c}/size"), &format!("{size}\n"));
-                put(r, &format!("{c}/shared_cpu_map"), &format!("{shared:x}\n"));
+                put(r, &format!("{c}/level"), format!("{level}\n"));
+                put(r, &format!("{c}/type"), format!("{kind}\n"));
+                put(r, &format!("{c}/size"), format!("{size}\n"));
+                put(r, &format!("{c}/shared_cpu_map"), format!("{shared:x}\n"));
             }
         }
         put(r, "sys/devices/system/node/node0/cpumap", "33\n");
@@ -2390,11 +2385,7 @@ avx512vl vmx\nbogomips\t: 4200.00\naddress sizes\t: 46 bits physical, 48 bits vi
             "sys/devices/system/cpu/cpu2/cpufreq/cpuinfo_max_freq",
             "fast\n",
         );
-        put(
-            r,
-            "sys/devices/system/node/node0/cpumap",
-            &"f,".repeat(5000),
-        );
+        put(r, "sys/devices/system/node/node0/cpumap", "f,".repeat(5000));
         put(r, "sys/devices/system/cpu/vulnerabilities/x", "");
         fs::create_dir_all(r.join("sys/devices/system/cpu/vulnerabilities/dir")).expect("mkdir");
         let sys = Sysroot::new(r);
@@ -2430,7 +2421,7 @@ avx512vl vmx\nbogomips\t: 4200.00\naddress sizes\t: 46 bits physical, 48 bits vi
             "no hypervisor flag: bare metal"
         );
         let info = fs::read_to_string(r.join("proc/cpuinfo")).expect("read");
-        put(r, "proc/cpuinfo", &info.replace(" vmx", " vmx hypervisor"));
+        put(r, "proc/cpuinfo", info.replace(" vmx", " vmx hypervisor"));
         let sys = Sysroot::new(r);
         let c = probe(&sys, None);
         assert_eq!(c.hypervisor.as_deref(), Some("KVM"));
@@ -2445,7 +2436,7 @@ avx512vl vmx\nbogomips\t: 4200.00\naddress sizes\t: 46 bits physical, 48 bits vi
     fn endless_cpuinfo_is_cut() {
         let d = x86_tree();
         let r = d.path();
-        put(r, "proc/cpuinfo", &"flags : fpu\n".repeat(MAX_TYPES + 10));
+        put(r, "proc/cpuinfo", "flags : fpu\n".repeat(MAX_TYPES + 10));
         let sys = Sysroot::new(r);
         let c = probe(&sys, None);
         assert_eq!(c.flags, vec!["fpu".to_string()]);

@@ -27,8 +27,11 @@ pub mod snapshot;
 pub mod storage;
 pub mod summary;
 pub mod sysroot;
+#[cfg(test)]
+mod testutil;
 #[cfg(feature = "udev")]
 mod udev_enrich;
+pub mod units;
 
 mod inventory;
 

@@ -218,24 +218,14 @@ fn kind_name(t: u32) -> String {
 mod tests {
     use super::*;
     use std::fs;
-    use std::os::unix::fs::symlink;
+
     use std::path::Path;
 
-    fn write(root: &Path, rel: &str, text: &str) {
-        let p = root.join(rel);
-        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        fs::write(p, text).expect("write");
-    }
-
-    fn link(root: &Path, rel: &str, target: &str) {
-        let p = root.join(rel);
-        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        symlink(target, p).expect("symlink");
-    }
+    use crate::testutil::{link, write};
 
     fn attrs(root: &Path, dir: &str, attrs: &[(&str, &str)]) {
         for (k, v) in attrs {
-            write(root, &format!("{dir}/{k}"), &format!("{v}\n"));
+            write(root, &format!("{dir}/{k}"), format!("{v}\n"));
         }
     }
 

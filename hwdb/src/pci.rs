@@ -561,24 +561,14 @@ pub fn database_version() -> Option<String> {
 mod tests {
     use super::*;
     use std::fs;
-    use std::os::unix::fs::symlink;
+
     use std::path::Path;
 
-    fn write(root: &Path, rel: &str, text: &str) {
-        let p = root.join(rel);
-        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        fs::write(p, text).expect("write");
-    }
-
-    fn link(root: &Path, rel: &str, target: &str) {
-        let p = root.join(rel);
-        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        symlink(target, p).expect("symlink");
-    }
+    use crate::testutil::{link, write};
 
     fn function(root: &Path, dev: &str, attrs: &[(&str, &str)]) {
         for (name, value) in attrs {
-            write(root, &format!("{dev}/{name}"), &format!("{value}\n"));
+            write(root, &format!("{dev}/{name}"), format!("{value}\n"));
         }
         let addr = dev.rsplit('/').next().expect("address");
         link(

@@ -262,43 +262,6 @@ pub fn probe(sys: &Sysroot, all: bool) -> (Vec<BlockDevice>, Vec<NvmeController>
     (devices, nvme)
 }
 
-/// A size as lsblk prints it (SIZE, DISC-GRAN, …): binary units with a one-letter suffix and
-/// at most one decimal, rounded half up — `223.6G`, `200M`, `512B`, `1024M`, `0B`.
-pub fn human_size(bytes: u64) -> String {
-    let mut exp = 0u32;
-    while exp < 60 && bytes >= 1u64 << (exp + 10) {
-        exp += 10;
-    }
-    let letter = match exp {
-        0 => 'B',
-        10 => 'K',
-        20 => 'M',
-        30 => 'G',
-        40 => 'T',
-        50 => 'P',
-        _ => 'E',
-    };
-    if exp == 0 {
-        return format!("{bytes}{letter}");
-    }
-    let unit = 1u64 << exp;
-    let mut dec = bytes / unit;
-    let rem = bytes % unit;
-    // Thousandths of a unit (in 128 bits: rem * 1000 overflows u64 for exbibytes), rounded to
-    // tenths half up.
-    let thousandths = (u128::from(rem) * 1000 / u128::from(unit)) as u64;
-    let mut tenths = (thousandths + 50) / 100;
-    if tenths >= 10 {
-        dec += 1;
-        tenths = 0;
-    }
-    if tenths == 0 {
-        format!("{dec}{letter}")
-    } else {
-        format!("{dec}.{tenths}{letter}")
-    }
-}
-
 /// Whether a name is a loop, ram or zram device (listed only with `all`).
 fn is_pseudo(name: &str) -> bool {
     ["loop", "ram", "zram"].iter().any(|p| {
@@ -1148,20 +1111,10 @@ fn unescape_octal(s: &str) -> String {
 mod tests {
     use super::*;
     use std::fs;
-    use std::os::unix::fs::symlink;
+
     use std::path::Path;
 
-    fn write(root: &Path, rel: &str, content: impl AsRef<[u8]>) {
-        let p = root.join(rel);
-        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        fs::write(p, content).expect("write");
-    }
-
-    fn link(root: &Path, rel: &str, target: &str) {
-        let p = root.join(rel);
-        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        symlink(target, p).expect("symlink");
-    }
+    use crate::testutil::{link, write};
 
     const SATA: &str = "sys/devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0";
 
@@ -1539,20 +1492,6 @@ mod tests {
         let (devs, _) = probe(&sys, false);
         let sda = devs.iter().find(|x| x.name == "sda").expect("sda");
         assert_eq!(sda.model.as_deref(), Some("KINGSTON SH103S3"));
-    }
-
-    #[test]
-    fn lsblk_sizes() {
-        assert_eq!(human_size(0), "0B");
-        assert_eq!(human_size(512), "512B");
-        assert_eq!(human_size(1023), "1023B");
-        assert_eq!(human_size(1024), "1K");
-        assert_eq!(human_size(468862128 * 512), "223.6G");
-        assert_eq!(human_size(409600 * 512), "200M");
-        assert_eq!(human_size(2097151 * 512), "1024M");
-        assert_eq!(human_size(2147450880), "2G");
-        assert_eq!(human_size(u64::MAX), "16E");
-        assert_eq!(human_size(1536), "1.5K");
     }
 
     #[test]

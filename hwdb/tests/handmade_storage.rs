@@ -4,7 +4,8 @@
 
 mod common;
 
-use hwdb::storage::{self, human_size, BlockDevice, NvmeController};
+use hwdb::storage::{self, BlockDevice, NvmeController};
+use hwdb::units::{util_linux_size, SizeStyle};
 use hwdb::Sysroot;
 
 fn probe(tree: &str, all: bool) -> (Vec<BlockDevice>, Vec<NvmeController>) {
@@ -53,7 +54,7 @@ fn raid_sas_megaraid_virtual_drive() {
         sda.wwn.as_deref(),
         Some("0x600605b00f1d4a202a10c0b60cb00506")
     );
-    assert_eq!(sda.size_bytes.map(human_size).as_deref(), Some("894.3G"));
+    assert_eq!(sda.size_bytes.map(lsblk_size).as_deref(), Some("894.3G"));
     assert_eq!((sda.min_io, sda.opt_io), (Some(65536), Some(65536)));
     assert_eq!(sda.scheduler.as_deref(), Some("mq-deadline"));
     assert_eq!(sda.state.as_deref(), Some("running"));
@@ -90,7 +91,7 @@ fn raid_sas_disk_behind_mpt3sas() {
     assert_eq!(sdb.driver.as_deref(), Some("sd"));
     assert_eq!(sdb.controller_driver.as_deref(), Some("mpt3sas"));
     assert_eq!(sdb.pci_address.as_deref(), Some("0000:af:00.0"));
-    assert_eq!(sdb.size_bytes.map(human_size).as_deref(), Some("1.1T"));
+    assert_eq!(sdb.size_bytes.map(lsblk_size).as_deref(), Some("1.1T"));
     assert_eq!(sdb.partitions.len(), 1);
     assert_eq!(sdb.partitions[0].mountpoints, ["/data"]);
 }
@@ -118,7 +119,7 @@ fn kunpeng_nvme_namespace_and_controller() {
     assert_eq!(ns.state.as_deref(), Some("live"));
     assert_eq!(ns.scheduler.as_deref(), Some("none"));
     assert_eq!(ns.rotational, Some(false));
-    assert_eq!(ns.size_bytes.map(human_size).as_deref(), Some("3.5T"));
+    assert_eq!(ns.size_bytes.map(lsblk_size).as_deref(), Some("3.5T"));
     let d = ns.discard.as_ref().expect("discard limits");
     assert_eq!(
         (d.granularity, d.max_bytes),
@@ -173,7 +174,7 @@ fn kvm_guest_virtio_disk_and_cdrom() {
     assert_eq!(sr0.driver.as_deref(), Some("sr"));
     assert_eq!(sr0.controller_driver.as_deref(), Some("ata_piix"));
     assert_eq!(sr0.pci_address.as_deref(), Some("0000:00:01.1"));
-    assert_eq!(sr0.size_bytes.map(human_size).as_deref(), Some("1024M"));
+    assert_eq!(sr0.size_bytes.map(lsblk_size).as_deref(), Some("1024M"));
 
     let (all, _) = probe("offline-cpus", true);
     let zram = dev(&all, "zram0");
@@ -192,4 +193,9 @@ fn inventory_json_round_trips() {
             serde_json::from_str(&json).expect("deserialize");
         assert_eq!(back, (devs, nvme), "{tree}");
     }
+}
+
+/// A size as lsblk prints it.
+fn lsblk_size(bytes: u64) -> String {
+    util_linux_size(bytes, SizeStyle::Letter)
 }

@@ -7,7 +7,7 @@
 //! devices by default). A (device, column) pair shown by several tables is counted once.
 //!
 //! How columns map:
-//! * SIZE, DISC-GRAN, DISC-MAX through `storage::human_size`, lsblk's own formatting.
+//! * SIZE, DISC-GRAN, DISC-MAX through `units::util_linux_size`, lsblk's own formatting.
 //! * Partitions take ROTA, RM, SCHED, ZONED, sector sizes, MIN-IO, OPT-IO and the discard limits
 //!   from their disk (lsblk reads them through the disk's queue, as the kernel shares it); RO,
 //!   SIZE, ALIGNMENT and DISC-ALN are their own. MODEL, VENDOR, REV and STATE are blank for
@@ -25,7 +25,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use hwdb::storage::{self, human_size, BlockDevice, Partition};
+use hwdb::storage::{self, BlockDevice, Partition};
+use hwdb::units::{util_linux_size, SizeStyle};
 use hwdb::Sysroot;
 
 const DUMPS: &[&str] = &["simple-nvme", "simple-lvm", "multi-devs-bcachefs"];
@@ -220,7 +221,7 @@ fn agrees(dev: Dev<'_>, col: &str, want: &str) -> Option<(bool, String)> {
         "SIZE" => part
             .map(|p| p.size_bytes)
             .unwrap_or(disk.size_bytes)
-            .map(human_size)
+            .map(lsblk_size)
             .unwrap_or_default(),
         "TYPE" => match part {
             Some(_) => "part".into(),
@@ -247,12 +248,12 @@ fn agrees(dev: Dev<'_>, col: &str, want: &str) -> Option<(bool, String)> {
                 "0".into()
             }
         }
-        "DISC-GRAN" => human_size(gran),
+        "DISC-GRAN" => lsblk_size(gran),
         "DISC-MAX" => disk
             .discard
             .as_ref()
             .and_then(|d| d.max_bytes)
-            .map(human_size)
+            .map(lsblk_size)
             .unwrap_or_default(),
         "DISC-ZERO" => {
             if gran > 0 {
@@ -521,4 +522,9 @@ fn table_parser() {
     assert_eq!(t.rows[1]["REV"], "");
     assert_eq!(t.rows[2]["VENDOR"], "");
     assert_eq!(t.rows[2]["REV"], "SGW00110");
+}
+
+/// A size as lsblk prints it.
+fn lsblk_size(bytes: u64) -> String {
+    util_linux_size(bytes, SizeStyle::Letter)
 }

@@ -109,44 +109,7 @@ const PHYSICAL: &str = "per-CPU CPU,Core,Socket,Node (lscpu -p --physical)";
 
 /// lscpu's size_to_human_string(SIZE_SUFFIX_3LETTER | SIZE_SUFFIX_SPACE): "1.5 MiB", "32 KiB".
 fn human_size(bytes: u64) -> String {
-    let mut shft = 10u32;
-    while shft <= 60 && bytes >= (1u64 << shft) {
-        shft += 10;
-    }
-    let exp = shft - 10;
-    let letter = "BKMGTPE".chars().nth((exp / 10) as usize).unwrap_or('?');
-    let (mut dec, mut frac) = if exp == 0 {
-        (bytes, 0)
-    } else {
-        (bytes >> exp, bytes & ((1u64 << exp) - 1))
-    };
-    let suffix = if letter == 'B' {
-        " B".to_string()
-    } else {
-        format!(" {letter}iB")
-    };
-    if frac != 0 {
-        // three digits after the point, then rounded to one
-        frac = if frac >= u64::MAX / 1000 {
-            ((frac / 1024) * 1000) >> (exp - 10)
-        } else {
-            (frac * 1000) >> exp
-        };
-        frac = ((frac + 50) / 100) * 10;
-        if frac == 100 {
-            dec += 1;
-            frac = 0;
-        }
-    }
-    if frac != 0 {
-        let mut s = format!("{dec}.{frac:02}");
-        if s.ends_with('0') {
-            s.pop();
-        }
-        format!("{s}{suffix}")
-    } else {
-        format!("{dec}{suffix}")
-    }
+    hwdb::units::util_linux_size(bytes, hwdb::units::SizeStyle::IecSpaced)
 }
 
 /// A CPU list in canonical form (lscpu writes "0-62:2" strides and "0,1" pairs).
@@ -507,19 +470,4 @@ fn lscpu_fixtures_agree() {
         failures.len(),
         failures.join("\n")
     );
-}
-
-#[test]
-fn human_size_matches_lscpu() {
-    assert_eq!(human_size(0), "0 B");
-    assert_eq!(human_size(1023), "1023 B");
-    assert_eq!(human_size(32 * 1024), "32 KiB");
-    assert_eq!(human_size(1536 * 1024), "1.5 MiB");
-    assert_eq!(human_size(3 << 20), "3 MiB");
-    assert_eq!(human_size(128 << 20), "128 MiB");
-    assert_eq!(human_size(768 * 1024), "768 KiB");
-    assert_eq!(human_size(5 << 20), "5 MiB");
-    assert_eq!(human_size((1 << 30) - 1), "1024 MiB");
-    assert_eq!(human_size(1 << 30), "1 GiB");
-    assert_eq!(human_size(1288 * 1024), "1.3 MiB");
 }

@@ -33,7 +33,7 @@ fn lsmem_dumps_agree() {
         for (key, ours) in checks {
             let want = expected(&text, key).expect("lsmem prints it");
             let got = ours
-                .map(|b| common::human_size(b, false))
+                .map(|b| hwdb::units::util_linux_size(b, hwdb::units::SizeStyle::Letter))
                 .unwrap_or_default();
             total += 1;
             if got == want {
