@@ -1,6 +1,381 @@
-//! The certification cases of hwcert: the case interface, selectors, outcomes and the catalog.
+//! # cases — the certification cases of hwcert
 //!
-//! Filled by the harness work (`hwcert plan` / `hwcert run`); for now it only re-exports the
-//! inventory it will select from.
+//! A [`Case`] is one check, named `component::case` (`cpu::all_online`). Its selector picks the
+//! inventory items it applies to — one *instance* per item (`pci::driver_bound::0000:3b:00.0`),
+//! or one instance for the whole machine — and its `run` checks one instance and returns a
+//! [`Verdict`]: pass, fail (what was expected and what was measured), skip (why) or error (the
+//! check itself could not run). The harness (crate `suite`) adds timeout, crash and interrupted,
+//! runs each instance in its own worker process and journals the [`Outcome`].
+//!
+//! Cases read the machine through [`Context::sysroot`] (a [`hwdb::Sysroot`]), so every case runs
+//! against recorded trees in tests exactly as it runs on the live system.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 pub use hwdb::Inventory;
+
+/// The part of the machine a case is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Component {
+    System,
+    Cpu,
+    Memory,
+    Pci,
+    Storage,
+    Network,
+    /// Vendor command cases from a profile.
+    Vendor,
+}
+
+impl Component {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Component::System => "system",
+            Component::Cpu => "cpu",
+            Component::Memory => "memory",
+            Component::Pci => "pci",
+            Component::Storage => "storage",
+            Component::Network => "network",
+            Component::Vendor => "vendor",
+        }
+    }
+}
+
+/// What an instance needs before it can run at all.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Requirements {
+    /// Needs root (effective uid 0).
+    pub root: bool,
+    /// Writes to a device: ignored unless `--destructive --device` names its target.
+    pub destructive: bool,
+    /// Programs that must be on PATH.
+    pub tools: Vec<String>,
+    /// At least this much MemTotal.
+    pub min_memory_bytes: Option<u64>,
+    /// Runs only on the live system (not on a recorded sysroot).
+    pub live: bool,
+}
+
+/// What a case is: everything the planner shows without running it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseInfo {
+    /// `component::case`.
+    pub name: String,
+    /// One line: what it proves.
+    pub purpose: String,
+    pub component: Component,
+    pub requirements: Requirements,
+    /// Default time limit of one instance.
+    #[serde(with = "duration_secs")]
+    pub timeout: Duration,
+    /// Expected duration of one instance (for the plan's estimate).
+    #[serde(with = "duration_secs")]
+    pub estimate: Duration,
+    /// A failed blocker means "not certified"; an advisory case only warns.
+    pub blocker: bool,
+}
+
+/// One item a case applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// The instance-name suffix: a PCI address, a block device, an interface; `None` for a
+    /// machine-wide case.
+    pub id: Option<String>,
+    /// Human description ("Broadcom MegaRAID 9560-16i", "eth0 (virtio_net)").
+    pub label: Option<String>,
+}
+
+impl Target {
+    /// The whole machine.
+    pub fn machine() -> Self {
+        Target {
+            id: None,
+            label: None,
+        }
+    }
+    /// One item.
+    pub fn item(id: impl Into<String>, label: Option<String>) -> Self {
+        Target {
+            id: Some(id.into()),
+            label,
+        }
+    }
+}
+
+/// What a selector found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Selection {
+    /// One instance per target.
+    Targets(Vec<Target>),
+    /// The case does not apply to this machine, and why ("no NVMe controller").
+    NotApplicable(String),
+}
+
+/// Options of a run that cases read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunOptions {
+    /// Stress duration per stressor, from the profile.
+    pub stress_seconds: Option<u64>,
+    /// Devices that destructive cases may write (`--destructive --device`).
+    pub destructive_devices: Vec<String>,
+    /// Interfaces the profile allows `network::mtu_roundtrip` to change.
+    pub mtu_interfaces: Vec<String>,
+    /// Free-form profile settings for cases (`[settings]` in a profile file).
+    #[serde(default)]
+    pub settings: std::collections::BTreeMap<String, String>,
+}
+
+/// One measured number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    pub name: String,
+    pub value: f64,
+    pub unit: String,
+    /// The limit that decided pass or fail, where one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<Threshold>,
+}
+
+/// A pass/fail limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Threshold {
+    /// `>=`, `<=`, `==`.
+    pub op: String,
+    pub value: f64,
+}
+
+/// How an instance ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Skip,
+    Error,
+    /// The harness killed it at its time limit.
+    Timeout,
+    /// It died: a panic, an abort, a signal, the OOM killer.
+    Crash,
+    /// It was running when the supervisor or the machine went down.
+    Interrupted,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Skip => "skip",
+            Status::Error => "error",
+            Status::Timeout => "timeout",
+            Status::Crash => "crash",
+            Status::Interrupted => "interrupted",
+        }
+    }
+    /// Whether a blocker ending this way stops certification.
+    pub fn blocks(self) -> bool {
+        matches!(
+            self,
+            Status::Fail | Status::Error | Status::Timeout | Status::Crash | Status::Interrupted
+        )
+    }
+}
+
+/// What a case's `run` decides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    /// What was expected, and what was measured instead.
+    Fail {
+        expected: String,
+        measured: String,
+    },
+    /// Why it did not apply after all (not root, no such hardware, tool missing).
+    Skip {
+        reason: String,
+    },
+    /// The check itself could not run.
+    Error {
+        reason: String,
+    },
+}
+
+impl Verdict {
+    pub fn fail(expected: impl Into<String>, measured: impl Into<String>) -> Self {
+        Verdict::Fail {
+            expected: expected.into(),
+            measured: measured.into(),
+        }
+    }
+    pub fn skip(reason: impl Into<String>) -> Self {
+        Verdict::Skip {
+            reason: reason.into(),
+        }
+    }
+    pub fn error(reason: impl Into<String>) -> Self {
+        Verdict::Error {
+            reason: reason.into(),
+        }
+    }
+    pub fn status(&self) -> Status {
+        match self {
+            Verdict::Pass => Status::Pass,
+            Verdict::Fail { .. } => Status::Fail,
+            Verdict::Skip { .. } => Status::Skip,
+            Verdict::Error { .. } => Status::Error,
+        }
+    }
+    /// One line for a person: the reason, or "expected …, measured …".
+    pub fn reason(&self) -> Option<String> {
+        match self {
+            Verdict::Pass => None,
+            Verdict::Fail { expected, measured } => {
+                Some(format!("expected {expected}; measured {measured}"))
+            }
+            Verdict::Skip { reason } | Verdict::Error { reason } => Some(reason.clone()),
+        }
+    }
+}
+
+/// What a worker reports for one instance: the verdict, the measurements, and a log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    #[serde(default)]
+    pub measurements: Vec<Measurement>,
+}
+
+/// Everything a running case can see and record.
+pub struct Context<'a> {
+    /// The machine as probed (for a live run, the live inventory).
+    pub inventory: &'a Inventory,
+    /// Where the machine's files are read from (`/` on the live system).
+    pub sysroot: hwdb::Sysroot,
+    /// The instance's target.
+    pub target: &'a Target,
+    pub options: &'a RunOptions,
+    /// Whether the run has root.
+    pub is_root: bool,
+    measurements: Vec<Measurement>,
+    log: Box<dyn std::io::Write + 'a>,
+}
+
+impl<'a> Context<'a> {
+    /// A context; `log` receives the case's log lines (the worker's log file, a buffer in tests).
+    pub fn new(
+        inventory: &'a Inventory,
+        sysroot: impl Into<PathBuf>,
+        target: &'a Target,
+        options: &'a RunOptions,
+        is_root: bool,
+        log: Box<dyn std::io::Write + 'a>,
+    ) -> Self {
+        Context {
+            inventory,
+            sysroot: hwdb::Sysroot::new(sysroot.into()),
+            target,
+            options,
+            is_root,
+            measurements: Vec::new(),
+            log,
+        }
+    }
+
+    /// One line of the instance's log.
+    pub fn log(&mut self, line: impl AsRef<str>) {
+        let _ = writeln!(self.log, "{}", line.as_ref());
+        let _ = self.log.flush();
+    }
+
+    /// Record a measurement.
+    pub fn measure(&mut self, name: &str, value: f64, unit: &str) {
+        self.measurements.push(Measurement {
+            name: name.into(),
+            value,
+            unit: unit.into(),
+            threshold: None,
+        });
+    }
+
+    /// Record a measurement judged against a threshold (`op` is `>=`, `<=` or `==`); returns
+    /// whether it holds.
+    pub fn judge(&mut self, name: &str, value: f64, unit: &str, op: &str, limit: f64) -> bool {
+        let ok = match op {
+            ">=" => value >= limit,
+            "<=" => value <= limit,
+            "==" => value == limit,
+            ">" => value > limit,
+            "<" => value < limit,
+            _ => false,
+        };
+        self.measurements.push(Measurement {
+            name: name.into(),
+            value,
+            unit: unit.into(),
+            threshold: Some(Threshold {
+                op: op.into(),
+                value: limit,
+            }),
+        });
+        ok
+    }
+
+    /// The measurements so far.
+    pub fn measurements(&self) -> &[Measurement] {
+        &self.measurements
+    }
+
+    /// Finish: the outcome with everything measured.
+    pub fn finish(self, verdict: Verdict) -> Outcome {
+        Outcome {
+            verdict,
+            measurements: self.measurements,
+        }
+    }
+}
+
+use std::io::Write as _;
+
+/// One certification check.
+pub trait Case: Send + Sync {
+    /// Name, purpose, component, requirements, timeout, blocker.
+    fn info(&self) -> &CaseInfo;
+    /// The inventory items it applies to.
+    fn select(&self, inv: &Inventory) -> Selection;
+    /// Check one instance.
+    fn run(&self, ctx: &mut Context<'_>) -> Verdict;
+}
+
+/// Every built-in case, in catalog order (system, cpu, memory, pci, storage, network).
+pub fn catalog() -> Vec<Box<dyn Case>> {
+    Vec::new()
+}
+
+/// The instance name of a case on a target: `case` or `case::target`.
+pub fn instance_name(case: &str, target: &Target) -> String {
+    match &target.id {
+        Some(id) => format!("{case}::{id}"),
+        None => case.to_string(),
+    }
+}
+
+mod duration_secs {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let v = f64::deserialize(d)?;
+        if !(0.0..=1e9).contains(&v) {
+            return Err(serde::de::Error::custom("duration out of range"));
+        }
+        Ok(Duration::from_secs_f64(v))
+    }
+}

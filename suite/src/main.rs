@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
+use suite::{open_sysroot, planner, runner};
+
 #[derive(Parser, Debug)]
 #[command(
     name = "hwcert",
@@ -63,6 +65,13 @@ enum Command {
         #[arg(long)]
         show_identifiers: bool,
     },
+    /// List the case instances a run would hold, in order, with time limits and estimates.
+    Plan(planner::PlanArgs),
+    /// Run the certification cases, each in its own worker process, journaled and resumable.
+    Run(runner::RunArgs),
+    /// Run one instance (used by `hwcert run`; not for people).
+    #[command(name = "__worker", hide = true)]
+    Worker(runner::WorkerArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +92,9 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Plan(args) => planner::cmd_plan(args),
+        Command::Run(args) => runner::cmd_run(args),
+        Command::Worker(args) => runner::cmd_worker(args),
         Command::Probe {
             sysroot,
             json,
@@ -150,18 +162,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// A sysroot directory as is; a snapshot archive extracted into a temporary directory that
-/// lives as long as the returned guard.
-fn open_sysroot(p: &Path) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
-    if p.is_file() {
-        let tmp = tempfile::tempdir().context("cannot create a temporary directory")?;
-        hwdb::snapshot::extract(p, tmp.path())?;
-        let root = hwdb::snapshot::extracted_root(tmp.path());
-        return Ok((root, Some(tmp)));
-    }
-    Ok((p.to_path_buf(), None))
 }
 
 /// Write to stdout; a closed pipe (`hwcert probe | head`) is not an error.
