@@ -70,11 +70,57 @@ pub enum InstanceKind {
     Command { argv: Vec<String> },
 }
 
-/// A case that is not in the plan.
+/// A case that is not in the plan — or one instance of it, when `target` is set (a profile
+/// pattern left out just that instance).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NotPlanned {
     pub case: String,
     pub reason: String,
+    /// The one target left out, when the rest of the case is planned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+impl NotPlanned {
+    /// The whole case.
+    pub fn case(case: impl Into<String>, reason: impl Into<String>) -> Self {
+        NotPlanned {
+            case: case.into(),
+            reason: reason.into(),
+            target: None,
+        }
+    }
+    /// `case` or `case::target`.
+    pub fn name(&self) -> String {
+        match &self.target {
+            Some(t) => format!("{}::{t}", self.case),
+            None => self.case.clone(),
+        }
+    }
+}
+
+/// The stressor a stress case is (`cpu::stress` → `cpu`), for the per-stressor settings.
+pub fn stressor_of(case: &str) -> Option<&'static str> {
+    ["cpu", "memory", "storage"]
+        .into_iter()
+        .find(|s| case.strip_prefix(s) == Some("::stress"))
+}
+
+impl Plan {
+    /// The options one instance runs with: the plan's, with `stress_seconds` set to this
+    /// stressor's length for `cpu::stress`, `memory::stress` and `storage::stress` (from the
+    /// settings `stress.cpu_seconds`, `stress.memory_seconds`, `stress.storage_seconds`; memory
+    /// given in passes has `stress.memory_passes` and no `stress_seconds`).
+    pub fn run_options(&self, inst: &PlannedInstance) -> RunOptions {
+        let mut o = self.options.clone();
+        if let Some(s) = stressor_of(&inst.case) {
+            o.stress_seconds = o
+                .settings
+                .get(&format!("stress.{s}_seconds"))
+                .and_then(|v| v.parse().ok());
+        }
+        o
+    }
 }
 
 /// The schema name of plan.json.

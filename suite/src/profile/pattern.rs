@@ -116,18 +116,56 @@ impl Pattern {
         self.tokens.iter().all(|t| matches!(t, Token::Char(_)))
     }
 
-    /// The characters before the first wildcard.
-    pub fn literal_prefix(&self) -> &str {
-        let end = self.text.find(['*', '?', '[']).unwrap_or(self.text.len());
-        &self.text[..end]
-    }
-
     /// How many characters must match literally: the more, the more specific the pattern.
     pub fn specificity(&self) -> usize {
         self.tokens
             .iter()
             .filter(|t| matches!(t, Token::Char(_)))
             .count()
+    }
+
+    /// Whether some string that starts with `prefix` and goes on for at least one character
+    /// matches (`storage::*` and `*::sda` may match an instance of `storage::read_verify`).
+    pub fn may_match_longer(&self, prefix: &str) -> bool {
+        let closure = |states: &mut Vec<usize>| {
+            let mut i = 0;
+            while i < states.len() {
+                let p = states[i];
+                if self.tokens.get(p) == Some(&Token::AnyRun) && !states.contains(&(p + 1)) {
+                    states.push(p + 1);
+                }
+                i += 1;
+            }
+        };
+        let mut states = vec![0usize];
+        closure(&mut states);
+        for ch in prefix.chars() {
+            let mut next = Vec::new();
+            for &p in &states {
+                let to = match self.tokens.get(p) {
+                    Some(Token::AnyRun) => Some(p),
+                    Some(Token::Char(c)) if *c == ch => Some(p + 1),
+                    Some(Token::Any) => Some(p + 1),
+                    Some(Token::Set { negated, items })
+                        if items.iter().any(|&(lo, hi)| (lo..=hi).contains(&ch)) != *negated =>
+                    {
+                        Some(p + 1)
+                    }
+                    _ => None,
+                };
+                if let Some(t) = to {
+                    if !next.contains(&t) {
+                        next.push(t);
+                    }
+                }
+            }
+            closure(&mut next);
+            if next.is_empty() {
+                return false;
+            }
+            states = next;
+        }
+        states.iter().any(|&p| p < self.tokens.len())
     }
 
     /// Whether `s` matches the whole pattern.
@@ -203,6 +241,18 @@ mod tests {
         assert!(!m("*a*b", "xxaxxbxxc"));
         assert!(m("*", ""));
         assert!(m("a**", "a"));
+    }
+
+    #[test]
+    fn longer_matches() {
+        let may = |p: &str, s: &str| Pattern::name(p).expect("valid").may_match_longer(s);
+        assert!(may("storage::*", "storage::read_verify::"));
+        assert!(may("*::sda", "storage::read_verify::"));
+        assert!(may("storage::read_verify::sd?", "storage::read_verify::"));
+        assert!(may("storage::read_verify::sda", "storage::read_verify::"));
+        assert!(!may("storage::read_verify", "storage::read_verify::"));
+        assert!(!may("cpu::*", "storage::read_verify::"));
+        assert!(!may("pci::[!s]*", "storage::read_verify::"));
     }
 
     #[test]
