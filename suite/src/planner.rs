@@ -190,15 +190,19 @@ pub fn make_plan_with(req: &PlanRequest<'_>, catalog: &[Box<dyn Case>]) -> Resul
         .chain(profile.commands.iter().map(Entry::Command))
         .collect();
 
-    'cases: for entry in &entries {
+    for entry in &entries {
         let f = entry.facts();
         // 1. The profile, on the case's name.
+        let mut excluded = None;
         for (i, p) in profile.exclude.iter().enumerate() {
             if p.value.matches(f.name) {
                 used_exclude[i] = true;
-                not_planned.push(NotPlanned::case(f.name, pattern_reason("excluded", p)));
-                continue 'cases;
+                excluded = excluded.or(Some(p));
             }
+        }
+        if let Some(p) = excluded {
+            not_planned.push(NotPlanned::case(f.name, pattern_reason("excluded", p)));
+            continue;
         }
         let mut whole_case_included = include.is_none();
         if let Some(inc) = include {
@@ -242,26 +246,22 @@ pub fn make_plan_with(req: &PlanRequest<'_>, catalog: &[Box<dyn Case>]) -> Resul
         let mut left_out = Vec::new();
         for t in targets {
             let inst = cases::instance_name(f.name, &t);
-            let mut reason = None;
-            if !whole_case_included {
-                let mut hit = false;
-                for (i, p) in include.into_iter().flatten().enumerate() {
-                    if p.value.matches(&inst) {
-                        used_include[i] = true;
-                        hit = true;
-                    }
-                }
-                if !hit {
-                    reason = include.map(not_included_reason);
+            let mut hit = whole_case_included;
+            for (i, p) in include.into_iter().flatten().enumerate() {
+                if p.value.matches(&inst) {
+                    used_include[i] = true;
+                    hit = true;
                 }
             }
-            if reason.is_none() {
-                for (i, p) in profile.exclude.iter().enumerate() {
-                    if p.value.matches(&inst) {
-                        used_exclude[i] = true;
-                        reason = Some(pattern_reason("excluded", p));
-                        break;
-                    }
+            let mut reason = if hit {
+                None
+            } else {
+                include.map(not_included_reason)
+            };
+            for (i, p) in profile.exclude.iter().enumerate() {
+                if p.value.matches(&inst) {
+                    used_exclude[i] = true;
+                    reason = reason.or_else(|| Some(pattern_reason("excluded", p)));
                 }
             }
             match reason {
@@ -524,6 +524,12 @@ pub fn render_text(plan: &Plan, profile: Option<&Profile>, explain: bool) -> Str
     }
     out.push_str(&head);
     out.push('\n');
+    if let Some(p) = profile {
+        let stress = p.stress.describe();
+        if !stress.is_empty() {
+            out.push_str(&format!("Stress:  {stress}\n"));
+        }
+    }
     if plan.sysroot != "/" {
         out.push_str(&format!("Sysroot: {}\n", plan.sysroot));
     }

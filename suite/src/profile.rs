@@ -61,9 +61,10 @@
 //!   that instance. An instance runs when `include` is absent or matches it, and no `exclude`
 //!   does: exclude wins.
 //! * **`extends`**: the file inherits everything of its parent. `include`, `mtu_interfaces`,
-//!   `description` and each stressor replace the parent's; `exclude`, `[timeouts]`, `[settings]`
-//!   and `[[case]]` add to it (a setting of the same key replaces the parent's). Chains may be as
-//!   deep as 16; a cycle is an error.
+//!   and each stressor replace the parent's; `exclude`, `[timeouts]`, `[settings]` and
+//!   `[[case]]` add to it (a setting of the same key replaces the parent's). `name` and
+//!   `description` are the file's own, never inherited. Chains may be as deep as 16; a cycle is
+//!   an error.
 //! * **`[timeouts]`**: the most specific match wins (an exact instance name, then an exact case
 //!   name, then the glob with most literal characters; at equal rank, the extending file's).
 //!   Without a match, a case keeps its own time limit; a stress case's limit grows with its
@@ -220,13 +221,14 @@ impl Stress {
         }
     }
 
-    /// "cpu 10m, memory 1 pass, storage 5m".
+    /// "cpu 10m, memory 1 pass, storage 5m per disk".
     pub fn describe(&self) -> String {
         STRESSORS
             .iter()
             .filter_map(|s| {
+                let per = if *s == "storage" { " per disk" } else { "" };
                 self.get(s).map(|l| match l {
-                    StressLength::Seconds(n) => format!("{s} {}", format_duration(n as f64)),
+                    StressLength::Seconds(n) => format!("{s} {}{per}", format_duration(n as f64)),
                     StressLength::Passes(1) => format!("{s} 1 pass"),
                     StressLength::Passes(n) => format!("{s} {n} passes"),
                 })
@@ -519,9 +521,8 @@ fn load_chain(source: &Source, stack: &mut Vec<String>) -> Result<(Profile, Laye
 
 fn merge(mut p: Profile, l: &Layer, short: String) -> Result<Profile, ProfileError> {
     p.chain.insert(0, short);
-    if l.description.is_some() {
-        p.description = l.description.clone();
-    }
+    // A description says what its own file does: never inherited.
+    p.description = l.description.clone();
     for s in STRESSORS {
         if let (Some(v), Some(slot)) = (l.stress.get(s), p.stress.slot(s)) {
             *slot = Some(v);

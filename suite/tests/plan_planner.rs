@@ -408,11 +408,12 @@ exclude = ["storage::*", "pci::driver_bound::0000:af:00.0", "nothing::here"]
     let (_d, p) = profile_file(
         r#"
 extends = "quick"
-include = ["system::*", "storage::read_verify::sdb", "*::stress"]
-exclude = ["memory::stress"]
+include = ["system::*", "storage::read_verify::sdb", "*::stress", "system::os_supported"]
+exclude = ["memory::stress", "memory::*"]
 "#,
     );
-    let plan = plan_on("raid-sas", &p, true, &[]).plan;
+    let Planned { plan, warnings } = plan_on("raid-sas", &p, true, &[]);
+    assert!(warnings.is_empty(), "every pattern is used: {warnings:?}");
     assert_eq!(
         names(&plan),
         [
@@ -659,6 +660,10 @@ fn text_rendering() {
     assert!(
         lines[0].starts_with("Profile: standard (extends quick) — certification"),
         "{text}"
+    );
+    assert_eq!(
+        lines[1],
+        "Stress:  cpu 10m, memory 1 pass, storage 5m per disk"
     );
     let header = lines
         .iter()

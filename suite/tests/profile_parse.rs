@@ -226,7 +226,7 @@ command = ["true"]
         top.to_str().expect("utf8"),
         "no name: the path as given"
     );
-    assert_eq!(p.description.as_deref(), Some("the lab's base"));
+    assert_eq!(p.description, None, "a description is the file's own");
     assert_eq!(p.stress.uniform_seconds(), Some(42));
     // exclude adds up, parents' first; include replaces.
     let ex: Vec<&str> = p.exclude.iter().map(|e| e.value.as_str()).collect();
