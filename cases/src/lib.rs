@@ -17,6 +17,15 @@ use serde::{Deserialize, Serialize};
 
 pub use hwdb::Inventory;
 
+pub mod cpu;
+pub mod kmsg;
+pub mod memory;
+pub mod network;
+pub mod pci;
+pub mod storage;
+pub mod system;
+mod util;
+
 /// The part of the machine a case is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -325,6 +334,17 @@ impl<'a> Context<'a> {
         ok
     }
 
+    /// Whether this run reads the running system (sysroot `/`): only then may a case open
+    /// device nodes, issue ioctls or run tools.
+    pub fn is_live(&self) -> bool {
+        self.sysroot.is_live()
+    }
+
+    /// The target's id (`None` for a machine-wide instance).
+    pub fn target_id(&self) -> Option<&str> {
+        self.target.id.as_deref()
+    }
+
     /// The measurements so far.
     pub fn measurements(&self) -> &[Measurement] {
         &self.measurements
@@ -347,13 +367,32 @@ pub trait Case: Send + Sync {
     fn info(&self) -> &CaseInfo;
     /// The inventory items it applies to.
     fn select(&self, inv: &Inventory) -> Selection;
+    /// The inventory items it applies to under a run's options. Only cases whose targets
+    /// depend on the profile (`network::mtu_roundtrip` and its `mtu_interfaces`) override it;
+    /// a planner that knows the options calls this one.
+    fn select_with(&self, inv: &Inventory, options: &RunOptions) -> Selection {
+        let _ = options;
+        self.select(inv)
+    }
     /// Check one instance.
     fn run(&self, ctx: &mut Context<'_>) -> Verdict;
 }
 
 /// Every built-in case, in catalog order (system, cpu, memory, pci, storage, network).
 pub fn catalog() -> Vec<Box<dyn Case>> {
-    Vec::new()
+    let mut all = Vec::new();
+    all.extend(system::cases());
+    all.extend(cpu::cases());
+    all.extend(memory::cases());
+    all.extend(pci::cases());
+    all.extend(storage::cases());
+    all.extend(network::cases());
+    all
+}
+
+/// The built-in case named `name` (`cpu::all_online`).
+pub fn find(name: &str) -> Option<Box<dyn Case>> {
+    catalog().into_iter().find(|c| c.info().name == name)
 }
 
 /// The instance name of a case on a target: `case` or `case::target`.
