@@ -133,8 +133,38 @@ fn all_online(ctx: &mut Context<'_>) -> Verdict {
         let t: Vec<u32> = inv.cpu.topology.iter().map(|c| c.cpu).collect();
         (!t.is_empty()).then_some(t)
     });
-    let online =
-        cpu_list(ctx, "online").or_else(|| inv.cpu.online.as_deref().and_then(parse_cpu_list));
+    let online = cpu_list(ctx, "online")
+        .or_else(|| {
+            // Each present CPU's own `online` file (cpu0 often has none: it cannot go offline).
+            let present = present.as_ref()?;
+            let mut any = false;
+            let on: Vec<u32> = present
+                .iter()
+                .copied()
+                .filter(
+                    |c| match ctx.sysroot.parse::<u8>(&format!("{SYS_CPU}/cpu{c}/online")) {
+                        Some(v) => {
+                            any = true;
+                            v == 1
+                        }
+                        None => true,
+                    },
+                )
+                .collect();
+            any.then_some(on)
+        })
+        .or_else(|| inv.cpu.online.as_deref().and_then(parse_cpu_list))
+        .or_else(|| {
+            // Each CPU's own online flag.
+            let t: Vec<u32> = inv
+                .cpu
+                .topology
+                .iter()
+                .filter(|c| c.online)
+                .map(|c| c.cpu)
+                .collect();
+            (!t.is_empty()).then_some(t)
+        });
     let (Some(present), Some(online)) = (present, online) else {
         return Verdict::skip(format!(
             "neither /{SYS_CPU}/present and online nor the inventory tell which CPUs are online"
