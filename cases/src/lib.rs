@@ -8,7 +8,14 @@
 //! runs each instance in its own worker process and journals the [`Outcome`].
 //!
 //! Cases read the machine through [`Context::sysroot`] (a [`hwdb::Sysroot`]), so every case runs
-//! against recorded trees in tests exactly as it runs on the live system.
+//! against recorded trees in tests exactly as it runs on the live system. Cases that open
+//! devices, issue ioctls or run tools say so in their [`Requirements`] (`live`, `root`,
+//! `tools`) and skip with the reason when run elsewhere.
+//!
+//! The [`catalog`] holds one module per component — [`system`], [`cpu`], [`memory`], [`pci`],
+//! [`storage`], [`network`] — each documenting what its cases judge and why. A case whose
+//! targets depend on the profile (`network::mtu_roundtrip` and `mtu_interfaces`) selects them
+//! in [`Case::select_with`]; a planner that knows the run's options calls that.
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,7 +1,8 @@
 //! Every case on this machine, read-only: each instance passes, fails for a stated reason or
 //! skips with one — never `error`. (`network::mtu_roundtrip` selects nothing without a
-//! profile naming interfaces, so nothing here changes the machine; `storage::read_verify`
-//! only reads.)
+//! profile naming interfaces, so nothing here changes the machine. `storage::read_verify`
+//! only reads, but it reads the machine's real disks only with HWCERT_TEST_READ_DISKS=1;
+//! tests/storage.rs runs it on a loop device.)
 
 mod common;
 
@@ -21,6 +22,15 @@ fn every_case_on_this_machine() {
             Selection::NotApplicable(r) => lines.push(format!("{name:32} not applicable: {r}")),
             Selection::Targets(ts) => {
                 for t in ts {
+                    if name == "storage::read_verify"
+                        && std::env::var_os("HWCERT_TEST_READ_DISKS").is_none()
+                    {
+                        lines.push(format!(
+                            "{:32} not run (set HWCERT_TEST_READ_DISKS=1 to read real disks)",
+                            cases::instance_name(&name, &t)
+                        ));
+                        continue;
+                    }
                     let ran = run_on(c.as_ref(), &inv, root, &t, &opts, is_root());
                     let inst = cases::instance_name(&name, &t);
                     let st = ran.verdict().status();

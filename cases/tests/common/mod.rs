@@ -17,13 +17,6 @@ pub fn handmade(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// This crate's own trees (cases/tests/fixtures/NAME).
-pub fn own(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
 /// A new temporary directory, in memory (/dev/shm) where possible.
 pub fn tempdir() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");
