@@ -8,7 +8,14 @@
 //! runs each instance in its own worker process and journals the [`Outcome`].
 //!
 //! Cases read the machine through [`Context::sysroot`] (a [`hwdb::Sysroot`]), so every case runs
-//! against recorded trees in tests exactly as it runs on the live system.
+//! against recorded trees in tests exactly as it runs on the live system. Cases that open
+//! devices, issue ioctls or run tools say so in their [`Requirements`] (`live`, `root`,
+//! `tools`) and skip with the reason when run elsewhere.
+//!
+//! The [`catalog`] holds one module per component — [`system`], [`cpu`], [`memory`], [`pci`],
+//! [`storage`], [`network`] — each documenting what its cases judge and why. A case whose
+//! targets depend on the profile (`network::mtu_roundtrip` and `mtu_interfaces`) selects them
+//! in [`Case::select_with`]; a planner that knows the run's options calls that.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,6 +23,15 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use hwdb::Inventory;
+
+pub mod cpu;
+pub mod kmsg;
+pub mod memory;
+pub mod network;
+pub mod pci;
+pub mod storage;
+pub mod system;
+mod util;
 
 /// The part of the machine a case is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -325,6 +341,17 @@ impl<'a> Context<'a> {
         ok
     }
 
+    /// Whether this run reads the running system (sysroot `/`): only then may a case open
+    /// device nodes, issue ioctls or run tools.
+    pub fn is_live(&self) -> bool {
+        self.sysroot.is_live()
+    }
+
+    /// The target's id (`None` for a machine-wide instance).
+    pub fn target_id(&self) -> Option<&str> {
+        self.target.id.as_deref()
+    }
+
     /// The measurements so far.
     pub fn measurements(&self) -> &[Measurement] {
         &self.measurements
@@ -347,13 +374,32 @@ pub trait Case: Send + Sync {
     fn info(&self) -> &CaseInfo;
     /// The inventory items it applies to.
     fn select(&self, inv: &Inventory) -> Selection;
+    /// The inventory items it applies to under a run's options. Only cases whose targets
+    /// depend on the profile (`network::mtu_roundtrip` and its `mtu_interfaces`) override it;
+    /// a planner that knows the options calls this one.
+    fn select_with(&self, inv: &Inventory, options: &RunOptions) -> Selection {
+        let _ = options;
+        self.select(inv)
+    }
     /// Check one instance.
     fn run(&self, ctx: &mut Context<'_>) -> Verdict;
 }
 
 /// Every built-in case, in catalog order (system, cpu, memory, pci, storage, network).
 pub fn catalog() -> Vec<Box<dyn Case>> {
-    Vec::new()
+    let mut all = Vec::new();
+    all.extend(system::cases());
+    all.extend(cpu::cases());
+    all.extend(memory::cases());
+    all.extend(pci::cases());
+    all.extend(storage::cases());
+    all.extend(network::cases());
+    all
+}
+
+/// The built-in case named `name` (`cpu::all_online`).
+pub fn find(name: &str) -> Option<Box<dyn Case>> {
+    catalog().into_iter().find(|c| c.info().name == name)
 }
 
 /// The instance name of a case on a target: `case` or `case::target`.
