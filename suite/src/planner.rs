@@ -134,9 +134,9 @@ impl<'a> Entry<'a> {
         }
     }
 
-    fn select(&self, inv: &hwdb::Inventory) -> Selection {
+    fn select(&self, inv: &hwdb::Inventory, options: &cases::RunOptions) -> Selection {
         match *self {
-            Entry::Builtin(c) => c.select(inv),
+            Entry::Builtin(c) => c.select_with(inv, options),
             Entry::Command(c) if c.applies_to.is_empty() => {
                 Selection::Targets(vec![Target::machine()])
             }
@@ -184,6 +184,11 @@ pub fn make_plan_with(req: &PlanRequest<'_>, catalog: &[Box<dyn Case>]) -> Resul
     let mut instances = Vec::new();
     let mut not_planned = Vec::new();
 
+    // What selectors may depend on (network::mtu_roundtrip picks the profile's interfaces).
+    let select_options = cases::RunOptions {
+        mtu_interfaces: profile.mtu_interfaces.clone(),
+        ..Default::default()
+    };
     let entries: Vec<Entry<'_>> = catalog
         .iter()
         .map(|c| Entry::Builtin(c.as_ref()))
@@ -222,7 +227,7 @@ pub fn make_plan_with(req: &PlanRequest<'_>, catalog: &[Box<dyn Case>]) -> Resul
             }
         }
         // 2. The selector.
-        let targets = match entry.select(req.inventory) {
+        let targets = match entry.select(req.inventory, &select_options) {
             Selection::Targets(t) if t.is_empty() => {
                 not_planned.push(NotPlanned::case(f.name, "no target on this machine"));
                 continue;
