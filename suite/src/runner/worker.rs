@@ -48,8 +48,12 @@ extern "C" fn kill_own_group(_sig: libc::c_int) {
     }
 }
 
-/// Arm both lifelines: the pipe watcher and the parent-death signal.
+/// Arm both lifelines: the pipe watcher and the parent-death signal. First make sure this
+/// process leads its own process group (the supervisor already made it so), so that killing
+/// "our group" can never reach whoever started the worker.
 fn arm_lifelines(args: &WorkerArgs) {
+    // SAFETY: setpgid on this process.
+    unsafe { libc::setpgid(0, 0) };
     if let Some(fd) = args.watch_fd {
         // SAFETY: fcntl on an inherited descriptor; children of the case must not hold it.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
@@ -63,9 +67,16 @@ fn arm_lifelines(args: &WorkerArgs) {
                     if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
                         continue;
                     }
-                    if n <= 0 {
+                    if n == 0 {
                         // EOF: every write end is closed, the supervisor is gone.
                         kill_own_group(0);
+                    }
+                    if n < 0 {
+                        eprintln!(
+                            "hwcert worker: the lifeline (fd {fd}) cannot be read: {}",
+                            io::Error::last_os_error()
+                        );
+                        return;
                     }
                 }
             })
