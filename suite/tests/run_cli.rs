@@ -324,3 +324,68 @@ fn formats_pretty_terse_and_json() {
     let o = run_in(d.path(), "pass,skip,fail", &["selftest::", "-q"]);
     assert!(text(&o.stdout).contains(".iF"), "{}", show(&o));
 }
+
+#[test]
+fn a_recorded_machine_as_sysroot_directory_or_snapshot() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../hwdb/tests/fixtures");
+    let tree = fixtures.join("aarch64-kunpeng");
+    let d = tempfile::tempdir().expect("tmp");
+    let o = run_in(
+        d.path(),
+        "pass",
+        &["--sysroot", tree.to_str().expect("utf-8"), "selftest::"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let read = |f: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(d.path().join(f)).expect(f)).expect(f)
+    };
+    assert_eq!(read("inventory.json")["host"]["arch"], "aarch64");
+    let canon = std::fs::canonicalize(&tree).expect("canonical");
+    assert_eq!(read("plan.json")["sysroot"], canon.to_str().expect("utf-8"));
+
+    // A snapshot is kept in the run directory, so workers (and a resume) can read it.
+    let snap = fixtures.join("firecracker-vm.tar.gz");
+    let d = tempfile::tempdir().expect("tmp");
+    let o = run_in(
+        d.path(),
+        "pass",
+        &["--sysroot", snap.to_str().expect("utf-8"), "selftest::"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("plan.json")).expect("plan"))
+            .expect("json");
+    let root = std::path::PathBuf::from(plan["sysroot"].as_str().expect("sysroot"));
+    let dir = std::fs::canonicalize(d.path()).expect("canonical");
+    assert!(root.starts_with(dir.join("sysroot")), "{}", root.display());
+    assert!(root.join("proc").is_dir(), "{}", root.display());
+}
+
+#[test]
+fn the_default_run_directory_is_runs_host_utc_time() {
+    let cwd = tempfile::tempdir().expect("tmp");
+    let o = command("pass", &["selftest::"])
+        .current_dir(cwd.path())
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let runs: Vec<_> = std::fs::read_dir(cwd.path().join("runs"))
+        .expect("runs/")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let name = &runs[0];
+    // <host>-YYYYMMDDTHHMMSSZ
+    let stamp = &name[name.len() - 16..];
+    assert!(
+        stamp.ends_with('Z')
+            && stamp.as_bytes()[8] == b'T'
+            && name.as_bytes()[name.len() - 17] == b'-',
+        "{name}"
+    );
+    assert_eq!(
+        names(&cwd.path().join("runs").join(name)),
+        ["selftest::pass"]
+    );
+}
