@@ -198,3 +198,29 @@ fn the_plan_records_the_filter_and_options_for_the_resume() {
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     assert_eq!(names(d.path()), ["selftest::pass", "selftest::skip"]);
 }
+
+#[test]
+fn an_interruption_is_journaled_once_even_if_a_resume_dies_too() {
+    become_subreaper();
+    let d = tempfile::tempdir().expect("tmp");
+    let (mut sup, group, _) = start_with_sleep(d.path(), "sleep=60");
+    kill9(&mut sup.0);
+    assert!(reap_until_gone(group.0, Duration::from_secs(5)));
+    // A resume that journaled the interruption and died before rewriting state.json.
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("state.json")).expect("state"))
+            .expect("json");
+    let line = serde_json::json!({
+        "name": "selftest::sleep", "status": "interrupted", "reason": "the supervisor died",
+        "started": state["running"][0]["started"], "duration_ms": 5, "measurements": [],
+        "log": "logs/selftest::sleep.log", "boot_id": state["boot_id"],
+    });
+    std::fs::write(d.path().join("journal.jsonl"), format!("{line}\n")).expect("write");
+    let o = resume(d.path(), &[("HWCERT_SELFTEST_SLEEP", "0")]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let statuses: Vec<String> = journal(d.path())
+        .iter()
+        .map(|e| e["status"].as_str().expect("status").to_string())
+        .collect();
+    assert_eq!(statuses, ["interrupted", "pass"]);
+}

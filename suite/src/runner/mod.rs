@@ -599,7 +599,12 @@ fn journal_interrupted(
     };
     let mut out = Vec::new();
     for r in &state.running {
-        if latest.get(&r.name).is_some_and(JournalEntry::is_final) {
+        // Final already, or this very interruption was journaled by a resume that itself
+        // died before it rewrote the state file.
+        if latest
+            .get(&r.name)
+            .is_some_and(|e| e.is_final() || e.started == r.started)
+        {
             continue;
         }
         let Some(inst) = plan.instances.iter().find(|i| i.name == r.name) else {
