@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 
 pub use hwdb::Inventory;
 
+pub mod stress;
+
 /// The part of the machine a case is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
