@@ -9,7 +9,7 @@
 //!   bit for bit with a reference; a wrong answer fails and names the CPU.
 //! * [`memory`]: STREAM bandwidth, then pattern tests (walking ones and zeros, random data,
 //!   moving inversions, address in address) over a share of the available memory.
-//! * `storage` (to come): sequential write and checksummed read-back, then 4 KiB random reads at queue
+//! * [`storage`]: sequential write and checksummed read-back, then 4 KiB random reads at queue
 //!   depth 32, all with `O_DIRECT`, on a scratch file (or, with `--destructive --device`, the
 //!   raw device after the safety checks).
 //!
@@ -23,7 +23,7 @@
 //! `cpu_slow_ratio`, `cpu_slow_fail` ([`cpu`]); `memory_share`, `memory_bytes`,
 //! `memory_reserve_bytes`, `memory_passes`, `stream_array_bytes` ([`memory`]);
 //! `storage_file_bytes`, `storage_dir`, `storage_engine`, `storage_seq_block_bytes`,
-//! `storage_seq_depth`, `storage_rand_depth`, `storage_device_bytes` (`storage`). Sizes
+//! `storage_seq_depth`, `storage_rand_depth`, `storage_device_bytes` ([`storage`]). Sizes
 //! take `K`, `M`, `G`, `T` suffixes (powers of 1024).
 
 use std::str::FromStr;
@@ -35,6 +35,7 @@ pub mod counters;
 pub mod cpu;
 pub mod kernels;
 pub mod memory;
+pub mod storage;
 mod sys;
 
 /// The stress duration when the profile gives none.
@@ -43,11 +44,12 @@ pub const DEFAULT_SECONDS: u64 = 10;
 /// Default time limit of a stress instance (the profile's harness limit usually replaces it).
 pub(crate) const STRESS_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
 
-/// Every stress case, in catalog order (cpu, memory).
+/// Every stress case, in catalog order (cpu, memory, storage).
 pub fn stress_cases() -> Vec<Box<dyn Case>> {
     vec![
         Box::new(cpu::CpuStress::new()),
         Box::new(memory::MemoryStress::new()),
+        Box::new(storage::StorageStress::new()),
     ]
 }
 
@@ -236,7 +238,7 @@ mod tests {
             .iter()
             .map(|c| c.info().name.clone())
             .collect();
-        assert_eq!(names, ["cpu::stress", "memory::stress"]);
+        assert_eq!(names, ["cpu::stress", "memory::stress", "storage::stress"]);
         for c in stress_cases() {
             assert!(c.info().blocker);
             assert!(c.info().requirements.live);

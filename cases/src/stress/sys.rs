@@ -156,6 +156,12 @@ impl Mapping {
         unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
 
+    /// The memory as bytes, mutable.
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as words_mut.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+
     /// Keep it in RAM (best effort: needs CAP_IPC_LOCK or a large enough RLIMIT_MEMLOCK).
     pub(crate) fn lock(&self) -> io::Result<()> {
         // SAFETY: the range is this mapping.
