@@ -7,6 +7,8 @@
 //!   (threshold interrupts: corrected errors over the bank's threshold) and `DFR` (AMD deferred
 //!   errors). `MCP` (machine-check polls) counts polls, not errors, and is ignored.
 //!
+//! * PCIe AER totals of one PCI function (a disk's controller, [`Counters::add_aer`]).
+//!
 //! `sys/devices/system/machinecheck/machinecheck*/` holds the MCA bank *controls* (bank masks,
 //! `check_interval`, `tolerant`), not counts, so it is only used to say whether MCA is present.
 //! Any counter that grows during the run is a new hardware error: the case fails and names it.
@@ -195,6 +197,28 @@ THR:          0          0   Threshold APIC interrupts\n";
             ]
         );
         assert!(before.new_errors(&before).is_empty());
+    }
+
+    #[test]
+    fn aer_totals_of_the_controller_are_counted() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let dev = "sys/bus/pci/devices/0000:3b:00.0";
+        write(
+            d.path(),
+            &format!("{dev}/aer_dev_correctable"),
+            "RxErr 0\nBadTLP 2\nTOTAL_ERR_COR 2\n",
+        );
+        write(
+            d.path(),
+            &format!("{dev}/aer_dev_fatal"),
+            "TOTAL_ERR_FATAL 0\n",
+        );
+        let sys = Sysroot::new(d.path());
+        let mut c = Counters::default();
+        c.add_aer(&sys, "0000:3b:00.0");
+        assert_eq!(c.0.len(), 2);
+        assert_eq!(c.0["AER 0000:3b:00.0 TOTAL_ERR_COR"], 2);
+        assert_eq!(c.0["AER 0000:3b:00.0 TOTAL_ERR_FATAL"], 0);
     }
 
     #[test]

@@ -20,12 +20,15 @@
 //! **What.** Cycles until `stress_seconds` (10 s when absent) runs out, each:
 //! 1. sequential write of the region in `storage_seq_block_bytes` (1 MiB) requests,
 //!    `storage_seq_depth` (4) in flight; every 4 KiB block carries its offset, the cycle's
-//!    generation, random data and a checksum ([`fill_block`]). The first cycle writes for at
-//!    most 40 % of the time (a raw device is tested over what it reaches);
+//!    generation, the generation's random data mixed with the offset (incompressible, no two
+//!    blocks alike) and a checksum ([`fill_block`]). The first cycle writes for at most 40 % of
+//!    the time (a raw device is tested over what it reaches);
 //! 2. sequential read-back of everything written, every block checked ([`check_block`]): a
 //!    bad block fails the case and names its offset;
 //! 3. random 4 KiB reads over what was written at queue depth `storage_rand_depth` (32) for a
-//!    quarter of the time (1–60 s), each block checked too, each latency recorded.
+//!    quarter of the time (1–60 s), each block checked too, each latency recorded; as fio does,
+//!    each completed read is replaced and submitted at once (batches would queue behind
+//!    themselves and widen the latency spread).
 //!
 //! I/O goes through io_uring where the kernel allows it (`IORING_OP_READV`/`WRITEV`, Linux 5.1),
 //! else Linux native AIO (`io_submit`); `storage_engine = io_uring | aio` forces one.
@@ -135,17 +138,34 @@ pub(crate) struct Hooks<'a> {
 pub const BLOCK: usize = 4096;
 const WORDS: usize = BLOCK / 8;
 
-/// Fill one block: offset, generation, random data, checksum of all that.
-pub fn fill_block(words: &mut [u64], offset: u64, generation: u64) {
+/// The random data of one generation: 4 KiB from splitmix64, mixed into every block with the
+/// block's offset (so no two blocks are alike and none compresses).
+pub struct Noise(Vec<u64>);
+
+impl Noise {
+    pub fn new(generation: u64) -> Noise {
+        let mut s = generation ^ 0x6877_6365_7274_5354;
+        Noise(
+            (0..WORDS)
+                .map(|_| super::kernels::splitmix64(&mut s))
+                .collect(),
+        )
+    }
+}
+
+/// Fill one block: offset, generation, the generation's noise mixed with the offset, and a
+/// checksum of all that.
+pub fn fill_block(words: &mut [u64], offset: u64, generation: u64, noise: &Noise) {
     debug_assert_eq!(words.len(), WORDS);
     words[0] = offset;
     words[1] = generation;
-    let mut x = super::kernels::splitmix64(&mut (offset ^ generation.rotate_left(29))) | 1;
-    for w in &mut words[2..WORDS - 1] {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        *w = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
+    let salt = offset.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for (i, (w, n)) in words[2..WORDS - 1]
+        .iter_mut()
+        .zip(&noise.0[2..WORDS - 1])
+        .enumerate()
+    {
+        *w = n ^ salt.wrapping_add(i as u64);
     }
     words[WORDS - 1] = checksum(&words[..WORDS - 1]);
 }
@@ -252,6 +272,8 @@ trait Engine {
         len: usize,
         offset: u64,
     ) -> io::Result<()>;
+    /// Submit what is queued, without waiting.
+    fn submit(&mut self) -> io::Result<()>;
     /// Submit what is queued, wait for at least `min` completions, append (slot, result).
     fn complete(&mut self, min: usize, out: &mut Vec<(usize, i64)>) -> io::Result<()>;
 }
@@ -313,6 +335,16 @@ impl Engine for Uring {
         // SAFETY: the iovec lives in self until completion; the caller keeps the buffer.
         unsafe { self.ring.submission().push(&e.user_data(slot as u64)) }
             .map_err(|_| io::Error::other("io_uring submission queue full"))
+    }
+
+    fn submit(&mut self) -> io::Result<()> {
+        loop {
+            match self.ring.submit() {
+                Ok(_) => return Ok(()),
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     fn complete(&mut self, min: usize, out: &mut Vec<(usize, i64)>) -> io::Result<()> {
@@ -424,7 +456,7 @@ impl Engine for Aio {
         Ok(())
     }
 
-    fn complete(&mut self, min: usize, out: &mut Vec<(usize, i64)>) -> io::Result<()> {
+    fn submit(&mut self) -> io::Result<()> {
         while !self.pending.is_empty() {
             // SAFETY: pending holds pointers into self.iocbs, which outlive the requests.
             let r = unsafe {
@@ -444,6 +476,11 @@ impl Engine for Aio {
             }
             self.pending.drain(..r as usize);
         }
+        Ok(())
+    }
+
+    fn complete(&mut self, min: usize, out: &mut Vec<(usize, i64)>) -> io::Result<()> {
+        self.submit()?;
         let got = loop {
             // SAFETY: events has room for events.len() entries.
             let r = unsafe {
@@ -562,6 +599,7 @@ fn sequential(
     let mut free: Vec<usize> = (0..io.depth).rev().collect();
     let start = Instant::now();
     let fault = |offset: u64, what: String, out: Sequential| Err((DiskFault { offset, what }, out));
+    let noise = Noise::new(generation);
     loop {
         let stop = until.is_some_and(|u| Instant::now() >= u);
         while !stop && next < region {
@@ -574,6 +612,7 @@ fn sequential(
                         block_words_mut(chunk),
                         next + (b * BLOCK) as u64,
                         generation,
+                        &noise,
                     );
                 }
             }
@@ -731,67 +770,39 @@ fn random_reads(
     let mut offsets = vec![0u64; io.depth];
     let mut started = vec![Instant::now(); io.depth];
     let mut done = Vec::with_capacity(io.depth);
-    let mut free: Vec<usize> = (0..io.depth).collect();
-    let mut inflight = 0;
+    let fault = |offset: u64, what: String, out: Random| Err((DiskFault { offset, what }, out));
+    // Queue one read on a slot, stamped now.
+    let mut queue = |io: &mut Io<'_>, slot: usize, offsets: &mut [u64], started: &mut [Instant]| {
+        let off = next_offset();
+        offsets[slot] = off;
+        started[slot] = Instant::now();
+        // SAFETY: the slot's buffer is not touched until its completion is reaped.
+        unsafe { io.engine.queue(slot, false, io.pool.ptr(slot), BLOCK, off) }.map_err(|e| (off, e))
+    };
     let start = Instant::now();
-    let mut now = start;
-    loop {
-        if now < until {
-            while let Some(slot) = free.pop() {
-                let off = next_offset();
-                offsets[slot] = off;
-                started[slot] = now;
-                // SAFETY: the slot's buffer is not touched until its completion is reaped.
-                if let Err(e) =
-                    unsafe { io.engine.queue(slot, false, io.pool.ptr(slot), BLOCK, off) }
-                {
-                    return Err((
-                        DiskFault {
-                            offset: off,
-                            what: format!("cannot queue: {e}"),
-                        },
-                        out,
-                    ));
-                }
-                inflight += 1;
-            }
+    for slot in 0..io.depth {
+        if let Err((off, e)) = queue(io, slot, &mut offsets, &mut started) {
+            return fault(off, format!("cannot queue: {e}"), out);
         }
-        if inflight == 0 {
-            break;
-        }
+    }
+    let mut inflight = io.depth;
+    // Like fio, every completion is replaced (and submitted) at once, one at a time: a batch
+    // submitted together would queue behind itself and widen the latency spread.
+    while inflight > 0 {
         done.clear();
         if let Err(e) = io.engine.complete(1, &mut done) {
-            return Err((
-                DiskFault {
-                    offset: 0,
-                    what: format!("cannot submit or reap: {e}"),
-                },
-                out,
-            ));
+            return fault(0, format!("cannot submit or reap: {e}"), out);
         }
-        now = Instant::now();
         for &(slot, res) in &done {
+            let now = Instant::now();
             inflight -= 1;
-            free.push(slot);
             let off = offsets[slot];
             if res < 0 {
                 let e = io::Error::from_raw_os_error((-res) as i32);
-                return Err((
-                    DiskFault {
-                        offset: off,
-                        what: format!("read error: {e}"),
-                    },
-                    out,
-                ));
+                return fault(off, format!("read error: {e}"), out);
             }
             if res as usize != BLOCK {
-                return Err((
-                    DiskFault {
-                        offset: off,
-                        what: format!("short read: {res} of {BLOCK} bytes"),
-                    },
-                    out,
-                ));
+                return fault(off, format!("short read: {res} of {BLOCK} bytes"), out);
             }
             out.ios += 1;
             out.hist
@@ -801,6 +812,15 @@ fn random_reads(
                 if out.bad.len() < 8 {
                     out.bad.push((off, bad));
                 }
+            }
+            if now < until {
+                if let Err((off, e)) = queue(io, slot, &mut offsets, &mut started) {
+                    return fault(off, format!("cannot queue: {e}"), out);
+                }
+                if let Err(e) = io.engine.submit() {
+                    return fault(off, format!("cannot submit: {e}"), out);
+                }
+                inflight += 1;
             }
         }
     }

@@ -18,7 +18,7 @@ fn mkdir(root: &Path, rel: &str) {
 
 fn block(offset: u64, generation: u64) -> Vec<u64> {
     let mut w = vec![0u64; WORDS];
-    fill_block(&mut w, offset, generation);
+    fill_block(&mut w, offset, generation, &Noise::new(generation));
     w
 }
 
