@@ -7,7 +7,10 @@ Unit conversions, stated once:
   * hwcert and STREAM count MB = 10^6 bytes; copy moves 2 x 8 bytes per element (read + write),
     scale 2 x 8, add and triad 3 x 8.
   * mbw reports MiB/s of *copied* data: each byte once, MiB = 2^20. STREAM-equivalent MB/s =
-    mbw x 2 x 1.048576.
+    mbw x 2 x 1.048576. mbw is single-threaded: for N CPUs, N mbw run at once, one pinned per
+    CPU, each on arrays of 1/N of hwcert's (each hwcert thread owns 1/N of every array), and
+    their rates are summed; hwcert's best-of-iterations rate is compared with the sum of each
+    mbw's best (and, for the record, of their averages).
   * stress-ng --stream reports "MB read/sec" and "MB write/sec" with MB = 2^20, counting each
     array access as STREAM does; its rate covers all four kernels together, so it is compared
     with hwcert's four rates combined the same way: total bytes / total time =
@@ -126,11 +129,13 @@ def fio(filename, rw, bs, depth, size, runtime=None):
 ROWS = []
 
 
-def row(figure, ours, ref_name, ref, unit, higher_better=True):
+def row(figure, ours, ref_name, ref, unit, higher_better=True, info=False):
+    """One pair. The goal is ours >= 0.9 x reference (latency: ours <= reference / 0.9)."""
     ratio = ours / ref if ref else float("nan")
     ok = (ratio >= 0.9) if higher_better else (ratio <= 1 / 0.9)
-    ROWS.append((figure, ours, ref_name, ref, unit, ratio, "ok" if ok else "BELOW GOAL",
-                 "" if higher_better else " (lower is better)"))
+    verdict = "for the record" if info else ("ok" if ok else "BELOW GOAL")
+    ROWS.append((figure, ours, ref_name, ref, unit, ratio, verdict,
+                 "" if higher_better else ", lower is better"))
     log(f"  {figure}: ours {ours:.1f} {unit}, {ref_name} {ref:.1f} {unit}, ratio {ratio:.3f}")
 
 
@@ -152,8 +157,14 @@ def main():
     array = a.array_mib * MiB
     m, _, _ = run_ours(a.bin, ["memory", str(secs), f"stream_array_bytes={array}", "memory_bytes=256M"])
     best, avg = mbw_copy(cpus, a.array_mib // n, 50)
-    row("memory copy, best", m["copy_mb_s"], "mbw MEMCPY x2x1.048576, best", best * 2 * 1.048576, "MB/s")
-    row("memory copy vs mbw average", m["copy_mb_s"], "mbw MEMCPY x2x1.048576, avg", avg * 2 * 1.048576, "MB/s")
+    row(f"memory copy {n} CPUs, best", m["copy_mb_s"], f"{n} x mbw MEMCPY, best", best * 2 * 1.048576, "MB/s")
+    row(f"memory copy {n} CPUs vs average", m["copy_mb_s"], f"{n} x mbw MEMCPY, avg", avg * 2 * 1.048576, "MB/s",
+        info=True)
+    # One CPU: the same per-thread arrays, one thread, one mbw.
+    m1, _, _ = run_ours(a.bin, ["memory", str(secs), f"stream_array_bytes={array // n}", "memory_bytes=64M",
+                                f"cpu_list={cpus[0]}"])
+    best1, _ = mbw_copy(cpus[:1], a.array_mib // n, 50)
+    row("memory copy 1 CPU, best", m1["copy_mb_s"], "1 x mbw MEMCPY, best", best1 * 2 * 1.048576, "MB/s")
     combined = 10 / (2 / m["copy_mb_s"] + 2 / m["scale_mb_s"] + 3 / m["add_mb_s"] + 3 / m["triad_mb_s"])
     sng, seen, out = stressng_stream(n, array, max(secs, 10))
     if sng is None:

@@ -140,20 +140,10 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks) -> Verdict {
         Err(e) => return V::error(e),
         Ok(v) => v.unwrap_or(false),
     };
-    let (mut cpus, excluded) = sys::stress_cpus(&ctx.sysroot, ctx.inventory.cpu.online.as_deref());
-    if let Some(list) = ctx.options.settings.get("cpu_list") {
-        let Some(only) = parse_cpu_list(list) else {
-            return V::error(format!(
-                "cpu_list = '{list}': expected a CPU list such as 0-3,8"
-            ));
-        };
-        cpus.retain(|c| only.contains(c));
-        if cpus.is_empty() {
-            return V::error(format!(
-                "cpu_list = '{list}': none of these CPUs is online and allowed"
-            ));
-        }
-    }
+    let (cpus, excluded) = match super::stress_cpus(ctx) {
+        Ok(c) => c,
+        Err(e) => return V::error(e),
+    };
     if !excluded.is_empty() {
         ctx.log(format!(
             "online CPUs {} are outside this process's affinity mask: not tested",

@@ -5,7 +5,9 @@
 //! copy `c = a`, scale `b = q·c`, add `c = a + b`, triad `a = b + q·c`. Bytes are counted as
 //! STREAM counts them ([`stream_bytes`]): 2 × 8 per element for copy and scale, 3 × 8 for add
 //! and triad (no write-allocate traffic), and rates are MB/s with MB = 10⁶ bytes, from the best
-//! of up to 10 timed iterations after the first (STREAM's "Best Rate"). Each array is at least
+//! of the timed iterations after the first (STREAM's "Best Rate"; as many as fit in a quarter
+//! of the time, at least 2 and at most 200, where STREAM's default is 10: more samples keep
+//! the best rate honest on a busy machine). Each array is at least
 //! four times the last-level caches of the whole machine and at least 64 MiB
 //! (`stream_array_bytes` overrides). On x86_64 stores are non-temporal, as tuned STREAM builds
 //! do. The arrays end with known values (q = 3 keeps every value an exact integer), checked
@@ -25,6 +27,9 @@
 //! (≤ 60 s without `memory_passes` or `memory_share`, i.e. the quick profile) are capped at
 //! 256 MiB per CPU and 4 GiB in all. The worker raises its own `oom_score_adj` to 1000, so if
 //! the machine runs short after all it is the worker the OOM killer takes.
+//!
+//! `cpu_list` (CPU list syntax) restricts both parts to some CPUs (one NUMA node, or one CPU
+//! to compare with a single-threaded tool).
 //!
 //! **Duration.** Until `stress_seconds` (10 s when absent) runs out, or with
 //! `memory_passes = N` exactly N full passes whatever the time (the standard profile's "one full
@@ -176,7 +181,8 @@ pub struct StreamRates {
 }
 
 const STREAM_Q: f64 = 3.0;
-const STREAM_MAX_ITERATIONS: usize = 10;
+/// Values stay finite up to here (they grow 15-fold per iteration).
+const STREAM_MAX_ITERATIONS: usize = 200;
 
 pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks) -> Verdict {
     let dur = duration(ctx.options);
@@ -202,7 +208,10 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks) -> Verdict {
         return V::error("proc/meminfo has no MemAvailable: cannot size the test safely");
     };
     let total = sys::meminfo(&ctx.sysroot, "MemTotal").unwrap_or(available);
-    let (cpus, _) = sys::stress_cpus(&ctx.sysroot, ctx.inventory.cpu.online.as_deref());
+    let cpus = match super::stress_cpus(ctx) {
+        Ok((c, _)) => c,
+        Err(e) => return V::error(e),
+    };
     let n = cpus.len() as u64;
     let reserve = reserve_setting.unwrap_or((256 << 20).max(total / 50));
     let budget = ((share.unwrap_or(0.5) * available as f64) as u64).saturating_sub(reserve);
@@ -1061,6 +1070,22 @@ mod tests {
         assert_eq!(v, Verdict::Pass, "{log}");
         let passes = m.iter().find(|m| m.name == "passes").expect("passes");
         assert_eq!(passes.value, 2.0);
+    }
+
+    #[test]
+    fn cpu_list_narrows_the_threads() {
+        let cpu = *sys::allowed_cpus()
+            .expect("affinity")
+            .last()
+            .expect("a cpu");
+        let mut s = SMALL.to_vec();
+        let list = cpu.to_string();
+        s.push(("cpu_list", &list));
+        let (v, _, log) = run(&s, &Hooks::default());
+        assert_eq!(v, Verdict::Pass, "{log}");
+        assert!(log.contains("STREAM: 1 threads"), "{log}");
+        let (v, _, _) = run(&[("cpu_list", "x")], &Hooks::default());
+        assert!(matches!(v, Verdict::Error { .. }), "{v:?}");
     }
 
     #[test]

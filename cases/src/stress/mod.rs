@@ -19,8 +19,9 @@
 //! ## Settings
 //!
 //! The duration comes from [`RunOptions::stress_seconds`] (10 s when absent). Everything else is
-//! a profile `[settings]` key, described where it is read: `cpu_kernel`, `cpu_list`,
-//! `cpu_slow_ratio`, `cpu_slow_fail` ([`cpu`]); `memory_share`, `memory_bytes`,
+//! a profile `[settings]` key, described where it is read: `cpu_list` (the CPUs the cpu and
+//! memory stressors load, list syntax `0-3,8`; default every online CPU this process may use),
+//! `cpu_kernel`, `cpu_slow_ratio`, `cpu_slow_fail` ([`cpu`]); `memory_share`, `memory_bytes`,
 //! `memory_reserve_bytes`, `memory_passes`, `stream_array_bytes` ([`memory`]);
 //! `storage_file_bytes`, `storage_dir`, `storage_engine`, `storage_seq_block_bytes`,
 //! `storage_seq_depth`, `storage_rand_depth`, `storage_device_bytes` ([`storage`]). Sizes
@@ -69,6 +70,26 @@ pub(crate) fn setting<T: FromStr>(ctx: &Context<'_>, key: &str) -> Result<Option
             )
         }),
     }
+}
+
+/// The CPUs a stressor loads: the online CPUs this process may run on, narrowed by the
+/// `cpu_list` setting. Returns (CPUs, online CPUs the affinity mask leaves out).
+pub(crate) fn stress_cpus(ctx: &Context<'_>) -> Result<(Vec<u32>, Vec<u32>), String> {
+    let (mut cpus, excluded) = sys::stress_cpus(&ctx.sysroot, ctx.inventory.cpu.online.as_deref());
+    if let Some(list) = ctx.options.settings.get("cpu_list") {
+        let Some(only) = hwdb::sysroot::parse_cpu_list(list) else {
+            return Err(format!(
+                "cpu_list = '{list}': expected a CPU list such as 0-3,8"
+            ));
+        };
+        cpus.retain(|c| only.contains(c));
+        if cpus.is_empty() {
+            return Err(format!(
+                "cpu_list = '{list}': none of these CPUs is online and allowed"
+            ));
+        }
+    }
+    Ok((cpus, excluded))
 }
 
 /// A size setting (`4096`, `64M`, `1G`, `1GiB`).
