@@ -3,11 +3,12 @@
 //!
 //! **Where.** By default nothing on the disk is overwritten: the case finds a filesystem of the
 //! disk mounted read-write (the disk itself, its partitions and everything built on them —
-//! dm, LVM, md — through sysfs `holders/` and `proc/self/mountinfo`), makes a directory in it
+//! dm, LVM, md — through sysfs `holders/` and `proc/self/mountinfo`), picks a directory in it
 //! (`var/tmp`, `tmp`, or the mount point, the first one writable on that filesystem, or the
 //! directory in `storage_dir`, which must be on the disk) and writes one scratch file of
 //! `storage_file_bytes` (default 1 GiB, shrunk to leave the filesystem 2 % and at least
-//! 512 MiB free — 10 % on filesystems under 5 GiB), removed afterwards whatever happens.
+//! 512 MiB free — 10 % on filesystems under 5 GiB), unlinked as soon as it is open, so
+//! nothing is left behind even when the run is killed.
 //! Every access uses `O_DIRECT`, so the page cache never answers for the disk and the file need
 //! not outsize RAM. A disk with no writable filesystem is skipped with the reason.
 //!
@@ -1154,19 +1155,6 @@ fn scratch_dir(
     ))
 }
 
-/// Removes the scratch file and its directory, whatever happens.
-struct Scratch {
-    dir: PathBuf,
-    file: PathBuf,
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.file);
-        let _ = fs::remove_dir(&self.dir);
-    }
-}
-
 /// Whether `name` is among the devices named for destructive tests.
 fn destructive_listed(devices: &[String], name: &str, live: bool) -> bool {
     devices.iter().any(|d| {
@@ -1228,7 +1216,6 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
     let destructive = destructive_listed(&ctx.options.destructive_devices, &name, true);
 
     // Open the file or the device.
-    let _scratch: Option<Scratch>;
     let path: PathBuf;
     let region: u64;
     let file: File;
@@ -1272,7 +1259,6 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
             human(region)
         ));
         path = dev;
-        _scratch = None;
     } else {
         let (dir, mount) = match scratch_dir(&ctx.sysroot, &name, dir.as_deref().map(Path::new)) {
             Ok(d) => d,
@@ -1304,26 +1290,21 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
             ));
         }
         static SERIAL: AtomicU64 = AtomicU64::new(0);
-        let sdir = dir.join(format!(
-            "hwcert-stress-{name}-{}-{}",
+        let spath = dir.join(format!(
+            ".hwcert-stress-{name}-{}-{}",
             std::process::id(),
             SERIAL.fetch_add(1, Ordering::Relaxed)
         ));
-        if let Err(e) = fs::create_dir(&sdir) {
-            return V::error(format!("cannot create {}: {e}", sdir.display()));
-        }
-        let spath = sdir.join("scratch");
-        _scratch = Some(Scratch {
-            dir: sdir,
-            file: spath.clone(),
-        });
-        file = match OpenOptions::new()
+        let opened = OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
             .custom_flags(libc::O_DIRECT)
-            .open(&spath)
-        {
+            .open(&spath);
+        // Unlinked at once: the open descriptor keeps it, and nothing is left behind even when
+        // the run is killed at its time limit.
+        let unlinked = fs::remove_file(&spath);
+        file = match opened {
             Ok(f) => f,
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
                 return V::skip(format!(
@@ -1333,6 +1314,9 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
             }
             Err(e) => return V::error(format!("cannot create {}: {e}", spath.display())),
         };
+        if let Err(e) = unlinked {
+            return V::error(format!("cannot unlink {}: {e}", spath.display()));
+        }
         // SAFETY: plain fallocate on our own file descriptor.
         let r = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, fits as libc::off_t) };
         if r != 0 {
@@ -1343,7 +1327,7 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
         }
         region = fits;
         ctx.log(format!(
-            "scratch file {} of {} on {} ({} from {})",
+            "scratch file {} of {} on {} ({} from {}), unlinked while open",
             spath.display(),
             human(region),
             mount.point,
@@ -1459,7 +1443,11 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
             break;
         }
         if let Some(h) = hooks.after_write {
-            h(&path, written);
+            let reopen = match destructive {
+                true => path.clone(),
+                false => PathBuf::from(format!("/proc/self/fd/{fd}")),
+            };
+            h(&reopen, written);
         }
         let r = match sequential(&mut sio, false, written, generation, None) {
             Ok(r) => r,

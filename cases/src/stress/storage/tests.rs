@@ -306,14 +306,13 @@ fn a_short_run_on_a_scratch_file_of_the_real_disk_passes_with_both_engines() {
         }
         assert!(value(&m, "lat_p99_us") >= value(&m, "lat_p50_us"));
         assert_eq!(value(&m, "bad_blocks"), 0.0);
-        // The scratch file and its directory are gone.
+        // The scratch file is gone.
         let scratch = log
             .lines()
             .find_map(|l| l.strip_prefix("scratch file "))
             .and_then(|l| l.split(' ').next())
             .expect("scratch path logged");
         assert!(!Path::new(scratch).exists(), "{scratch} left behind");
-        assert!(!Path::new(scratch).parent().expect("dir").exists());
     }
 }
 
