@@ -2,7 +2,7 @@
 # hwcert's stress measurements beside reference tools doing the same work, in one go on this
 # machine: each pair and the ratio ours / reference.
 #
-#   bench/stress.sh [SECONDS]        (default 10 s per run)
+#   bench/stress.sh [SECONDS] [ROUNDS]   (default 10 s per run, 3 rounds; medians compared)
 #
 #   memory: STREAM copy vs mbw MEMCPY (one pinned mbw per CPU, converted to STREAM's counting),
 #           STREAM all-kernel rate vs stress-ng --stream
@@ -16,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
+rounds=${2:-3}
 
 sudo_if_needed() {
     if [ "$(id -u)" -eq 0 ]; then "$@"
@@ -40,4 +41,4 @@ fi
 command -v python3 >/dev/null || { echo "stress.sh: needs python3" >&2; exit 1; }
 
 cargo build --release --locked -q -p cases --example stress
-exec python3 bench/stress_compare.py --bin target/release/examples/stress --seconds "$secs"
+exec python3 bench/stress_compare.py --bin target/release/examples/stress --seconds "$secs" --repeat "$rounds"

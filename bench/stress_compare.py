@@ -126,34 +126,27 @@ def fio(filename, rw, bs, depth, size, runtime=None):
 
 # --- printing ----------------------------------------------------------------------------------
 
-ROWS = []
+# figure -> {ours: [..], ref: [..], ref_name, unit, higher_better, info}
+PAIRS = {}
 
 
 def row(figure, ours, ref_name, ref, unit, higher_better=True, info=False):
-    """One pair. The goal is ours >= 0.9 x reference (latency: ours <= reference / 0.9)."""
-    ratio = ours / ref if ref else float("nan")
-    ok = (ratio >= 0.9) if higher_better else (ratio <= 1 / 0.9)
-    verdict = "for the record" if info else ("ok" if ok else "BELOW GOAL")
-    ROWS.append((figure, ours, ref_name, ref, unit, ratio, verdict,
-                 "" if higher_better else ", lower is better"))
-    log(f"  {figure}: ours {ours:.1f} {unit}, {ref_name} {ref:.1f} {unit}, ratio {ratio:.3f}")
+    """One pair of one run. The goal is ours >= 0.9 x reference (latency: ours <= reference / 0.9)."""
+    p = PAIRS.setdefault(figure, {"ours": [], "ref": [], "ref_name": ref_name, "unit": unit,
+                                  "higher_better": higher_better, "info": info})
+    p["ours"].append(ours)
+    p["ref"].append(ref)
+    log(f"  {figure}: ours {ours:.1f} {unit}, {ref_name} {ref:.1f} {unit}, ratio {ours / ref if ref else 0:.3f}")
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--array-mib", type=int, default=256, help="STREAM array size (each of 3)")
-    ap.add_argument("--file-mib", type=int, default=1024, help="storage test file size")
-    a = ap.parse_args()
-    secs = a.seconds
-    cpus = online_cpus()
+def median(v):
+    v = sorted(v)
+    k = len(v)
+    return v[k // 2] if k % 2 else (v[k // 2 - 1] + v[k // 2]) / 2
+
+
+def memory(a, secs, cpus):
     n = len(cpus)
-    loads = [f"start {load()}"]
-    print(f"hwcert stress benchmark: {n} CPUs, {secs} s per run, load average at start {load()}")
-
-    # Memory.
-    log(f"memory (load {load()})")
     array = a.array_mib * MiB
     m, _, _ = run_ours(a.bin, ["memory", str(secs), f"stream_array_bytes={array}", "memory_bytes=256M"])
     best, avg = mbw_copy(cpus, a.array_mib // n, 50)
@@ -170,13 +163,10 @@ def main():
     if sng is None:
         log(f"stress-ng --stream printed no rate:\n{out}")
     else:
-        row("memory STREAM 4-kernel rate", combined, f"stress-ng --stream ({seen}/{n} inst.) x1.048576",
-            sng * 1.048576, "MB/s")
-    loads.append(f"after memory {load()}")
+        row("memory STREAM 4-kernel rate", combined, "stress-ng --stream x1.048576", sng * 1.048576, "MB/s")
 
-    # Storage, on a scratch file in /var/tmp (the real disk's filesystem).
-    log(f"storage (load {load()})")
-    disk = disk_of("/var/tmp")
+
+def storage(a, secs, disk):
     work = tempfile.mkdtemp(prefix="hwcert-bench.", dir="/var/tmp")
     try:
         s, _, _ = run_ours(a.bin, ["storage", disk, str(secs), f"storage_file_bytes={a.file_mib}M",
@@ -194,10 +184,10 @@ def main():
         row("random read latency p99", s["lat_p99_us"], "fio lat p99", pct["99.000000"] / 1e3, "us", False)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    loads.append(f"after storage {load()}")
 
-    # CPU: scaling and utilisation.
-    log(f"cpu (load {load()})")
+
+def cpu(a, secs, cpus):
+    n = len(cpus)
     c_all, cpu_all, wall_all = run_ours(a.bin, ["cpu", str(secs)])
     c_one, _, _ = run_ours(a.bin, ["cpu", str(secs), f"cpu_list={cpus[0]}"])
     one = c_one[f"cpu{cpus[0]}_ops_per_s"]
@@ -214,18 +204,54 @@ def main():
     row(f"cpu scaling {n} CPUs / 1", c_all["total_ops_per_s"] / one, "stress-ng --cpu matrixprod",
         ref_all / ref_one, "x")
     row("cpu utilisation", 100 * cpu_all / wall_all / n, "stress-ng CPU used per instance", ref_busy, "%")
-    loads.append(f"after cpu {load()}")
+    return (f"ours {c_all['total_ops_per_s']:.0f} rounds/s ({c_all['fma_gflops']:.1f} GFLOP/s FMA) on {n} CPUs, "
+            f"{one:.0f} on cpu{cpus[0]} alone; stress-ng matrixprod {ref_all:.1f} bogo ops/s, {ref_one:.1f} alone")
 
-    # The table.
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of every pair (medians are compared)")
+    ap.add_argument("--array-mib", type=int, default=256, help="STREAM array size (each of 3)")
+    ap.add_argument("--file-mib", type=int, default=1024, help="storage test file size")
+    a = ap.parse_args()
+    secs = a.seconds
+    cpus = online_cpus()
+    disk = disk_of("/var/tmp")
+    loads = []
+    print(f"hwcert stress benchmark: {len(cpus)} CPUs, {secs} s per run, {a.repeat} rounds "
+          f"(ours and the reference back to back in each), load average at start {load()}")
+    absolute = []
+    for i in range(a.repeat):
+        log(f"round {i + 1}: memory (load {load()})")
+        loads.append(load())
+        memory(a, secs, cpus)
+        log(f"round {i + 1}: storage (load {load()})")
+        loads.append(load())
+        storage(a, secs, disk)
+        log(f"round {i + 1}: cpu (load {load()})")
+        loads.append(load())
+        absolute.append(cpu(a, secs, cpus))
+    loads.append(load())
+
     print()
-    print(f"{'figure':34} {'ours':>12} {'reference':>12} {'unit':6} {'ratio':>7}  reference tool")
-    for fig, o, rn, rv, unit, ratio, verdict, note in ROWS:
-        print(f"{fig:34} {o:12.1f} {rv:12.1f} {unit:6} {ratio:7.3f}  {rn}  [{verdict}{note}]")
+    print(f"{'figure':34} {'ours':>10} {'reference':>10} {'unit':5} {'ratio':>6} {'(range)':>13}  reference")
+    for fig, p in PAIRS.items():
+        o, r = median(p["ours"]), median(p["ref"])
+        ratio = o / r if r else float("nan")
+        each = [x / y for x, y in zip(p["ours"], p["ref"]) if y]
+        ok = (ratio >= 0.9) if p["higher_better"] else (ratio <= 1 / 0.9)
+        verdict = "for the record" if p["info"] else ("ok" if ok else "BELOW GOAL")
+        note = "" if p["higher_better"] else ", lower is better"
+        rng = f"{min(each):.2f}-{max(each):.2f}" if each else ""
+        print(f"{fig:34} {o:10.1f} {r:10.1f} {p['unit']:5} {ratio:6.3f} {rng:>13}  {p['ref_name']}  [{verdict}{note}]")
     print()
-    print(f"absolute cpu: ours {c_all['total_ops_per_s']:.0f} rounds/s ({c_all['fma_gflops']:.1f} GFLOP/s FMA) "
-          f"on {n} CPUs, {one:.0f} on cpu{cpus[0]} alone; stress-ng matrixprod {ref_all:.1f} bogo ops/s, "
-          f"{ref_one:.1f} alone (different work: not comparable)")
-    print(f"disk: {disk} (scratch files in /var/tmp); load average {'; '.join(loads)}")
+    print("medians of the rounds; ratio = median ours / median reference; range = the per-round ratios")
+    for i, t in enumerate(absolute):
+        print(f"absolute cpu, round {i + 1}: {t} (different work: not comparable)")
+    print(f"disk: {disk} (scratch files in /var/tmp, removed); load averages (1, 5, 15 min) at each "
+          f"section: {' | '.join(loads)}")
 
 
 if __name__ == "__main__":
