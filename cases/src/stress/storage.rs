@@ -538,6 +538,7 @@ fn probe_engine(kind: EngineKind, fd: RawFd) -> io::Result<()> {
 struct Pool {
     map: sys::Mapping,
     bs: usize,
+    slots: usize,
 }
 
 impl Pool {
@@ -545,6 +546,7 @@ impl Pool {
         Ok(Pool {
             map: sys::Mapping::new(depth * bs)?,
             bs,
+            slots: depth,
         })
     }
     fn ptr(&self, slot: usize) -> *mut u8 {
@@ -582,7 +584,9 @@ struct Io<'a> {
     depth: usize,
 }
 
-/// Write (`write`) or read back and check `region` bytes from offset 0 in `bs` requests.
+/// Write (`write`) or read back and check `region` bytes from offset 0 in `bs` requests,
+/// `io.depth` in flight. The pool holds twice that many buffers, so the CPU work (filling the
+/// next buffers, checking the last ones) overlaps the device's instead of draining its queue.
 fn sequential(
     io: &mut Io<'_>,
     write: bool,
@@ -591,24 +595,68 @@ fn sequential(
     until: Option<Instant>,
 ) -> Result<Sequential, (DiskFault, Sequential)> {
     let bs = io.pool.bs as u64;
+    let slots = io.pool.slots;
     let mut out = Sequential::default();
     let mut next = 0u64;
     let mut inflight = 0usize;
-    let mut offsets = vec![0u64; io.depth];
-    let mut lens = vec![0usize; io.depth];
-    let mut done = Vec::with_capacity(io.depth);
-    let mut free: Vec<usize> = (0..io.depth).rev().collect();
+    let mut offsets = vec![0u64; slots];
+    let mut lens = vec![0usize; slots];
+    let mut done = Vec::with_capacity(slots);
+    let mut free: Vec<usize> = (0..slots).rev().collect();
+    // Write: buffers filled and waiting for a place in the queue. Read: buffers read and
+    // waiting to be checked.
+    let mut ready: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
+    let mut stopped = false;
     let start = Instant::now();
     let fault = |offset: u64, what: String, out: Sequential| Err((DiskFault { offset, what }, out));
     let noise = Noise::new(generation);
+    let verb = if write { "write" } else { "read" };
     loop {
-        let stop = until.is_some_and(|u| Instant::now() >= u);
-        while !stop && next < region {
-            let Some(slot) = free.pop() else { break };
-            let len = bs.min(region - next) as usize;
+        if !stopped && until.is_some_and(|u| Instant::now() >= u) {
+            stopped = true;
             if write {
-                let buf = &mut io.pool.slot(slot)[..len];
-                for (b, chunk) in buf.chunks_exact_mut(BLOCK).enumerate() {
+                free.extend(ready.drain(..));
+            }
+        }
+        // Keep the queue full.
+        while inflight < io.depth && !stopped {
+            let slot = if write {
+                match ready.pop_front() {
+                    Some(s) => s,
+                    None => break,
+                }
+            } else {
+                if next >= region {
+                    break;
+                }
+                let Some(s) = free.pop() else { break };
+                offsets[s] = next;
+                lens[s] = bs.min(region - next) as usize;
+                next += lens[s] as u64;
+                s
+            };
+            // SAFETY: the slot's buffer is not touched again until its completion is reaped.
+            let queued = unsafe {
+                io.engine
+                    .queue(slot, write, io.pool.ptr(slot), lens[slot], offsets[slot])
+            };
+            if let Err(e) = queued {
+                return fault(offsets[slot], format!("cannot queue: {e}"), out);
+            }
+            inflight += 1;
+        }
+        if let Err(e) = io.engine.submit() {
+            return fault(next, format!("cannot submit: {e}"), out);
+        }
+        // CPU work while the device works.
+        if write {
+            while !stopped && ready.len() < io.depth && next < region {
+                let Some(slot) = free.pop() else { break };
+                let len = bs.min(region - next) as usize;
+                for (b, chunk) in io.pool.slot(slot)[..len]
+                    .chunks_exact_mut(BLOCK)
+                    .enumerate()
+                {
                     fill_block(
                         block_words_mut(chunk),
                         next + (b * BLOCK) as u64,
@@ -616,49 +664,18 @@ fn sequential(
                         &noise,
                     );
                 }
+                offsets[slot] = next;
+                lens[slot] = len;
+                next += len as u64;
+                ready.push_back(slot);
             }
-            offsets[slot] = next;
-            lens[slot] = len;
-            // SAFETY: the slot's buffer is not touched again until its completion is reaped.
-            if let Err(e) = unsafe { io.engine.queue(slot, write, io.pool.ptr(slot), len, next) } {
-                return fault(next, format!("cannot queue: {e}"), out);
-            }
-            next += len as u64;
-            inflight += 1;
-        }
-        if inflight == 0 {
-            break;
-        }
-        done.clear();
-        if let Err(e) = io.engine.complete(1, &mut done) {
-            return fault(next, format!("cannot submit or reap: {e}"), out);
-        }
-        for &(slot, res) in &done {
-            inflight -= 1;
-            free.push(slot);
-            let (off, len) = (offsets[slot], lens[slot]);
-            if res < 0 {
-                let e = io::Error::from_raw_os_error((-res) as i32);
-                return fault(
-                    off,
-                    format!("{} error: {e}", if write { "write" } else { "read" }),
-                    out,
-                );
-            }
-            if res as usize != len {
-                return fault(
-                    off,
-                    format!(
-                        "short {}: {res} of {len} bytes",
-                        if write { "write" } else { "read" }
-                    ),
-                    out,
-                );
-            }
-            out.bytes += len as u64;
-            if !write {
-                let buf = &io.pool.slot(slot)[..len];
-                for (b, chunk) in buf.chunks_exact(BLOCK).enumerate() {
+        } else {
+            while let Some(slot) = ready.pop_front() {
+                let off = offsets[slot];
+                for (b, chunk) in io.pool.slot(slot)[..lens[slot]]
+                    .chunks_exact(BLOCK)
+                    .enumerate()
+                {
                     let o = off + (b * BLOCK) as u64;
                     if let Err(bad) = check_block(block_words(chunk), o, generation) {
                         out.bad_count += 1;
@@ -667,6 +684,34 @@ fn sequential(
                         }
                     }
                 }
+                free.push(slot);
+            }
+        }
+        if inflight == 0 {
+            if write && !stopped && !ready.is_empty() {
+                continue;
+            }
+            break;
+        }
+        done.clear();
+        if let Err(e) = io.engine.complete(1, &mut done) {
+            return fault(next, format!("cannot submit or reap: {e}"), out);
+        }
+        for &(slot, res) in &done {
+            inflight -= 1;
+            let (off, len) = (offsets[slot], lens[slot]);
+            if res < 0 {
+                let e = io::Error::from_raw_os_error((-res) as i32);
+                return fault(off, format!("{verb} error: {e}"), out);
+            }
+            if res as usize != len {
+                return fault(off, format!("short {verb}: {res} of {len} bytes"), out);
+            }
+            out.bytes += len as u64;
+            if write {
+                free.push(slot);
+            } else {
+                ready.push_back(slot);
             }
         }
     }
@@ -1353,7 +1398,7 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
         },
     };
     let pools = (
-        Pool::new(seq_depth, seq_bs as usize),
+        Pool::new(2 * seq_depth, seq_bs as usize),
         Pool::new(rand_depth, BLOCK),
     );
     let (mut seq_pool, mut rand_pool) = match pools {
@@ -1361,7 +1406,7 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
         (Err(e), _) | (_, Err(e)) => return V::error(format!("cannot map I/O buffers: {e}")),
     };
     let engines = (
-        open_engine(kind, fd, seq_depth),
+        open_engine(kind, fd, 2 * seq_depth),
         open_engine(kind, fd, rand_depth),
     );
     let (mut seq_engine, mut rand_engine) = match engines {
