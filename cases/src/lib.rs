@@ -30,6 +30,7 @@ pub mod memory;
 pub mod network;
 pub mod pci;
 pub mod storage;
+pub mod stress;
 pub mod system;
 mod util;
 
@@ -394,6 +395,8 @@ pub fn catalog() -> Vec<Box<dyn Case>> {
     all.extend(pci::cases());
     all.extend(storage::cases());
     all.extend(network::cases());
+    // Stress last: the driver cases say quickly what is wrong before hours of load.
+    all.extend(stress::stress_cases());
     all
 }
 

@@ -41,8 +41,18 @@ fn names_are_unique_and_component_qualified() {
         assert_eq!(&back, i);
         assert!(cases::find(&i.name).is_some());
     }
-    // Catalog order: system, cpu, memory, pci, storage, network.
-    let order: Vec<&str> = cat.iter().map(|c| c.info().component.as_str()).collect();
+    // Catalog order: system, cpu, memory, pci, storage, network, then the stress cases.
+    let order: Vec<&str> = cat
+        .iter()
+        .filter(|c| !c.info().name.ends_with("::stress"))
+        .map(|c| c.info().component.as_str())
+        .collect();
+    let stress: Vec<&str> = cat
+        .iter()
+        .skip(order.len())
+        .map(|c| c.info().name.as_str())
+        .collect();
+    assert_eq!(stress, ["cpu::stress", "memory::stress", "storage::stress"]);
     let mut sorted = order.clone();
     sorted.sort_by_key(|c| {
         ["system", "cpu", "memory", "pci", "storage", "network"]

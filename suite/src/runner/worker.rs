@@ -187,11 +187,13 @@ fn run_builtin(plan: &Plan, inv: &cases::Inventory, inst: &PlannedInstance) -> O
     };
     // SAFETY: geteuid has no preconditions.
     let is_root = unsafe { libc::geteuid() } == 0;
+    // This instance's options: a stress case gets its own stressor's duration.
+    let options = plan.run_options(inst);
     let mut ctx = cases::Context::new(
         inv,
         &plan.sysroot,
         &target,
-        &plan.options,
+        &options,
         is_root,
         Box::new(io::stderr()),
     );

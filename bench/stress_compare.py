@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""Run hwcert's stress cases beside reference tools configured for the same work; print each
+pair and the ratio ours / reference. Called by bench/stress.sh (which installs the tools and
+builds the `stress` example); see there for the list of comparisons.
+
+Unit conversions, stated once:
+  * hwcert and STREAM count MB = 10^6 bytes; copy moves 2 x 8 bytes per element (read + write),
+    scale 2 x 8, add and triad 3 x 8.
+  * mbw reports MiB/s of *copied* data: each byte once, MiB = 2^20. STREAM-equivalent MB/s =
+    mbw x 2 x 1.048576. mbw is single-threaded: for N CPUs, N mbw run at once, one pinned per
+    CPU, each on arrays of 1/N of hwcert's (each hwcert thread owns 1/N of every array), and
+    their rates are summed; hwcert's best-of-iterations rate is compared with the sum of each
+    mbw's best (and, for the record, of their averages).
+  * stress-ng --stream reports "MB read/sec" and "MB write/sec" with MB = 2^20, counting each
+    array access as STREAM does; its rate covers all four kernels together, so it is compared
+    with hwcert's four rates combined the same way: total bytes / total time =
+    10 / (2/copy + 2/scale + 3/add + 3/triad) (per element, in units of 8 bytes).
+  * fio's MB/s is 10^6 bytes; its write job writes the fresh file twice, as hwcert's cycles
+    write a fresh (fallocated) file and then overwrite it; its lat_ns (submission to completion) percentiles are compared
+    with hwcert's submission-to-reaping latencies.
+  * CPU: a stress-ng bogo-op and an hwcert round are different work, so absolute rates are not
+    comparable. Compared are what both must do alike: scaling (rate on all CPUs / rate on one
+    CPU) and CPU utilisation (CPU time / wall time / CPUs).
+"""
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+MiB = 1 << 20
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def load():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def run_ours(binary, args):
+    """Run the stress example; return ({name: value}, cpu seconds, wall seconds)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    p = subprocess.run([binary] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    try:
+        doc = json.loads(p.stdout)
+    except json.JSONDecodeError:
+        sys.exit(f"stress example failed: {' '.join(args)}\n{p.stderr}")
+    if doc["verdict"]["status"] != "pass":
+        log(f"warning: {' '.join(args)}: {doc['verdict']}\n{p.stderr}")
+    return {m["name"]: m["value"] for m in doc["measurements"]}, cpu, wall
+
+
+def sh(cmd, **kw):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    if p.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{p.stdout}")
+    return p.stdout
+
+
+def online_cpus():
+    return sorted(os.sched_getaffinity(0))
+
+
+# --- memory ------------------------------------------------------------------------------------
+
+def mbw_copy(cpus, per_instance_mib, runs):
+    """One mbw MEMCPY per CPU at once; (sum of best, sum of average) in MiB/s."""
+    procs = [
+        subprocess.Popen(["taskset", "-c", str(c), "mbw", "-n", str(runs), "-t0", str(per_instance_mib)],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for c in cpus
+    ]
+    best = avg = 0.0
+    for p in procs:
+        out, _ = p.communicate()
+        rates = [(l.split()[0], float(re.search(r"Copy: ([\d.]+) MiB/s", l).group(1)))
+                 for l in out.splitlines() if "Method: MEMCPY" in l]
+        best += max(r for k, r in rates if k != "AVG")
+        avg += next(r for k, r in rates if k == "AVG")
+    return best, avg
+
+
+def stressng_stream(n, array_bytes, secs):
+    """stress-ng --stream with per-instance arrays of array_bytes/n; summed MiB/s (read+write)."""
+    # stress-ng sizes each instance's arrays as 4 x l3-size / instances.
+    out = sh(["stress-ng", "--stream", str(n), "--stream-l3-size", str(array_bytes // 4),
+              "-t", str(secs), "--metrics-brief"])
+    rates = re.findall(r"memory rate: ([\d.]+) MB read/sec, ([\d.]+) MB write/sec.*\(instance (\d+)\)", out)
+    if not rates:
+        return None, 0, out
+    total = sum(float(r) + float(w) for r, w, _ in rates)
+    # An instance whose timed part was under 4.5 s prints no rate: scale up by instances seen.
+    return total * n / len(rates), len(rates), out
+
+
+# --- storage -----------------------------------------------------------------------------------
+
+def disk_of(path):
+    src = sh(["findmnt", "-no", "SOURCE", "-T", path]).strip()
+    chain = sh(["lsblk", "-nrso", "NAME,TYPE", src]).split("\n")
+    disks = [l.split()[0] for l in chain if l.split()[1:] == ["disk"]]
+    return disks[-1] if disks else os.path.basename(src)
+
+
+def fio(filename, rw, bs, depth, size, runtime=None, loops=1):
+    cmd = ["fio", "--name=ref", f"--filename={filename}", f"--rw={rw}", f"--bs={bs}", f"--loops={loops}",
+           f"--iodepth={depth}", "--ioengine=io_uring", "--direct=1", f"--size={size}",
+           "--lat_percentiles=1", "--output-format=json"]
+    if runtime:
+        cmd += ["--time_based", f"--runtime={runtime}"]
+    job = json.loads(sh(cmd))["jobs"][0]
+    return job["write" if "write" in rw else "read"]
+
+
+# --- printing ----------------------------------------------------------------------------------
+
+# figure -> {ours: [..], ref: [..], ref_name, unit, higher_better, info}
+PAIRS = {}
+
+
+def row(figure, ours, ref_name, ref, unit, higher_better=True, info=False):
+    """One pair of one run. The goal is ours >= 0.9 x reference (latency: ours <= reference / 0.9)."""
+    p = PAIRS.setdefault(figure, {"ours": [], "ref": [], "ref_name": ref_name, "unit": unit,
+                                  "higher_better": higher_better, "info": info})
+    p["ours"].append(ours)
+    p["ref"].append(ref)
+    log(f"  {figure}: ours {ours:.1f} {unit}, {ref_name} {ref:.1f} {unit}, ratio {ours / ref if ref else 0:.3f}")
+
+
+def median(v):
+    v = sorted(v)
+    k = len(v)
+    return v[k // 2] if k % 2 else (v[k // 2 - 1] + v[k // 2]) / 2
+
+
+def memory(a, secs, cpus):
+    n = len(cpus)
+    array = a.array_mib * MiB
+    m, _, _ = run_ours(a.bin, ["memory", str(secs), f"stream_array_bytes={array}", "memory_bytes=256M"])
+    best, avg = mbw_copy(cpus, a.array_mib // n, 50)
+    row(f"memory copy {n} CPUs, best", m["copy_mb_s"], f"{n} x mbw MEMCPY, best", best * 2 * 1.048576, "MB/s")
+    row(f"memory copy {n} CPUs vs average", m["copy_mb_s"], f"{n} x mbw MEMCPY, avg", avg * 2 * 1.048576, "MB/s",
+        info=True)
+    # One CPU: the same per-thread arrays, one thread, one mbw.
+    m1, _, _ = run_ours(a.bin, ["memory", str(secs), f"stream_array_bytes={array // n}", "memory_bytes=64M",
+                                f"cpu_list={cpus[0]}"])
+    best1, _ = mbw_copy(cpus[:1], a.array_mib // n, 50)
+    row("memory copy 1 CPU, best", m1["copy_mb_s"], "1 x mbw MEMCPY, best", best1 * 2 * 1.048576, "MB/s")
+    combined = 10 / (2 / m["copy_mb_s"] + 2 / m["scale_mb_s"] + 3 / m["add_mb_s"] + 3 / m["triad_mb_s"])
+    sng, seen, out = stressng_stream(n, array, max(secs, 10))
+    if sng is None:
+        log(f"stress-ng --stream printed no rate:\n{out}")
+    else:
+        row("memory STREAM 4-kernel rate", combined, "stress-ng --stream x1.048576", sng * 1.048576, "MB/s")
+
+
+def storage(a, secs, disk):
+    work = tempfile.mkdtemp(prefix="hwcert-bench.", dir="/var/tmp")
+    try:
+        s, _, _ = run_ours(a.bin, ["storage", disk, str(secs), f"storage_file_bytes={a.file_mib}M",
+                                   f"storage_dir={work}", "storage_engine=io_uring"])
+        f = os.path.join(work, "fio.dat")
+        size = f"{a.file_mib}M"
+        # hwcert's write rate covers a first write of the fallocated file and overwrites in later
+        # cycles: fio writes the file twice likewise.
+        w = fio(f, "write", "1M", 4, size, loops=2)
+        r = fio(f, "read", "1M", 4, size)
+        rr = fio(f, "randread", "4k", 32, size, runtime=max(1, secs // 4))
+        row("sequential write 1 MiB qd4", s["seq_write_mb_s"], "fio write", w["bw_bytes"] / 1e6, "MB/s")
+        row("sequential read 1 MiB qd4", s["seq_read_mb_s"], "fio read", r["bw_bytes"] / 1e6, "MB/s")
+        row("random read 4 KiB qd32", s["randread_4k_iops"], "fio randread", rr["iops"], "IOPS")
+        pct = rr["lat_ns"]["percentile"]
+        row("random read latency p50", s["lat_p50_us"], "fio lat p50", pct["50.000000"] / 1e3, "us", False)
+        row("random read latency p99", s["lat_p99_us"], "fio lat p99", pct["99.000000"] / 1e3, "us", False)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def cpu(a, secs, cpus):
+    n = len(cpus)
+    c_all, cpu_all, wall_all = run_ours(a.bin, ["cpu", str(secs)])
+    c_one, _, _ = run_ours(a.bin, ["cpu", str(secs), f"cpu_list={cpus[0]}"])
+    one = c_one[f"cpu{cpus[0]}_ops_per_s"]
+
+    def sng_cpu(k, extra):
+        out = sh(["stress-ng", "--cpu", str(k), "--cpu-method", "matrixprod", "-t", str(secs),
+                  "--metrics"] + extra)
+        line = next(l for l in out.splitlines() if re.search(r"metrc:.*\] cpu\s+\d", l))
+        f = line.split("] ")[1].split()
+        return float(f[5]), float(f[7])  # bogo ops/s (real time), CPU used per instance %
+
+    ref_all, ref_busy = sng_cpu(n, [])
+    ref_one, _ = sng_cpu(1, ["--taskset", str(cpus[0])])
+    row(f"cpu scaling {n} CPUs / 1", c_all["total_ops_per_s"] / one, "stress-ng --cpu matrixprod",
+        ref_all / ref_one, "x")
+    row("cpu utilisation", 100 * cpu_all / wall_all / n, "stress-ng CPU used per instance", ref_busy, "%")
+    return (f"ours {c_all['total_ops_per_s']:.0f} rounds/s ({c_all['fma_gflops']:.1f} GFLOP/s FMA) on {n} CPUs, "
+            f"{one:.0f} on cpu{cpus[0]} alone; stress-ng matrixprod {ref_all:.1f} bogo ops/s, {ref_one:.1f} alone")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of every pair (medians are compared)")
+    ap.add_argument("--array-mib", type=int, default=256, help="STREAM array size (each of 3)")
+    ap.add_argument("--file-mib", type=int, default=1024, help="storage test file size")
+    a = ap.parse_args()
+    secs = a.seconds
+    cpus = online_cpus()
+    disk = disk_of("/var/tmp")
+    loads = []
+    print(f"hwcert stress benchmark: {len(cpus)} CPUs, {secs} s per run, {a.repeat} rounds "
+          f"(ours and the reference back to back in each), load average at start {load()}")
+    absolute = []
+    for i in range(a.repeat):
+        log(f"round {i + 1}: memory (load {load()})")
+        loads.append(load())
+        memory(a, secs, cpus)
+        log(f"round {i + 1}: storage (load {load()})")
+        loads.append(load())
+        storage(a, secs, disk)
+        log(f"round {i + 1}: cpu (load {load()})")
+        loads.append(load())
+        absolute.append(cpu(a, secs, cpus))
+    loads.append(load())
+
+    print()
+    print(f"{'figure':34} {'ours':>10} {'reference':>10} {'unit':5} {'ratio':>6} {'(range)':>13}  reference")
+    for fig, p in PAIRS.items():
+        o, r = median(p["ours"]), median(p["ref"])
+        ratio = o / r if r else float("nan")
+        each = [x / y for x, y in zip(p["ours"], p["ref"]) if y]
+        ok = (ratio >= 0.9) if p["higher_better"] else (ratio <= 1 / 0.9)
+        verdict = "for the record" if p["info"] else ("ok" if ok else "BELOW GOAL")
+        note = "" if p["higher_better"] else ", lower is better"
+        rng = f"{min(each):.2f}-{max(each):.2f}" if each else ""
+        print(f"{fig:34} {o:10.1f} {r:10.1f} {p['unit']:5} {ratio:6.3f} {rng:>13}  {p['ref_name']}  [{verdict}{note}]")
+    print()
+    print("medians of the rounds; ratio = median ours / median reference; range = the per-round ratios")
+    for i, t in enumerate(absolute):
+        print(f"absolute cpu, round {i + 1}: {t} (different work: not comparable)")
+    print(f"disk: {disk} (scratch files in /var/tmp, removed); load averages (1, 5, 15 min) at each "
+          f"section: {' | '.join(loads)}")
+
+
+if __name__ == "__main__":
+    main()
