@@ -197,7 +197,16 @@ fn run_builtin(plan: &Plan, inv: &cases::Inventory, inst: &PlannedInstance) -> O
         is_root,
         Box::new(io::stderr()),
     );
-    let verdict = case.run(&mut ctx);
+    // The planner never plans a live-only case for a recorded tree; a hand-edited plan.json
+    // must not make one load this machine in the tree's name either.
+    let verdict = if case.info().requirements.live && !ctx.is_live() {
+        cases::Verdict::skip(format!(
+            "runs only on the live system, and this run reads the tree at {}",
+            plan.sysroot
+        ))
+    } else {
+        case.run(&mut ctx)
+    };
     ctx.finish(verdict)
 }
 
