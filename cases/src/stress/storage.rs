@@ -585,7 +585,7 @@ struct Io<'a> {
 }
 
 /// Write (`write`) or read back and check `region` bytes from offset 0 in `bs` requests,
-/// `io.depth` in flight. The pool holds twice that many buffers, so the CPU work (filling the
+/// `io.depth` in flight, stopping early at `until` once `min_bytes` are under way. The pool holds twice that many buffers, so the CPU work (filling the
 /// next buffers, checking the last ones) overlaps the device's instead of draining its queue.
 fn sequential(
     io: &mut Io<'_>,
@@ -593,8 +593,10 @@ fn sequential(
     region: u64,
     generation: u64,
     until: Option<Instant>,
+    min_bytes: u64,
 ) -> Result<Sequential, (DiskFault, Sequential)> {
     let bs = io.pool.bs as u64;
+    let mut submitted = 0u64;
     let slots = io.pool.slots;
     let mut out = Sequential::default();
     let mut next = 0u64;
@@ -612,7 +614,7 @@ fn sequential(
     let noise = Noise::new(generation);
     let verb = if write { "write" } else { "read" };
     loop {
-        if !stopped && until.is_some_and(|u| Instant::now() >= u) {
+        if !stopped && submitted >= min_bytes && until.is_some_and(|u| Instant::now() >= u) {
             stopped = true;
             if write {
                 free.extend(ready.drain(..));
@@ -643,6 +645,7 @@ fn sequential(
             if let Err(e) = queued {
                 return fault(offsets[slot], format!("cannot queue: {e}"), out);
             }
+            submitted += lens[slot] as u64;
             inflight += 1;
         }
         if let Err(e) = io.engine.submit() {
@@ -1470,7 +1473,21 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
         } else {
             deadline
         };
-        let w = match sequential(&mut sio, true, region, generation, Some(write_until)) {
+        // The first cycle writes at least 16 requests' worth whatever the time, so there is
+        // always something to read back and to read at random.
+        let at_least = if cycle == 0 {
+            region.min(16 * seq_bs)
+        } else {
+            0
+        };
+        let w = match sequential(
+            &mut sio,
+            true,
+            region,
+            generation,
+            Some(write_until),
+            at_least,
+        ) {
             Ok(w) => w,
             Err((f, _)) => {
                 fault = Some(f);
@@ -1494,7 +1511,7 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
             };
             h(&reopen, written);
         }
-        let r = match sequential(&mut sio, false, written, generation, None) {
+        let r = match sequential(&mut sio, false, written, generation, None, 0) {
             Ok(r) => r,
             Err((f, r)) => {
                 bad.extend(r.bad);
