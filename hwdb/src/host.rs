@@ -265,7 +265,8 @@ fn uname_machine() -> Option<String> {
         .machine
         .iter()
         .take_while(|c| **c != 0)
-        .map(|c| *c as u8)
+        // c_char is i8 on x86_64 and u8 on aarch64: the cast is needed on one of them.
+        .map(|c| c.to_ne_bytes()[0])
         .collect();
     String::from_utf8(bytes).ok().filter(|s| !s.is_empty())
 }
