@@ -353,7 +353,7 @@ pub(crate) fn assemble(run: &RunDir, logs: &BTreeSet<String>) -> Assembled {
         r.started = l.started.clone();
         r.duration_ms = l.duration_ms.map(|d| d.max(0.0) as u64);
         r.boot_id = l.boot_id.clone();
-        r.measurements = run.measurements[i].clone();
+        r.measurements = l.measurements.clone();
         r.attempts = attempts;
         r.leaked = l.leaked;
         r.log = match l.log.as_deref() {
@@ -650,8 +650,9 @@ impl Report {
         Ok(v)
     }
 
-    /// Build the document from a run (logs already hashed).
-    pub(crate) fn from_run(run: &RunDir, logs: Vec<LogFile>, tool: Tool) -> Report {
+    /// Build the document from a run (logs already hashed). The run's inventory and plan
+    /// documents move into the report.
+    pub(crate) fn from_run(run: &mut RunDir, logs: Vec<LogFile>, tool: Tool) -> Report {
         let names: BTreeSet<String> = logs.iter().map(|l| l.path.clone()).collect();
         let a = assemble(run, &names);
         let mut warnings = run.warnings.clone();
@@ -694,8 +695,8 @@ impl Report {
             hcl,
             logs,
             warnings,
-            inventory: run.inventory_json.clone(),
-            plan: run.plan_json.clone(),
+            inventory: std::mem::take(&mut run.inventory_json),
+            plan: std::mem::take(&mut run.plan_json),
         }
     }
 }

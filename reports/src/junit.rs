@@ -72,9 +72,11 @@ pub fn junit(r: &Report, dir: &Path) -> Result<String, Error> {
             if let Some(ms) = x.duration_ms {
                 tc.set_time(Duration::from_millis(ms));
             }
+            // The log's last lines where they explain something: not for a pass.
             if let Some(tail) = x
                 .log
                 .as_deref()
+                .filter(|_| x.status != ResultStatus::Pass)
                 .and_then(|l| log_tail(&dir.join(l), LOG_TAIL_LINES))
                 .filter(|t| !t.is_empty())
             {

@@ -833,31 +833,33 @@ fn environment() -> Result<Environment<'static>, Error> {
     Ok(env)
 }
 
-fn render(name: &str, v: &View<'_>) -> Result<String, Error> {
-    let env = environment()?;
+fn render(env: &Environment<'_>, name: &str, ctx: &Value) -> Result<String, Error> {
     let t = env
         .get_template(name)
         .map_err(|e| Error::msg(format!("{name}: {e}")))?;
-    t.render(Value::from(Serde(v)))
+    t.render(ctx.clone())
         .map_err(|e| Error::msg(format!("cannot render {name}: {e:#}")))
 }
 
 /// report.html of a report whose logs are in `dir/logs`.
 pub fn html(r: &Report, dir: &Path, signed_by: Option<&str>) -> Result<String, Error> {
-    render("report.html.j2", &view(r, dir, signed_by))
+    let ctx = Value::from(Serde(&view(r, dir, signed_by)));
+    render(&environment()?, "report.html.j2", &ctx)
 }
 
 /// report.md.
 pub fn markdown(r: &Report, dir: &Path, signed_by: Option<&str>) -> Result<String, Error> {
-    render("report.md.j2", &view(r, dir, signed_by))
+    let ctx = Value::from(Serde(&view(r, dir, signed_by)));
+    render(&environment()?, "report.md.j2", &ctx)
 }
 
 /// Write report.html, report.md and junit.xml into `dir` (which holds the logs).
 pub fn write_all(r: &Report, dir: &Path, signed_by: Option<&str>) -> Result<(), Error> {
-    let v = view(r, dir, signed_by);
-    let html = render("report.html.j2", &v)?;
+    let env = environment()?;
+    let ctx = Value::from(Serde(&view(r, dir, signed_by)));
+    let html = render(&env, "report.html.j2", &ctx)?;
     crate::write_atomic(&dir.join(crate::REPORT_HTML), html.as_bytes())?;
-    let md = render("report.md.j2", &v)?;
+    let md = render(&env, "report.md.j2", &ctx)?;
     crate::write_atomic(&dir.join(crate::REPORT_MD), md.as_bytes())?;
     let xml = crate::junit::junit(r, dir)?;
     crate::write_atomic(&dir.join(crate::JUNIT_XML), xml.as_bytes())?;

@@ -83,9 +83,9 @@ pub struct JournalLine {
     pub started: Option<String>,
     #[serde(default)]
     pub duration_ms: Option<f64>,
-    /// Read one by one (see [`Measurement`]), so one bad measurement loses only itself.
+    /// One bad measurement loses only itself (see [`read_journal`]).
     #[serde(default)]
-    pub measurements: Vec<Value>,
+    pub measurements: Vec<Measurement>,
     #[serde(default)]
     pub log: Option<String>,
     #[serde(default)]
@@ -146,13 +146,12 @@ pub struct RunDir {
     pub plan: PlanDoc,
     /// Every journal line that could be read, in file order.
     pub journal: Vec<JournalLine>,
-    /// Measurements of each journal line (same index), the unreadable ones left out.
-    pub measurements: Vec<Vec<Measurement>>,
     /// What could not be read.
     pub warnings: Vec<String>,
 }
 
-fn read_json(path: &Path, what: &str) -> Result<Value, Error> {
+/// A JSON file as it is (to carry into the report) and as `T` (to read).
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<(Value, T), Error> {
     let bytes = fs::read(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::msg(format!(
@@ -164,8 +163,10 @@ fn read_json(path: &Path, what: &str) -> Result<Value, Error> {
             Error::io(path, e)
         }
     })?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| Error::msg(format!("{}: not {what}: {e}", path.display())))
+    let bad = |e: serde_json::Error| Error::msg(format!("{}: not {what}: {e}", path.display()));
+    let typed = serde_json::from_slice(&bytes).map_err(bad)?;
+    let value = serde_json::from_slice(&bytes).map_err(bad)?;
+    Ok((value, typed))
 }
 
 impl RunDir {
@@ -177,25 +178,23 @@ impl RunDir {
                 dir.display()
             )));
         }
-        let mut warnings = Vec::new();
         let inv_path = dir.join(INVENTORY_FILE);
-        let inventory_json = read_json(&inv_path, "an inventory document")?;
-        let inventory: hwdb::Inventory =
-            serde_json::from_value(inventory_json.clone()).map_err(|e| {
-                Error::msg(format!(
-                    "{}: not an inventory document (hwcert.inventory/1): {e}",
-                    inv_path.display()
-                ))
-            })?;
+        let (inventory_json, inventory) =
+            read_json::<hwdb::Inventory>(&inv_path, "an inventory document (hwcert.inventory/1)")?;
+        // The plan and the journal are the big files of a big run: read them side by side.
         let plan_path = dir.join(PLAN_FILE);
-        let plan_json = read_json(&plan_path, "a plan document")?;
-        let plan: PlanDoc = serde_json::from_value(plan_json.clone()).map_err(|e| {
-            Error::msg(format!(
-                "{}: not a plan document (hwcert.plan/1): {e}",
-                plan_path.display()
-            ))
-        })?;
-        let (journal, measurements) = read_journal(&dir.join(JOURNAL_FILE), &mut warnings)?;
+        let journal_path = dir.join(JOURNAL_FILE);
+        let (plan, journal) = std::thread::scope(|s| {
+            let plan =
+                s.spawn(|| read_json::<PlanDoc>(&plan_path, "a plan document (hwcert.plan/1)"));
+            let journal = read_journal(&journal_path);
+            let plan = plan
+                .join()
+                .unwrap_or_else(|_| Err(Error::msg("plan.json: the reader panicked")));
+            (plan, journal)
+        });
+        let (plan_json, plan) = plan?;
+        let (journal, warnings) = journal?;
         Ok(RunDir {
             path: dir.to_path_buf(),
             inventory_json,
@@ -203,7 +202,6 @@ impl RunDir {
             plan_json,
             plan,
             journal,
-            measurements,
             warnings,
         })
     }
@@ -221,55 +219,127 @@ impl RunDir {
     }
 }
 
-type Journal = (Vec<JournalLine>, Vec<Vec<Measurement>>);
+/// One journal line: as written (the usual case), or read field by field so that a bad
+/// measurement loses only itself; a line that cannot be read at all is a warning.
+fn read_line(raw: &[u8], at: &str, warnings: &mut Vec<String>) -> Option<JournalLine> {
+    if let Ok(l) = serde_json::from_slice::<JournalLine>(raw) {
+        return Some(l);
+    }
+    let mut v: Value = match serde_json::from_slice(raw) {
+        Ok(v) => v,
+        Err(e) => {
+            warnings.push(format!("{at}: ignored: {e}"));
+            return None;
+        }
+    };
+    let ms = match v.as_object_mut() {
+        Some(o) => o.remove("measurements"),
+        None => {
+            warnings.push(format!("{at}: ignored: not a JSON object"));
+            return None;
+        }
+    };
+    let mut line: JournalLine = match serde_json::from_value(v) {
+        Ok(l) => l,
+        Err(e) => {
+            warnings.push(format!("{at}: ignored: {e}"));
+            return None;
+        }
+    };
+    let ms = match ms {
+        Some(Value::Array(a)) => a,
+        Some(Value::Null) | None => Vec::new(),
+        Some(_) => {
+            warnings.push(format!(
+                "{at}: {}: measurements is not a list: ignored",
+                line.name
+            ));
+            Vec::new()
+        }
+    };
+    for (j, m) in ms.into_iter().enumerate() {
+        match serde_json::from_value::<Measurement>(m) {
+            Ok(m) => line.measurements.push(m),
+            Err(e) => warnings.push(format!(
+                "{at}: {}: measurement {} ignored: {e}",
+                line.name,
+                j + 1
+            )),
+        }
+    }
+    Some(line)
+}
 
-fn read_journal(path: &Path, warnings: &mut Vec<String>) -> Result<Journal, Error> {
+/// Read journal.jsonl: its lines in order, and what could not be read. A last line without
+/// its newline was cut short by a crash while it was written.
+pub fn read_journal(path: &Path) -> Result<(Vec<JournalLine>, Vec<String>), Error> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            warnings.push(format!(
-                "{}: no journal: no instance finished",
-                path.display()
+            return Ok((
+                Vec::new(),
+                vec![format!(
+                    "{}: no journal: no instance finished",
+                    path.display()
+                )],
             ));
-            return Ok((Vec::new(), Vec::new()));
         }
         Err(e) => return Err(Error::io(path, e)),
     };
-    let mut lines = Vec::new();
-    let mut ms = Vec::new();
-    let n_lines = bytes.split(|&b| b == b'\n').count();
-    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let at = format!("{}:{}", path.display(), i + 1);
-        let line: JournalLine = match serde_json::from_slice(raw) {
-            Ok(l) => l,
-            Err(e) if i + 1 == n_lines => {
-                // No newline after it: cut short by a crash while it was written.
-                warnings.push(format!("{at}: ignored an incomplete last line: {e}"));
-                continue;
-            }
-            Err(e) => {
-                warnings.push(format!("{at}: ignored: {e}"));
-                continue;
-            }
-        };
-        let mut good = Vec::new();
-        for (j, m) in line.measurements.iter().enumerate() {
-            match serde_json::from_value::<Measurement>(m.clone()) {
-                Ok(m) => good.push(m),
-                Err(e) => warnings.push(format!(
-                    "{at}: {}: measurement {} ignored: {e}",
-                    line.name,
-                    j + 1
-                )),
-            }
-        }
-        ms.push(good);
-        lines.push(line);
+    let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+    let cut_short = !bytes.is_empty() && !bytes.ends_with(b"\n");
+    let n = lines.len();
+    // Lines are independent: parse them in a few contiguous chunks side by side, and put the
+    // chunks back in order.
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4);
+    let chunk = n.div_ceil(threads).max(1);
+    let display = path.display().to_string();
+    let parts: Vec<(Vec<JournalLine>, Vec<String>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = lines
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| {
+                let display = &display;
+                s.spawn(move || {
+                    let mut out = Vec::with_capacity(part.len());
+                    let mut warnings = Vec::new();
+                    for (k, raw) in part.iter().enumerate() {
+                        let i = c * chunk + k;
+                        if raw.iter().all(u8::is_ascii_whitespace) {
+                            continue;
+                        }
+                        let at = format!("{display}:{}", i + 1);
+                        if cut_short && i + 1 == n && serde_json::from_slice::<Value>(raw).is_err()
+                        {
+                            warnings.push(format!("{at}: ignored an incomplete last line"));
+                            continue;
+                        }
+                        if let Some(l) = read_line(raw, &at, &mut warnings) {
+                            out.push(l);
+                        }
+                    }
+                    (out, warnings)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| (Vec::new(), vec![format!("{display}: a reader panicked")]))
+            })
+            .collect()
+    });
+    let mut journal = Vec::with_capacity(n);
+    let mut warnings = Vec::new();
+    for (l, w) in parts {
+        journal.extend(l);
+        warnings.extend(w);
     }
-    Ok((lines, ms))
+    Ok((journal, warnings))
 }
 
 /// Whether `rel` is a plain relative path inside `logs/` (no `..`, not absolute).

@@ -80,9 +80,9 @@ fn series(m: &Measurement) -> (String, String) {
 /// The charts of one instance: one per series of two or more numbers, in the order the series
 /// first appear.
 pub fn charts(ms: &[Measurement]) -> Vec<String> {
-    let mut order: Vec<(String, String)> = Vec::new();
-    for m in ms {
-        let k = series(m);
+    let keys: Vec<(String, String)> = ms.iter().map(series).collect();
+    let mut order: Vec<&(String, String)> = Vec::new();
+    for k in &keys {
         if !order.contains(&k) {
             order.push(k);
         }
@@ -92,11 +92,42 @@ pub fn charts(ms: &[Measurement]) -> Vec<String> {
         .filter_map(|k| {
             let group: Vec<&Measurement> = ms
                 .iter()
-                .filter(|m| series(m) == k && m.value.is_some_and(f64::is_finite))
+                .zip(&keys)
+                .filter(|(m, mk)| *mk == k && m.value.is_some_and(f64::is_finite))
+                .map(|(m, _)| m)
                 .collect();
             (group.len() >= 2).then(|| chart(&k.0, &group))
         })
         .collect()
+}
+
+/// A coordinate with one decimal (`12.5`), written without the float formatter's slow path.
+struct F1(f64);
+/// A coordinate with two decimals.
+struct F2(f64);
+
+fn fixed(f: &mut std::fmt::Formatter<'_>, v: f64, scale: f64, digits: usize) -> std::fmt::Result {
+    let t = (v * scale).round();
+    if !t.is_finite() || t.abs() > 1e15 {
+        return f.write_str("0");
+    }
+    let t = t as i64;
+    let unit = scale as i64;
+    let sign = if t < 0 { "-" } else { "" };
+    let a = t.unsigned_abs();
+    write!(f, "{sign}{}.{:0digits$}", a / unit as u64, a % unit as u64)
+}
+
+impl std::fmt::Display for F1 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fixed(f, self.0, 10.0, 1)
+    }
+}
+
+impl std::fmt::Display for F2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fixed(f, self.0, 100.0, 2)
+    }
 }
 
 const FAIL: &str = "#c62828";
@@ -182,26 +213,27 @@ fn horizontal(
             .unwrap_or_default();
         let _ = write!(
             s,
-            r#"<g><title>{}</title><text x="{:.1}" y="{:.1}" class="cl" text-anchor="end">{}</text><rect x="{bx:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}"/><text x="{:.1}" y="{:.1}" class="cv">{}</text>"#,
+            r#"<g><title>{}</title><text x="{}" y="{}" class="cl" text-anchor="end">{}</text><rect x="{}" y="{}" width="{}" height="{}" fill="{}"/><text x="{}" y="{}" class="cv">{}</text>"#,
             escape(&format!("{} = {} {unit}{thr}", m.name, fmt_num(v))),
-            LABEL - 6.0,
-            y + 12.5,
+            F1(LABEL - 6.0),
+            F1(y + 12.5),
             escape(&shorten(&m.name, 28)),
-            y + 3.0,
-            bw.max(0.5),
-            ROW - 6.0,
+            F1(bx),
+            F1(y + 3.0),
+            F1(bw.max(0.5)),
+            F1(ROW - 6.0),
             bar_colour(m),
-            x1.max(x0) + 4.0,
-            y + 12.5,
+            F1(x1.max(x0) + 4.0),
+            F1(y + 12.5),
             escape(&fmt_num(v))
         );
         if let Some(l) = limits[i] {
-            let lx = x(l);
+            let lx = F1(x(l));
             let _ = write!(
                 s,
-                r#"<line x1="{lx:.1}" x2="{lx:.1}" y1="{:.1}" y2="{:.1}" stroke="{MARK}" stroke-width="2"/>"#,
-                y + 1.0,
-                y + ROW - 1.0
+                r#"<line x1="{lx}" x2="{lx}" y1="{}" y2="{}" stroke="{MARK}" stroke-width="2"/>"#,
+                F1(y + 1.0),
+                F1(y + ROW - 1.0)
             );
         }
         s.push_str("</g>");
@@ -261,9 +293,11 @@ fn columns(
         };
         let _ = write!(
             s,
-            r#"<rect x="{x:.2}" y="{by:.1}" width="{:.2}" height="{:.1}" fill="{}"><title>{}</title></rect>"#,
-            (step * 0.8).max(0.5),
-            bh.max(0.5),
+            r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>"#,
+            F2(x),
+            F1(by),
+            F2((step * 0.8).max(0.5)),
+            F1(bh.max(0.5)),
             bar_colour(m),
             escape(&format!(
                 "{} = {} {unit}{}",
@@ -275,11 +309,12 @@ fn columns(
             ))
         );
         if let Some(l) = limits[i] {
-            let ly = y(l);
+            let ly = F1(y(l));
             let _ = write!(
                 s,
-                r#"<line x1="{x:.2}" x2="{:.2}" y1="{ly:.1}" y2="{ly:.1}" stroke="{MARK}" stroke-width="1.5"/>"#,
-                x + step
+                r#"<line x1="{}" x2="{}" y1="{ly}" y2="{ly}" stroke="{MARK}" stroke-width="1.5"/>"#,
+                F2(x),
+                F2(x + step)
             );
         }
     }
@@ -287,9 +322,9 @@ fn columns(
     let last = escape(&shorten(&ms[ms.len() - 1].name, 30));
     let _ = write!(
         s,
-        r#"<text x="0" y="{:.1}" class="cl">{first}</text><text x="{W}" y="{:.1}" class="cl" text-anchor="end">{last}</text></svg>"#,
-        H - 4.0,
-        H - 4.0
+        r#"<text x="0" y="{}" class="cl">{first}</text><text x="{W}" y="{}" class="cl" text-anchor="end">{last}</text></svg>"#,
+        F1(H - 4.0),
+        F1(H - 4.0)
     );
     s
 }
@@ -368,6 +403,16 @@ mod tests {
             "{}",
             &c[0][..400]
         );
+    }
+
+    #[test]
+    fn coordinates() {
+        assert_eq!(F1(12.54).to_string(), "12.5");
+        assert_eq!(F1(12.56).to_string(), "12.6");
+        assert_eq!(F1(-0.25).to_string(), "-0.3");
+        assert_eq!(F1(0.0).to_string(), "0.0");
+        assert_eq!(F2(1.23456).to_string(), "1.23");
+        assert_eq!(F2(f64::NAN).to_string(), "0");
     }
 
     #[test]

@@ -53,6 +53,13 @@ fn all_passed_is_certified() {
     let bytes = fs::read(out.join("report.json")).expect("read");
     assert!(bytes.ends_with(b"}\n"));
     assert_eq!(r.to_json().expect("json"), bytes);
+    // The renderings are those of report.json as read back.
+    let html = fs::read_to_string(out.join("report.html")).expect("html");
+    assert_eq!(reports::render::html(&r, &out, None).expect("html"), html);
+    let md = fs::read_to_string(out.join("report.md")).expect("md");
+    assert_eq!(reports::render::markdown(&r, &out, None).expect("md"), md);
+    let xml = fs::read_to_string(out.join("junit.xml")).expect("xml");
+    assert_eq!(reports::junit::junit(&r, &out).expect("xml"), xml);
     let again = out.parent().expect("run").join("again");
     build_report(out.parent().expect("run"), &again, None).expect("again");
     assert_eq!(fs::read(again.join("report.json")).expect("read"), bytes);
