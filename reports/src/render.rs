@@ -791,6 +791,20 @@ fn md_code(s: &str) -> String {
     format!("{fence}{pad}{one_line}{pad}{fence}")
 }
 
+/// A relative path as a URL path: every byte but unreserved ones, `/` and `:` percent-encoded
+/// (instance names hold `%`, `#` or `?` now and then).
+pub fn url_path(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/' | b':') {
+            o.push(b as char);
+        } else {
+            o.push_str(&format!("%{b:02X}"));
+        }
+    }
+    o
+}
+
 fn environment() -> Result<Environment<'static>, Error> {
     let mut env = Environment::new();
     env.set_syntax(
@@ -823,6 +837,7 @@ fn environment() -> Result<Environment<'static>, Error> {
         minijinja::escape_formatter(out, state, value)
     });
     env.add_filter("code", |s: String| Value::from_safe_string(md_code(&s)));
+    env.add_filter("url", |s: String| url_path(&s));
     env.add_filter("dur", |ms: Option<u64>| {
         ms.map(human_duration).unwrap_or_default()
     });
@@ -879,6 +894,15 @@ mod tests {
         assert_eq!(md_code("pci::driver_bound"), "`pci::driver_bound`");
         assert_eq!(md_code("a`b|c"), "``a`b\\|c``");
         assert_eq!(md_code("`x"), "`` `x ``");
+    }
+
+    #[test]
+    fn log_links() {
+        assert_eq!(
+            url_path("logs/pci::driver_bound::0000:3b:00.0.log"),
+            "logs/pci::driver_bound::0000:3b:00.0.log"
+        );
+        assert_eq!(url_path("logs/a%2Fb #1?.log"), "logs/a%252Fb%20%231%3F.log");
     }
 
     #[test]

@@ -633,3 +633,69 @@ fn markdown_summary() {
     assert!(md.contains("MegaRAID 9560-16i \\[1000:10e2\\]"), "{md}");
     assert!(md.contains("- Signed: no"));
 }
+
+/// A browser on PATH, if any.
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::env::var_os("PATH")
+                .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(b).is_file()))
+        })
+}
+
+#[test]
+fn a_browser_renders_and_prints_the_page() {
+    let Some(browser) = chromium() else {
+        eprintln!("skipped: no chromium on PATH (apt-get install chromium)");
+        return;
+    };
+    let mut b = RunBuilder::raid_sas();
+    b.finish("cpu::all_online", "fail")["measurements"] = json!((0..8)
+        .map(|i| json!({"name": format!("cpu{i}_ops_per_s"), "value": 1000 + 10 * i, "unit": "rounds/s", "threshold": {"op": ">=", "value": 1030}}))
+        .collect::<Vec<_>>());
+    b.pass_the_rest();
+    let (t, out, _r) = make(&b);
+    let url = format!("file://{}", out.join("report.html").display());
+    let chrome = |extra: &[String]| {
+        let profile = t.path().join("chromium-profile");
+        std::process::Command::new("timeout")
+            .arg("120")
+            .arg(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(extra)
+            .arg(&url)
+            .output()
+            .expect("run the browser")
+    };
+    let o = chrome(&["--dump-dom".to_string()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dom = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        dom.contains("class=\"verdict fail\""),
+        "the page as the browser built it"
+    );
+    assert!(dom.contains("<svg class=\"chart\""));
+    assert!(dom.contains("pci::driver_bound::0000:3b:00.0"));
+    let png = t.path().join("page.png");
+    let o = chrome(&[
+        format!("--screenshot={}", png.display()),
+        "--window-size=1200,1600".to_string(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(fs::metadata(&png).expect("a screenshot").len() > 20_000);
+    let pdf = t.path().join("page.pdf");
+    let o = chrome(&[format!("--print-to-pdf={}", pdf.display())]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bytes = fs::read(&pdf).expect("a PDF");
+    assert!(bytes.starts_with(b"%PDF") && bytes.len() > 20_000);
+}
