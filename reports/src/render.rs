@@ -24,6 +24,9 @@ use crate::Error;
 const HTML_TEMPLATE: &str = include_str!("../templates/report.html.j2");
 const MD_TEMPLATE: &str = include_str!("../templates/report.md.j2");
 
+/// Measurement tables longer than this are folded (the chart and report.json hold them all).
+const FOLD_ROWS: usize = 16;
+
 /// Lines of log shown for an instance that did not pass.
 pub const LOG_TAIL_LINES: usize = 40;
 const LOG_TAIL_BYTES: u64 = 16 * 1024;
@@ -107,6 +110,10 @@ struct ProblemView<'a> {
     log: Option<&'a str>,
     log_tail: Option<String>,
     measurements: Vec<MeasureRow>,
+    /// The measurements that missed their threshold (shown even when the table is folded).
+    missed: Vec<MeasureRow>,
+    /// More rows than a page should show open: the table goes into a <details>.
+    fold: bool,
     charts: Vec<String>,
 }
 
@@ -117,6 +124,7 @@ struct MeasuredView<'a> {
     class: &'static str,
     charts: Vec<String>,
     rows: Vec<MeasureRow>,
+    fold: bool,
 }
 
 #[derive(Serialize)]
@@ -667,10 +675,15 @@ fn view<'a>(r: &'a Report, dir: &Path, signed_by: Option<&'a str>) -> View<'a> {
     .filter(|(_, n, _)| *n > 0)
     .map(|(label, n, class)| CountView { label, n, class })
     .collect();
-    let problems = r
+    // Blockers first, then advisory instances; plan order within each.
+    let mut problem_results: Vec<&InstanceResult> = r
         .results
         .iter()
         .filter(|x| x.status.is_failure() || x.status == ResultStatus::Interrupted)
+        .collect();
+    problem_results.sort_by_key(|x| !x.blocker);
+    let problems = problem_results
+        .into_iter()
         .map(|x| ProblemView {
             name: &x.name,
             status: x.status.as_str(),
@@ -688,6 +701,11 @@ fn view<'a>(r: &'a Report, dir: &Path, signed_by: Option<&'a str>) -> View<'a> {
                 .and_then(|l| log_tail(&dir.join(l), LOG_TAIL_LINES))
                 .map(|ls| ls.join("\n")),
             measurements: measure_rows(x),
+            missed: measure_rows(x)
+                .into_iter()
+                .filter(|m| m.class == "fail")
+                .collect(),
+            fold: x.measurements.len() > FOLD_ROWS,
             charts: svg::charts(&x.measurements),
         })
         .collect();
@@ -712,6 +730,7 @@ fn view<'a>(r: &'a Report, dir: &Path, signed_by: Option<&'a str>) -> View<'a> {
             class: status_class(x.status),
             charts: svg::charts(&x.measurements),
             rows: measure_rows(x),
+            fold: x.measurements.len() > FOLD_ROWS,
         })
         .collect();
     View {
