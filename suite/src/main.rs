@@ -72,6 +72,68 @@ enum Command {
     /// Run one instance (used by `hwcert run`; not for people).
     #[command(name = "__worker", hide = true)]
     Worker(runner::WorkerArgs),
+    /// Write the report of a run: report.json (signed), report.html, report.md, junit.xml, logs.
+    ///
+    /// report.json is the record; its signature (report.json.sig, OpenSSH SSHSIG, namespace
+    /// hwcert-report) covers the logs through their hashes. Without --key, the lab key made by
+    /// `hwcert keygen` signs when it exists; otherwise the report is unsigned.
+    Report(ReportArgs),
+    /// Check a report: its signature, its signer against an allowed_signers file, its logs.
+    ///
+    /// Exit status 0 only when all hold. The same signature check as
+    /// `ssh-keygen -Y verify -f FILE -I PRINCIPAL -n hwcert-report -s report.json.sig < report.json`.
+    Verify(VerifyArgs),
+    /// Make an Ed25519 key pair to sign reports with, and print its allowed_signers line.
+    Keygen(KeygenArgs),
+    /// Print the JSON Schema of a document.
+    Schema {
+        /// Which document.
+        #[arg(value_enum)]
+        document: SchemaDoc,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct ReportArgs {
+    /// The run directory `hwcert run` made.
+    #[arg(value_name = "RUN_DIR")]
+    run_dir: PathBuf,
+    /// Where to write the report [default: RUN_DIR/report].
+    #[arg(short, long, value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// The OpenSSH Ed25519 private key to sign with (mode 0600).
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+struct VerifyArgs {
+    /// A report directory, or its report.json (report.json.sig beside it).
+    #[arg(value_name = "REPORT_DIR|report.json")]
+    report: PathBuf,
+    /// The allowed_signers file (ssh-keygen(1) format) naming who may sign reports.
+    #[arg(long, value_name = "FILE")]
+    allowed_signers: PathBuf,
+    /// The signer must be allowed as this principal (ssh-keygen's -I).
+    #[arg(short = 'I', long, value_name = "NAME")]
+    principal: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+struct KeygenArgs {
+    /// The private key file to write (FILE.pub beside it) [default: the lab key,
+    /// $XDG_CONFIG_HOME/hwcert/report_ed25519 or ~/.config/hwcert/report_ed25519].
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Who signs with it, as verifiers will name it in allowed_signers [default: user@host].
+    #[arg(long, value_name = "NAME")]
+    principal: Option<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum SchemaDoc {
+    /// report.json (hwcert.report/1).
+    Report,
 }
 
 fn main() -> ExitCode {
@@ -95,6 +157,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plan(args) => planner::cmd_plan(args),
         Command::Run(args) => runner::cmd_run(args),
         Command::Worker(args) => runner::cmd_worker(args),
+        Command::Report(args) => cmd_report(args),
+        Command::Verify(args) => cmd_verify(args),
+        Command::Keygen(args) => cmd_keygen(args),
+        Command::Schema { document } => {
+            let text = match document {
+                SchemaDoc::Report => reports::schema::REPORT_SCHEMA,
+            };
+            write_stdout(text.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Probe {
             sysroot,
             json,
@@ -171,4 +243,115 @@ fn write_stdout(b: &[u8]) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => r.context("cannot write to standard output"),
     }
+}
+
+/// `hwcert report`.
+fn cmd_report(args: ReportArgs) -> Result<ExitCode> {
+    let out = args
+        .output
+        .clone()
+        .unwrap_or_else(|| args.run_dir.join("report"));
+    let key = match args.key {
+        Some(k) => Some(k),
+        None => reports::keys::default_key_path()
+            .ok()
+            .filter(|p| p.exists()),
+    };
+    let s = reports::build_report(&args.run_dir, &out, key.as_deref())?;
+    let c = &s.counts;
+    eprintln!(
+        "hwcert: wrote {} (report.json, report.html, report.md, junit.xml, {} logs); {}",
+        out.display(),
+        s.logs,
+        match (&s.signed_by, &key) {
+            (Some(f), Some(k)) => format!("signed with {} ({f})", k.display()),
+            _ => "unsigned: pass --key, or make the lab key with `hwcert keygen`".to_string(),
+        }
+    );
+    if !s.warnings.is_empty() {
+        eprintln!(
+            "hwcert: {} warnings (in report.json): {}",
+            s.warnings.len(),
+            s.warnings[0]
+        );
+    }
+    println!("{}", s.summary);
+    println!(
+        "{} instances: {} pass, {} fail, {} error, {} timeout, {} crash, {} interrupted, {} not run, {} skip",
+        c.total, c.pass, c.fail, c.error, c.timeout, c.crash, c.interrupted, c.not_run, c.skip
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hwcert verify`.
+fn cmd_verify(args: VerifyArgs) -> Result<ExitCode> {
+    if let Some(p) = &args.principal {
+        if p.is_empty() {
+            bail!("--principal must not be empty");
+        }
+    }
+    let v = reports::verify::verify(
+        &args.report,
+        &args.allowed_signers,
+        args.principal.as_deref(),
+    )?;
+    let mut out = String::new();
+    for c in &v.checks {
+        out.push_str(&format!(
+            "{} {:<9} {}\n",
+            if c.ok { "ok  " } else { "FAIL" },
+            c.what,
+            c.detail
+        ));
+    }
+    for n in &v.notes {
+        out.push_str(&format!("note {n}\n"));
+    }
+    if v.ok() {
+        out.push_str(&format!("hwcert: {}: verified\n", v.report.display()));
+        write_stdout(out.as_bytes())?;
+        Ok(ExitCode::SUCCESS)
+    } else {
+        let failed: Vec<&str> = v.checks.iter().filter(|c| !c.ok).map(|c| c.what).collect();
+        out.push_str(&format!(
+            "hwcert: {}: NOT verified ({} failed)\n",
+            v.report.display(),
+            failed.join(", ")
+        ));
+        write_stdout(out.as_bytes())?;
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// `hwcert keygen`.
+fn cmd_keygen(args: KeygenArgs) -> Result<ExitCode> {
+    let principal = args
+        .principal
+        .unwrap_or_else(reports::keys::default_principal);
+    let file = match args.file {
+        Some(f) => f,
+        None => {
+            let p = reports::keys::default_key_path()?;
+            if let Some(dir) = p.parent() {
+                use std::os::unix::fs::DirBuilderExt;
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            p
+        }
+    };
+    let k = reports::keys::keygen(&file, &principal)?;
+    eprintln!(
+        "hwcert: wrote {} (private key, mode 0600) and {}\nhwcert: key {} for principal {}; \
+         verifiers put this line in their allowed_signers file:",
+        k.private.display(),
+        k.public.display(),
+        k.fingerprint,
+        k.principal
+    );
+    println!("{}", k.allowed_signers);
+    Ok(ExitCode::SUCCESS)
 }
