@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # hwcert's developer entry point: installs what the build needs (where missing), then
-#   ./dev.sh run [ARGS…]   builds hwcert (release) and runs it (default: the main job)
+#   ./dev.sh run [ARGS…]   builds hwcert (release) and runs it (default: the main job,
+#                          `hwcert certify --profile quick`)
 #   ./dev.sh test          runs the whole test suite
 # Works on Debian/Ubuntu (apt-get) and OpenCloudOS/RHEL/CentOS (dnf or yum) with Rust installed.
 set -euo pipefail
@@ -56,7 +57,7 @@ case $cmd in
     run)
         ensure_system_packages
         cargo build --release --locked -q -p suite
-        if [ $# -eq 0 ]; then set -- probe; fi
+        if [ $# -eq 0 ]; then set -- certify --profile quick; fi
         exec ./target/release/hwcert "$@"
         ;;
     test)

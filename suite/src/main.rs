@@ -85,6 +85,22 @@ enum Command {
     Verify(VerifyArgs),
     /// Make an Ed25519 key pair to sign reports with, and print its allowed_signers line.
     Keygen(KeygenArgs),
+    /// The main job: probe, plan, run, report and sign, in one command.
+    ///
+    /// Writes OUT/run (the run directory: inventory, plan, journal, logs) and OUT/report (the
+    /// signed report.json with its HTML, Markdown and JUnit renderings). Without a key of its own
+    /// it signs with a local lab key, made on first use under the user's configuration directory.
+    Certify {
+        /// A built-in profile (quick, standard, full) or a profile file (TOML).
+        #[arg(long, default_value = "quick", value_name = "NAME|FILE")]
+        profile: String,
+        /// Where to write the run and the report [default: ./certification/<host>-<UTC time>].
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// Sign with this OpenSSH Ed25519 private key instead of the local lab key.
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+    },
     /// Print the JSON Schema of a document.
     Schema {
         /// Which document.
@@ -160,6 +176,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(args) => cmd_report(args),
         Command::Verify(args) => cmd_verify(args),
         Command::Keygen(args) => cmd_keygen(args),
+        Command::Certify {
+            profile,
+            output,
+            key,
+        } => cmd_certify(&profile, output, key),
         Command::Schema { document } => {
             let text = match document {
                 SchemaDoc::Report => reports::schema::REPORT_SCHEMA,
@@ -281,6 +302,83 @@ fn cmd_report(args: ReportArgs) -> Result<ExitCode> {
         c.total, c.pass, c.fail, c.error, c.timeout, c.crash, c.interrupted, c.not_run, c.skip
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `hwcert certify`: run, then report and sign.
+fn cmd_certify(profile: &str, output: Option<PathBuf>, key: Option<PathBuf>) -> Result<ExitCode> {
+    let out = match output {
+        Some(o) => o,
+        None => {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_else(|_| "host".into());
+            PathBuf::from("certification").join(format!(
+                "{host}-{}",
+                runner::rundir::compact_utc(std::time::SystemTime::now())
+            ))
+        }
+    };
+    if out.join("run").exists() {
+        bail!(
+            "{}: already holds a run; choose another -o (or `hwcert run --resume {}`)",
+            out.display(),
+            out.join("run").display()
+        );
+    }
+    // The key first: a run of hours must not end in a report that cannot be signed.
+    let (key, created) = match key {
+        Some(k) => (k, false),
+        None => reports::keys::ensure_lab_key().context("cannot make the local lab key")?,
+    };
+    let signing = reports::keys::load_signing_key(&key)?;
+    if created {
+        eprintln!(
+            "hwcert: made a local lab key at {}: this report is signed by a local lab key, not by              a certification authority. Give reviewers its allowed_signers line:",
+            key.display()
+        );
+        let principal = signing.comment().to_string();
+        let principal = if principal.is_empty() {
+            reports::keys::default_principal()
+        } else {
+            principal
+        };
+        eprintln!(
+            "  {}",
+            reports::keys::allowed_signers_line(&principal, signing.public_key())?
+        );
+    }
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let run_dir = out.join("run");
+    // The same run as `hwcert run --profile P --out OUT/run`.
+    let run_cli = Cli::try_parse_from([
+        std::ffi::OsStr::new("hwcert"),
+        "run".as_ref(),
+        "--profile".as_ref(),
+        profile.as_ref(),
+        "--out".as_ref(),
+        run_dir.as_os_str(),
+    ])?;
+    let Command::Run(run_args) = run_cli.command else {
+        bail!("internal error: run arguments");
+    };
+    let ran = runner::cmd_run(run_args)?;
+    if ran == ExitCode::from(2) || !run_dir.join("plan.json").exists() {
+        bail!("the run did not start (see above); no report written");
+    }
+    let report_dir = out.join("report");
+    let s = reports::build_report(&run_dir, &report_dir, Some(&key))?;
+    println!();
+    println!("{}", s.summary);
+    println!("Report:   {}", report_dir.join("report.html").display());
+    println!(
+        "Verify:   hwcert verify {} --allowed-signers FILE   (or ssh-keygen -Y verify … -n hwcert-report)",
+        report_dir.display()
+    );
+    Ok(if s.overall == reports::Overall::Certified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// `hwcert verify`.
