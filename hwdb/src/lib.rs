@@ -9,6 +9,9 @@
 //! machines in tests, and no file — missing, empty, garbage, of the wrong type — can panic or
 //! hang a probe: it becomes a [`Warning`] and an absent field.
 //!
+//! The crate also holds the hardware compatibility list's store ([`hcl`]): one JSON file per
+//! certified system and component, merged under a lock, and queried by PCI ID or text.
+//!
 //! ```no_run
 //! let inv = hwdb::probe(&hwdb::ProbeOptions::default()).expect("a Linux tree");
 //! println!("{} CPUs", inv.cpu.cpus.unwrap_or(0));
@@ -17,6 +20,7 @@
 pub mod arm;
 pub mod cpu;
 pub mod dmi;
+pub mod hcl;
 pub mod host;
 pub mod memory;
 pub mod modalias;
