@@ -294,6 +294,17 @@ pub struct Verification {
     pub checks: Vec<Check>,
     /// Notes that decide nothing (files not covered by the signature, ignored lines).
     pub notes: Vec<String>,
+    /// Who signed, when the signing key is an allowed signer.
+    pub signer: Option<Signer>,
+}
+
+/// The signer of a report, as the allowed_signers file admits it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signer {
+    /// The principals (or principal patterns) of the allowed_signers lines that admit the key.
+    pub principals: Vec<String>,
+    /// `SHA256:…`.
+    pub fingerprint: String,
 }
 
 impl Verification {
@@ -334,6 +345,7 @@ pub fn verify(
     let sig_file = sig_path(&report);
     let mut checks = Vec::new();
     let mut notes = Vec::new();
+    let mut signer = None;
     let (signers, warnings) = parse_allowed_signers(&allowed_text);
     for w in warnings {
         notes.push(format!("{}: {w}", allowed_signers.display()));
@@ -391,15 +403,21 @@ pub fn verify(
                     .map(|d| d.as_secs() as i64)
                     .unwrap_or(0);
                 match check_signer(&signers, &key, principal, now) {
-                    Ok(p) => checks.push(Check {
-                        what: "signer",
-                        ok: true,
-                        detail: format!(
-                            "allowed by {} as {}",
-                            allowed_signers.display(),
-                            p.join(", ")
-                        ),
-                    }),
+                    Ok(p) => {
+                        checks.push(Check {
+                            what: "signer",
+                            ok: true,
+                            detail: format!(
+                                "allowed by {} as {}",
+                                allowed_signers.display(),
+                                p.join(", ")
+                            ),
+                        });
+                        signer = Some(Signer {
+                            principals: p,
+                            fingerprint: key.fingerprint(HashAlg::Sha256).to_string(),
+                        });
+                    }
                     Err(why) => checks.push(Check {
                         what: "signer",
                         ok: false,
@@ -441,6 +459,7 @@ pub fn verify(
         report,
         checks,
         notes,
+        signer,
     })
 }
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+pub mod hcl;
 pub mod plan;
 pub mod planner;
 pub mod profile;
@@ -23,4 +24,14 @@ pub fn open_sysroot(p: &Path) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
         return Ok((root, Some(tmp)));
     }
     Ok((p.to_path_buf(), None))
+}
+
+/// Write to stdout; a closed pipe (`hwcert probe | head`) is not an error.
+pub fn write_stdout(b: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(b).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("cannot write to standard output"),
+    }
 }

@@ -1,6 +1,5 @@
 //! `hwcert`: the hardware compatibility certification suite for OpenCloudOS.
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
-use suite::{open_sysroot, planner, runner};
+use suite::{hcl, open_sysroot, planner, runner, write_stdout};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -16,9 +15,10 @@ use suite::{open_sysroot, planner, runner};
     version,
     about = "Hardware compatibility certification for OpenCloudOS",
     long_about = "Hardware compatibility certification for OpenCloudOS.\n\n\
-                  hwcert finds the hardware of a machine (probe), records it for bug reports and \
-                  tests (snapshot), and — as the suite grows — plans and runs certification cases \
-                  and writes a signed report."
+                  hwcert finds the hardware of a machine (probe), plans the cases that apply \
+                  (plan), runs them each in its own process (run), writes a signed report \
+                  (report, verify) — all in one go with `hwcert certify` — and keeps the \
+                  published hardware compatibility list (hwdb add, query, publish)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -101,6 +101,11 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
     },
+    /// The hardware compatibility list: add verified reports, query it, publish the website.
+    Hwdb {
+        #[command(subcommand)]
+        command: hcl::HwdbCommand,
+    },
     /// Print the JSON Schema of a document.
     Schema {
         /// Which document.
@@ -181,6 +186,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             output,
             key,
         } => cmd_certify(&profile, output, key),
+        Command::Hwdb { command } => hcl::cmd_hwdb(command),
         Command::Schema { document } => {
             let text = match document {
                 SchemaDoc::Report => reports::schema::REPORT_SCHEMA,
@@ -254,15 +260,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-    }
-}
-
-/// Write to stdout; a closed pipe (`hwcert probe | head`) is not an error.
-fn write_stdout(b: &[u8]) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(b).and_then(|_| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => r.context("cannot write to standard output"),
     }
 }
 
