@@ -46,6 +46,24 @@ ensure_system_packages() {
     fi
 }
 
+# The browser tests (report page, HCL site) drive a headless Chromium: Debian's chromium package.
+# Best effort: where no package provides it, those tests say so and skip.
+ensure_browser() {
+    command -v chromium >/dev/null || command -v chromium-browser >/dev/null && return 0
+    echo "dev.sh: installing chromium for the browser tests" >&2
+    if command -v apt-get >/dev/null; then
+        sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get update -qq || true
+        sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+            || echo "dev.sh: could not install chromium; the browser tests will skip" >&2
+    elif command -v dnf >/dev/null || command -v yum >/dev/null; then
+        local pm; pm=$(command -v dnf || command -v yum)
+        sudo_if_needed "$pm" install -y -q chromium-headless >/dev/null 2>&1 \
+            || sudo_if_needed "$pm" install -y -q chromium >/dev/null 2>&1 \
+            || echo "dev.sh: no chromium package here (EPEL has one); the browser tests will skip" >&2
+    fi
+    return 0
+}
+
 if ! command -v cargo >/dev/null; then
     echo "dev.sh: cargo not found: install Rust (https://rustup.rs) first" >&2
     exit 1
@@ -62,6 +80,7 @@ case $cmd in
         ;;
     test)
         ensure_system_packages
+        ensure_browser
         # The fixture tests create thousands of small files: keep them in memory when we can.
         if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
         exec cargo test --workspace --locked "$@"
