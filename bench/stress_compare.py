@@ -230,12 +230,13 @@ def storage(a, secs, disk, state):
                     f"{unwritten} unwritten extents: fio would read holes, not the disk")
             r = fio(f, "read", "1M", 4, size)
             # As long as ours read at random in all (its first run is always before this one).
-            rr = fio(f, "randread", "4k", 32, size, runtime_ms=state["rand_ms"])
+            ms = state["rand_ms"]
+            rr = fio(f, "randread", "4k", 32, size, runtime_ms=ms)
             os.unlink(f)
-            return w, r, rr, allocated, unwritten
+            return w, r, rr, allocated, unwritten, ms
 
-        s, (w, r, rr, allocated, unwritten) = in_order(ours, reference)
-        log(f"  ours read at random for {s['randread_seconds']:.2f} s, fio for {state['rand_ms'] / 1000:.2f} s; "
+        s, (w, r, rr, allocated, unwritten, ms) = in_order(ours, reference)
+        log(f"  ours read at random for {s['randread_seconds']:.2f} s, fio for {ms / 1000:.2f} s; "
             f"fio.dat {allocated / MiB:.0f} MiB allocated, "
             f"{'?' if unwritten is None else unwritten} unwritten extents")
         row("sequential write 1 MiB qd4", s["seq_write_mb_s"], "fio write", w["bw_bytes"] / 1e6, "MB/s")
