@@ -2,7 +2,12 @@
 # hwcert's stress measurements beside reference tools doing the same work, in one go on this
 # machine: each pair and the ratio ours / reference.
 #
-#   bench/stress.sh [SECONDS] [ROUNDS]   (default 10 s per run, 3 rounds; medians compared)
+#   bench/stress.sh [SECONDS] [ROUNDS] [SECTIONS]
+#
+# 10 s per run and 3 rounds by default, medians and per-round ratios compared; SECTIONS is a
+# comma-separated choice of memory, storage and cpu (default all three), e.g.
+# `bench/stress.sh 10 9 storage`. Pairs run in ABAB order, each program in a session of its own
+# (see bench/stress_compare.py for why).
 #
 #   memory: STREAM copy vs mbw MEMCPY (one pinned mbw per CPU, converted to STREAM's counting),
 #           STREAM all-kernel rate vs stress-ng --stream
@@ -17,6 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 rounds=${2:-3}
+sections=${3:-memory,storage,cpu}
 
 sudo_if_needed() {
     if [ "$(id -u)" -eq 0 ]; then "$@"
@@ -26,7 +32,13 @@ sudo_if_needed() {
 }
 
 need=()
-for t in fio mbw stress-ng; do command -v "$t" >/dev/null || need+=("$t"); done
+tools=()
+case ",$sections," in *,memory,*) tools+=(mbw stress-ng) ;; esac
+case ",$sections," in *,storage,*) tools+=(fio) ;; esac
+case ",$sections," in *,cpu,*) tools+=(stress-ng) ;; esac
+for t in "${tools[@]}"; do
+    command -v "$t" >/dev/null || case " ${need[*]} " in *" $t "*) ;; *) need+=("$t") ;; esac
+done
 if [ ${#need[@]} -gt 0 ]; then
     echo "stress.sh: installing ${need[*]}" >&2
     if command -v apt-get >/dev/null; then
@@ -41,4 +53,5 @@ fi
 command -v python3 >/dev/null || { echo "stress.sh: needs python3" >&2; exit 1; }
 
 cargo build --release --locked -q -p cases --example stress
-exec python3 bench/stress_compare.py --bin target/release/examples/stress --seconds "$secs" --repeat "$rounds"
+exec python3 bench/stress_compare.py --bin target/release/examples/stress --seconds "$secs" --repeat "$rounds" \
+    --sections "$sections"

@@ -21,6 +21,21 @@ Unit conversions, stated once:
   * CPU: a stress-ng bogo-op and an hwcert round are different work, so absolute rates are not
     comparable. Compared are what both must do alike: scaling (rate on all CPUs / rate on one
     CPU) and CPU utilisation (CPU time / wall time / CPUs).
+
+Fairness, stated once:
+  * Order: ours runs first in odd rounds, the reference first in even ones (ABAB), so neither
+    always gets the machine (or the host of a VM) in the state the other left it in.
+  * Sessions: every program the benchmark starts runs in a session of its own. fio's job
+    process calls setsid() itself, and with autogroup scheduling (kernel.sched_autogroup_enabled,
+    on by default) a session is a scheduling group of its own: on a busy machine fio's job got
+    a whole group's share of the CPUs while ours shared the benchmark's session with whatever
+    else ran there. Now both are alike.
+  * Storage: both files are on the same filesystem (/var/tmp), of the same size, read with
+    O_DIRECT (never the page cache), and fully written before they are read (ours reads back
+    only what its cycle wrote; fio's write job writes all of fio.dat, which is checked to have no
+    unwritten or missing extents: reading holes returns zeros without touching the disk). fio's
+    random reads run as long as ours did altogether (hwcert's randread_seconds, of the same
+    round or, when fio goes first, of the round before).
 """
 
 import argparse
@@ -50,7 +65,8 @@ def run_ours(binary, args):
     """Run the stress example; return ({name: value}, cpu seconds, wall seconds)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
-    p = subprocess.run([binary] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.run([binary] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       start_new_session=True)
     wall = time.monotonic() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -64,7 +80,8 @@ def run_ours(binary, args):
 
 
 def sh(cmd, **kw):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                       **kw)
     if p.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{p.stdout}")
     return p.stdout
@@ -80,7 +97,7 @@ def mbw_copy(cpus, per_instance_mib, runs):
     """One mbw MEMCPY per CPU at once; (sum of best, sum of average) in MiB/s."""
     procs = [
         subprocess.Popen(["taskset", "-c", str(c), "mbw", "-n", str(runs), "-t0", str(per_instance_mib)],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         for c in cpus
     ]
     best = avg = 0.0
@@ -115,28 +132,39 @@ def disk_of(path):
     return disks[-1] if disks else os.path.basename(src)
 
 
-def fio(filename, rw, bs, depth, size, runtime=None, loops=1):
+def fio(filename, rw, bs, depth, size, runtime_ms=None, loops=1):
     cmd = ["fio", "--name=ref", f"--filename={filename}", f"--rw={rw}", f"--bs={bs}", f"--loops={loops}",
            f"--iodepth={depth}", "--ioengine=io_uring", "--direct=1", f"--size={size}",
            "--lat_percentiles=1", "--output-format=json"]
-    if runtime:
-        cmd += ["--time_based", f"--runtime={runtime}"]
+    if runtime_ms:
+        cmd += ["--time_based", f"--runtime={runtime_ms}ms"]
     job = json.loads(sh(cmd))["jobs"][0]
     return job["write" if "write" in rw else "read"]
 
 
+def allocation(path):
+    """(bytes allocated, extents flagged unwritten or None without filefrag) of a file."""
+    allocated = os.stat(path).st_blocks * 512
+    if not shutil.which("filefrag"):
+        return allocated, None
+    p = subprocess.run(["filefrag", "-v", path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return allocated, (sum("unwritten" in l for l in p.stdout.splitlines()) if p.returncode == 0 else None)
+
+
 # --- printing ----------------------------------------------------------------------------------
 
-# figure -> {ours: [..], ref: [..], ref_name, unit, higher_better, info}
+# figure -> {ours: [..], ref: [..], rounds: [(round, ours first)], ref_name, unit, higher_better, info}
 PAIRS = {}
+ROUND = {"i": 0, "ours_first": True}
 
 
 def row(figure, ours, ref_name, ref, unit, higher_better=True, info=False):
     """One pair of one run. The goal is ours >= 0.9 x reference (latency: ours <= reference / 0.9)."""
-    p = PAIRS.setdefault(figure, {"ours": [], "ref": [], "ref_name": ref_name, "unit": unit,
+    p = PAIRS.setdefault(figure, {"ours": [], "ref": [], "rounds": [], "ref_name": ref_name, "unit": unit,
                                   "higher_better": higher_better, "info": info})
     p["ours"].append(ours)
     p["ref"].append(ref)
+    p["rounds"].append((ROUND["i"], ROUND["ours_first"]))
     log(f"  {figure}: ours {ours:.1f} {unit}, {ref_name} {ref:.1f} {unit}, ratio {ours / ref if ref else 0:.3f}")
 
 
@@ -146,39 +174,71 @@ def median(v):
     return v[k // 2] if k % 2 else (v[k // 2 - 1] + v[k // 2]) / 2
 
 
+def in_order(ours, ref):
+    """Run ours and the reference in this round's order; return (ours' result, reference's)."""
+    if ROUND["ours_first"]:
+        o = ours()
+        return o, ref()
+    r = ref()
+    return ours(), r
+
+
 def memory(a, secs, cpus):
     n = len(cpus)
     array = a.array_mib * MiB
-    m, _, _ = run_ours(a.bin, ["memory", str(secs), f"stream_array_bytes={array}", "memory_bytes=256M"])
-    best, avg = mbw_copy(cpus, a.array_mib // n, 50)
+    # stress-ng is compared with ours' all-CPU run: after it in an ours-first round, before it
+    # (and before mbw) otherwise.
+    sng_first = None if ROUND["ours_first"] else stressng_stream(n, array, max(secs, 10))
+    (m, _, _), (best, avg) = in_order(
+        lambda: run_ours(a.bin, ["memory", str(secs), f"stream_array_bytes={array}", "memory_bytes=256M"]),
+        lambda: mbw_copy(cpus, a.array_mib // n, 50))
     row(f"memory copy {n} CPUs, best", m["copy_mb_s"], f"{n} x mbw MEMCPY, best", best * 2 * 1.048576, "MB/s")
     row(f"memory copy {n} CPUs vs average", m["copy_mb_s"], f"{n} x mbw MEMCPY, avg", avg * 2 * 1.048576, "MB/s",
         info=True)
     # One CPU: the same per-thread arrays, one thread, one mbw.
-    m1, _, _ = run_ours(a.bin, ["memory", str(secs), f"stream_array_bytes={array // n}", "memory_bytes=64M",
-                                f"cpu_list={cpus[0]}"])
-    best1, _ = mbw_copy(cpus[:1], a.array_mib // n, 50)
+    (m1, _, _), (best1, _) = in_order(
+        lambda: run_ours(a.bin, ["memory", str(secs), f"stream_array_bytes={array // n}", "memory_bytes=64M",
+                                 f"cpu_list={cpus[0]}"]),
+        lambda: mbw_copy(cpus[:1], a.array_mib // n, 50))
     row("memory copy 1 CPU, best", m1["copy_mb_s"], "1 x mbw MEMCPY, best", best1 * 2 * 1.048576, "MB/s")
+    sng, seen, out = sng_first or stressng_stream(n, array, max(secs, 10))
     combined = 10 / (2 / m["copy_mb_s"] + 2 / m["scale_mb_s"] + 3 / m["add_mb_s"] + 3 / m["triad_mb_s"])
-    sng, seen, out = stressng_stream(n, array, max(secs, 10))
     if sng is None:
         log(f"stress-ng --stream printed no rate:\n{out}")
     else:
         row("memory STREAM 4-kernel rate", combined, "stress-ng --stream x1.048576", sng * 1.048576, "MB/s")
 
 
-def storage(a, secs, disk):
+def storage(a, secs, disk, state):
     work = tempfile.mkdtemp(prefix="hwcert-bench.", dir="/var/tmp")
     try:
-        s, _, _ = run_ours(a.bin, ["storage", disk, str(secs), f"storage_file_bytes={a.file_mib}M",
-                                   f"storage_dir={work}", "storage_engine=io_uring"])
-        f = os.path.join(work, "fio.dat")
-        size = f"{a.file_mib}M"
-        # hwcert's write rate covers a first write of the fallocated file and overwrites in later
-        # cycles: fio writes the file twice likewise.
-        w = fio(f, "write", "1M", 4, size, loops=2)
-        r = fio(f, "read", "1M", 4, size)
-        rr = fio(f, "randread", "4k", 32, size, runtime=max(1, secs // 4))
+        def ours():
+            s, _, _ = run_ours(a.bin, ["storage", disk, str(secs), f"storage_file_bytes={a.file_mib}M",
+                                       f"storage_dir={work}", "storage_engine=io_uring"])
+            state["rand_ms"] = max(1000, round(s["randread_seconds"] * 1000))
+            return s
+
+        def reference():
+            f = os.path.join(work, "fio.dat")
+            size = f"{a.file_mib}M"
+            # hwcert's write rate covers a first write of the fallocated file and overwrites in
+            # later cycles: fio writes the file twice likewise.
+            w = fio(f, "write", "1M", 4, size, loops=2)
+            allocated, unwritten = allocation(f)
+            if allocated < a.file_mib * MiB or unwritten:
+                log(f"  warning: fio.dat has {allocated} bytes allocated of {a.file_mib * MiB}, "
+                    f"{unwritten} unwritten extents: fio would read holes, not the disk")
+            r = fio(f, "read", "1M", 4, size)
+            # As long as ours read at random in all (its first run is always before this one).
+            ms = state["rand_ms"]
+            rr = fio(f, "randread", "4k", 32, size, runtime_ms=ms)
+            os.unlink(f)
+            return w, r, rr, allocated, unwritten, ms
+
+        s, (w, r, rr, allocated, unwritten, ms) = in_order(ours, reference)
+        log(f"  ours read at random for {s['randread_seconds']:.2f} s, fio for {ms / 1000:.2f} s; "
+            f"fio.dat {allocated / MiB:.0f} MiB allocated, "
+            f"{'?' if unwritten is None else unwritten} unwritten extents")
         row("sequential write 1 MiB qd4", s["seq_write_mb_s"], "fio write", w["bw_bytes"] / 1e6, "MB/s")
         row("sequential read 1 MiB qd4", s["seq_read_mb_s"], "fio read", r["bw_bytes"] / 1e6, "MB/s")
         row("random read 4 KiB qd32", s["randread_4k_iops"], "fio randread", rr["iops"], "IOPS")
@@ -191,9 +251,6 @@ def storage(a, secs, disk):
 
 def cpu(a, secs, cpus):
     n = len(cpus)
-    c_all, cpu_all, wall_all = run_ours(a.bin, ["cpu", str(secs)])
-    c_one, _, _ = run_ours(a.bin, ["cpu", str(secs), f"cpu_list={cpus[0]}"])
-    one = c_one[f"cpu{cpus[0]}_ops_per_s"]
 
     def sng_cpu(k, extra):
         out = sh(["stress-ng", "--cpu", str(k), "--cpu-method", "matrixprod", "-t", str(secs),
@@ -202,8 +259,12 @@ def cpu(a, secs, cpus):
         f = line.split("] ")[1].split()
         return float(f[5]), float(f[7])  # bogo ops/s (real time), CPU used per instance %
 
-    ref_all, ref_busy = sng_cpu(n, [])
-    ref_one, _ = sng_cpu(1, ["--taskset", str(cpus[0])])
+    (c_all, cpu_all, wall_all), (ref_all, ref_busy) = in_order(
+        lambda: run_ours(a.bin, ["cpu", str(secs)]), lambda: sng_cpu(n, []))
+    (c_one, _, _), (ref_one, _) = in_order(
+        lambda: run_ours(a.bin, ["cpu", str(secs), f"cpu_list={cpus[0]}"]),
+        lambda: sng_cpu(1, ["--taskset", str(cpus[0])]))
+    one = c_one[f"cpu{cpus[0]}_ops_per_s"]
     row(f"cpu scaling {n} CPUs / 1", c_all["total_ops_per_s"] / one, "stress-ng --cpu matrixprod",
         ref_all / ref_one, "x")
     row("cpu utilisation", 100 * cpu_all / wall_all / n, "stress-ng CPU used per instance", ref_busy, "%")
@@ -211,50 +272,80 @@ def cpu(a, secs, cpus):
             f"{one:.0f} on cpu{cpus[0]} alone; stress-ng matrixprod {ref_all:.1f} bogo ops/s, {ref_one:.1f} alone")
 
 
+SECTIONS = ("memory", "storage", "cpu")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=3, help="runs of every pair (medians are compared)")
+    ap.add_argument("--sections", default=",".join(SECTIONS),
+                    help="comma-separated, of: " + ", ".join(SECTIONS))
     ap.add_argument("--array-mib", type=int, default=256, help="STREAM array size (each of 3)")
     ap.add_argument("--file-mib", type=int, default=1024, help="storage test file size")
     a = ap.parse_args()
+    sections = [x.strip() for x in a.sections.split(",") if x.strip()]
+    unknown = [x for x in sections if x not in SECTIONS]
+    if unknown or not sections:
+        sys.exit(f"--sections {a.sections}: expected some of {', '.join(SECTIONS)}")
     secs = a.seconds
     cpus = online_cpus()
     disk = disk_of("/var/tmp")
     loads = []
-    print(f"hwcert stress benchmark: {len(cpus)} CPUs, {secs} s per run, {a.repeat} rounds "
-          f"(ours and the reference back to back in each), load average at start {load()}")
+    print(f"hwcert stress benchmark: {', '.join(sections)}; {len(cpus)} CPUs, {secs} s per run, {a.repeat} rounds "
+          f"(ours and the reference back to back, ours first in odd rounds, the reference in even ones), "
+          f"load average at start {load()}")
     absolute = []
+    storage_state = {}
     for i in range(a.repeat):
-        log(f"round {i + 1}: memory (load {load()})")
-        loads.append(load())
-        memory(a, secs, cpus)
-        log(f"round {i + 1}: storage (load {load()})")
-        loads.append(load())
-        storage(a, secs, disk)
-        log(f"round {i + 1}: cpu (load {load()})")
-        loads.append(load())
-        absolute.append(cpu(a, secs, cpus))
+        ROUND.update(i=i + 1, ours_first=i % 2 == 0)
+        first = "ours" if ROUND["ours_first"] else "the reference"
+        for section in sections:
+            log(f"round {i + 1}: {section}, {first} first (load {load()})")
+            loads.append(load())
+            if section == "memory":
+                memory(a, secs, cpus)
+            elif section == "storage":
+                storage(a, secs, disk, storage_state)
+            else:
+                absolute.append(cpu(a, secs, cpus))
     loads.append(load())
 
+    def meets(ratio, higher_better):
+        return ratio >= 0.9 if higher_better else ratio <= 1 / 0.9
+
     print()
-    print(f"{'figure':34} {'ours':>10} {'reference':>10} {'unit':5} {'ratio':>6} {'(range)':>13}  reference")
+    print(f"{'figure':34} {'ours':>10} {'reference':>10} {'unit':5} {'ratio':>6} {'paired':>6} {'(range)':>11}  "
+          f"reference")
     for fig, p in PAIRS.items():
         o, r = median(p["ours"]), median(p["ref"])
         ratio = o / r if r else float("nan")
         each = [x / y for x, y in zip(p["ours"], p["ref"]) if y]
-        ok = (ratio >= 0.9) if p["higher_better"] else (ratio <= 1 / 0.9)
+        paired = median(each) if each else float("nan")
+        ok = meets(ratio, p["higher_better"]) and meets(paired, p["higher_better"])
         verdict = "for the record" if p["info"] else ("ok" if ok else "BELOW GOAL")
         note = "" if p["higher_better"] else ", lower is better"
         rng = f"{min(each):.2f}-{max(each):.2f}" if each else ""
-        print(f"{fig:34} {o:10.1f} {r:10.1f} {p['unit']:5} {ratio:6.3f} {rng:>13}  {p['ref_name']}  [{verdict}{note}]")
+        print(f"{fig:34} {o:10.1f} {r:10.1f} {p['unit']:5} {ratio:6.3f} {paired:6.3f} {rng:>11}  {p['ref_name']}  "
+              f"[{verdict}{note}]")
     print()
-    print("medians of the rounds; ratio = median ours / median reference; range = the per-round ratios")
+    print("ours and reference: medians of the rounds; ratio = median ours / median reference; paired = median of "
+          "the per-round ratios; range = the per-round ratios. The goal (ours >= 0.9 x reference; latency "
+          "<= reference / 0.9) must hold for both ratio and paired.")
+    print()
+    print("per round (* = ours ran first): ours / reference = ratio")
+    for fig, p in PAIRS.items():
+        cells = [f"{i}{'*' if first else ' '} {o:.1f} / {r:.1f} = {o / r if r else float('nan'):.2f}"
+                 for o, r, (i, first) in zip(p["ours"], p["ref"], p["rounds"])]
+        print(f"  {fig} ({p['unit']}):")
+        for c in cells:
+            print(f"    {c}")
     for i, t in enumerate(absolute):
         print(f"absolute cpu, round {i + 1}: {t} (different work: not comparable)")
-    print(f"disk: {disk} (scratch files in /var/tmp, removed); load averages (1, 5, 15 min) at each "
-          f"section: {' | '.join(loads)}")
+    if "storage" in sections:
+        print(f"disk: {disk} (scratch files in /var/tmp, removed)")
+    print(f"load averages (1, 5, 15 min) at each section: {' | '.join(loads)}")
 
 
 if __name__ == "__main__":

@@ -299,6 +299,7 @@ fn a_short_run_on_a_scratch_file_of_the_real_disk_passes_with_both_engines() {
             "seq_write_mb_s",
             "seq_read_mb_s",
             "randread_4k_iops",
+            "randread_seconds",
             "lat_p50_us",
             "lat_p99_us",
         ] {
