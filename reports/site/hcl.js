@@ -17,9 +17,37 @@
   var t0 = performance.now();
   // How long the page took to set up and to filter, for the benchmark.
   var stats = window.HCL_STATS = { init_ms: 0, filter_ms: 0, render_ms: 0, updates: 0 };
-  var S = D.s, N = D.n, PAGE = D.page || 100, C = D.c, KIND = D.kind, ID = D.id;
+  var S = D.s, N = D.n, PAGE = D.page || 100, C = {}, i;
+  // Columns: fixed-width base-64 numbers, indices into S.
+  var DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+  var DEC = new Uint8Array(128);
+  for (i = 0; i < 64; i++) DEC[DIGITS.charCodeAt(i)] = i;
+  Object.keys(D.c).forEach(function (k) {
+    var w = D.c[k][0], t = D.c[k][1], col = new Uint32Array(N);
+    for (var r = 0, j = 0; r < N; r++) {
+      var v = 0;
+      for (var d = 0; d < w; d++) v = v * 64 + DEC[t.charCodeAt(j++)];
+      col[r] = v;
+    }
+    C[k] = col;
+  });
+  var KIND = new Uint8Array(N);
+  for (i = 0; i < N; i++) KIND[i] = D.kind.charCodeAt(i) === 49 ? 1 : 0;
+  // Entry IDs: those that are not a component's PCI IDs, release and architecture put
+  // together are listed by row.
+  var XID = new Map(D.id);
+  function idOf(r) {
+    var x = XID.get(r);
+    if (x !== undefined) return x;
+    return "pci-" + S[C.ids[r]].replace(/[: ]/g, "-") + "." + S[C.rel[r]].replace(" ", "-") + "." + S[C.arch[r]];
+  }
   var L = S.map(function (x) { return x.toLowerCase(); });
-  var IDL = null; // lowercased IDs, made at the first search
+  var IDL = null; // lowercased IDs, for the free text: made when the page is idle
+  function lowerIds() {
+    if (IDL) return;
+    IDL = new Array(N);
+    for (var x = 0; x < N; x++) IDL[x] = idOf(x).toLowerCase();
+  }
   var SEARCH = ["vendor", "name", "sub", "ids", "class", "rel", "arch", "drv", "drvv", "fw", "sys", "os"]
     .map(function (k) { return C[k]; });
   var SELECTS = ["arch", "rel", "vendor", "class"];
@@ -130,7 +158,7 @@
     if (key === cacheKey) return cacheRows;
     var t = performance.now();
     var words = state.q.toLowerCase().split(/\s+/).filter(Boolean);
-    if (words.length && !IDL) IDL = ID.map(function (x) { return x.toLowerCase(); });
+    if (words.length) lowerIds();
     var hits = words.map(function (w) {
       var h = new Uint8Array(S.length);
       for (var i = 0; i < L.length; i++) if (L[i].indexOf(w) >= 0) h[i] = 1;
@@ -171,7 +199,7 @@
     cell(tr, S[C.vendor[r]]);
     var td = cell(tr, "", "name");
     var a = document.createElement("a");
-    a.href = "entries/" + encodeURIComponent(ID[r]) + ".html";
+    a.href = "entries/" + encodeURIComponent(idOf(r)) + ".html";
     a.textContent = S[C.name[r]];
     td.appendChild(a);
     var sub = S[C.sub[r]];
@@ -183,7 +211,7 @@
     }
     cell(tr, S[C.ids[r]], "mono");
     cell(tr, S[C["class"][r]]);
-    cell(tr, S[C.rel[r]]);
+    cell(tr, S[C.rel[r]], "nw");
     cell(tr, S[C.arch[r]]);
     var d = S[C.drv[r]], v = S[C.drvv[r]];
     cell(tr, d && v ? d + " " + v : d || v);
@@ -299,5 +327,6 @@
   pager.hidden = false;
   update();
   stats.init_ms = performance.now() - t0;
+  (window.requestIdleCallback || setTimeout)(lowerIds);
   document.documentElement.setAttribute("data-ready", "1");
 })();

@@ -75,11 +75,33 @@ const COLS: [Col; 13] = [
     ("date", |r| r.date),
 ];
 
+/// The digits of the index's packed columns (none needs escaping in JSON or HTML).
+const B64: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+
+/// The ID the index's script makes for a row from its PCI IDs, OS release and architecture:
+/// `pci-8086-1572-8086-0001.opencloudos-9.2.x86_64` (hwdb's rule for components). Systems'
+/// IDs carry a hash, and come out different.
+pub(crate) fn derived_id(out: &mut String, r: &Row) {
+    out.clear();
+    out.push_str("pci-");
+    out.extend(
+        r.ids
+            .chars()
+            .map(|c| if c == ':' || c == ' ' { '-' } else { c }),
+    );
+    out.push('.');
+    out.push_str(&r.rel.replacen(' ', "-", 1));
+    out.push('.');
+    out.push_str(&r.e.key.arch);
+}
+
 /// data/index.js: `window.HCL_INDEX = {…};`, the rows in the index's default order.
 ///
 /// Every distinct string is stored once, in `s` (most frequent first, so the common values'
-/// indices are short); each column is an array of indices into it. The facets are the select
-/// filters' options: `[string index, rows]`, in the order the select shows them.
+/// indices are short); each column is a string of fixed-width base-64 numbers, indices into
+/// it — one string parses much faster than 100,000 numbers. IDs that the script can make from
+/// the columns are left out. The facets are the select filters' options: `[string index,
+/// rows]`, in the order the select shows them.
 pub(crate) fn write_index_js(path: &Path, rows: &[Row], order: &[usize]) -> Result<(), Error> {
     // Intern every value once, counting, in the order met; then renumber by frequency.
     let n = order.len();
@@ -133,38 +155,58 @@ pub(crate) fn write_index_js(path: &Path, rows: &[Row], order: &[usize]) -> Resu
         }
         js_str(&mut out, strs[old as usize]);
     }
+    // Entry IDs: a component's is its PCI IDs, OS release and architecture, which the script
+    // puts together itself (see `derived_id`); only the others are written, by row.
     out.push_str("],\n\"id\":[");
+    let mut first = true;
+    let mut derived = String::new();
     for (k, &i) in order.iter().enumerate() {
-        if k > 0 {
+        let r = &rows[i];
+        derived_id(&mut derived, r);
+        if derived != *r.e.id {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push('[');
+            push_uint(&mut out, k);
             out.push(',');
+            js_str(&mut out, &r.e.id);
+            out.push(']');
         }
-        js_str(&mut out, &rows[i].e.id);
     }
-    out.push_str("],\n\"kind\":[");
-    for (k, &i) in order.iter().enumerate() {
-        if k > 0 {
-            out.push(',');
-        }
+    // Kinds: one character per row, `0` a system, `1` a component.
+    out.push_str("],\n\"kind\":\"");
+    for &i in order {
         out.push(match rows[i].e.kind {
             hwdb::hcl::Kind::System => '0',
             hwdb::hcl::Kind::Component => '1',
         });
     }
-    out.push_str("],\n\"c\":{");
+    // Columns: `[width, digits]`, each row's string index in `width` base-64 digits.
+    out.push_str("\",\n\"c\":{");
     for (c, ((key, _), col)) in COLS.iter().zip(&cols).enumerate() {
         if c > 0 {
             out.push_str(",\n");
         }
+        let max = col.iter().map(|&id| rank[id as usize]).max().unwrap_or(0);
+        let mut width = 1;
+        while width < 5 && (max as u64) >= 64u64.pow(width) {
+            width += 1;
+        }
         out.push('"');
         out.push_str(key);
         out.push_str("\":[");
-        for (k, &id) in col.iter().enumerate() {
-            if k > 0 {
-                out.push(',');
+        push_uint(&mut out, width as usize);
+        out.push_str(",\"");
+        out.reserve(col.len() * width as usize + 2);
+        for &id in col {
+            let v = rank[id as usize];
+            for d in (0..width).rev() {
+                out.push(char::from(B64[(v >> (6 * d)) as usize & 63]));
             }
-            push_uint(&mut out, rank[id as usize] as usize);
         }
-        out.push(']');
+        out.push_str("\"]");
     }
     out.push_str("},\n\"f\":{");
     // The facets: the distinct values of a column with their rows, in the select's order.

@@ -117,7 +117,7 @@ fn index_row(out: &mut String, r: &Row) {
     }
     el(out, "</td><td class=\"mono\">", &r.ids, "</td>");
     el(out, "<td>", r.class, "</td>");
-    el(out, "<td>", &r.rel, "</td>");
+    el(out, "<td class=\"nw\">", &r.rel, "</td>");
     el(out, "<td>", &r.e.key.arch, "</td>");
     el(out, "<td>", &r.driver_label(), "</td>");
     el(out, "<td class=\"date\">", r.date, "</td></tr>\n");

@@ -351,11 +351,7 @@ pub fn generate(dir: &Path, n: usize, threads: usize) -> Result<SynthStats, Erro
                 vendor: Some(vname),
                 name: Some(model.clone()),
                 subsystem_vendor: Some(oem.to_string()),
-                subsystem: Some(format!(
-                    "{} {}-port {model}",
-                    oem.split_whitespace().next().unwrap_or(oem),
-                    1 + (r >> 56) % 4
-                )),
+                subsystem: Some(format!("{}-port {model}", 1 + (r >> 56) % 4)),
                 class_id: Some(c.id.to_string()),
                 class: Some(c.name.to_string()),
             },
@@ -433,7 +429,12 @@ pub fn generate(dir: &Path, n: usize, threads: usize) -> Result<SynthStats, Erro
                 let (cases, driver, driver_version, firmware, system) = if p.key.kind()
                     == Kind::System
                 {
-                    details.insert("board".into(), format!("{} board rev {}", host, rr % 5));
+                    let me = format!(
+                        "{} {}",
+                        p.key.system_vendor.as_deref().unwrap_or(""),
+                        p.key.system_product.as_deref().unwrap_or("")
+                    );
+                    details.insert("board".into(), format!("{me} board rev {}", rr % 5));
                     details.insert(
                         "cpu_model".into(),
                         if arch == "aarch64" {
