@@ -37,6 +37,7 @@ pub mod keys;
 pub mod render;
 pub mod run;
 pub mod schema;
+pub mod site;
 pub mod svg;
 #[doc(hidden)]
 pub mod testkit;

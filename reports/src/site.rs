@@ -1,0 +1,1036 @@
+//! # The published hardware compatibility list: a static site
+//!
+//! [`publish`] turns an HCL store ([`hwdb::hcl::Store`]) into a directory of plain files that
+//! any web server — or none: every page works from `file://` — can serve:
+//!
+//! ```text
+//! SITE/index.html                  every system and component: a table with filters
+//!                                  (architecture, OS release, vendor, device class, kind, free
+//!                                  text), sorting and paging, all in the browser; the first
+//!                                  page of rows is in the HTML, for readers without JavaScript
+//! SITE/data/index.js               the table's data, loaded by <script src> (browsers refuse
+//!                                  fetch() of file:// URLs): window.HCL_INDEX, columns of
+//!                                  indices into one table of distinct strings
+//! SITE/assets/hcl.css, hcl.js      the site's own style and script (no CDN, no fonts)
+//! SITE/entries/<id>.html           one page per entry: identity, current certification with
+//!                                  its case results, every earlier certification, links to
+//!                                  the signed reports and the command that verifies them
+//! SITE/reports/<sha256>/           the cited reports' files, hard-linked (or copied) from
+//!                                  the store: report.html, report.json, report.json.sig, report.md
+//! SITE/hcl.json                    for machines: every entry in full (hwcert.hcl-site/1)
+//! SITE/hcl.csv                     for spreadsheets: one row per entry, its current certification
+//! SITE/.hwcert-site                the marker that says hwcert made this directory
+//! ```
+//!
+//! The site is written into a sibling temporary directory and swapped into place (an atomic
+//! exchange where the file system has one, two renames where not), so a reader never sees
+//! half a site and a failure leaves the old one as it was. An existing directory is replaced
+//! only when it holds the marker (or is empty): a directory of someone else's is refused.
+//!
+//! The same store makes byte-identical sites: nothing depends on the clock, the order of
+//! directory listings or the number of threads ("as of" is the newest certification's date).
+//!
+//! Every string from the store is escaped where it lands: HTML-escaped in pages, JSON with
+//! `<`, `>`, `&`, U+2028 and U+2029 escaped in the script, RFC 4180-quoted and defused against
+//! spreadsheet formulas in the CSV. Entry IDs and report hashes become file names only when
+//! they are plain (an entry file that is not is left out with a warning).
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use hwdb::hcl::{Kind, Store};
+
+use view::EntryView;
+
+use crate::Error;
+
+#[doc(hidden)]
+pub mod browser;
+mod data;
+mod html;
+#[doc(hidden)]
+pub mod synth;
+mod view;
+
+/// The schema of hcl.json.
+pub const SITE_SCHEMA: &str = "hwcert.hcl-site/1";
+/// The schema of data/index.js's object.
+pub const INDEX_SCHEMA: &str = "hwcert.hcl-index/1";
+/// The file that marks a directory as a site hwcert published.
+pub const MARKER: &str = ".hwcert-site";
+/// Rows per page of the index table.
+pub const PAGE_SIZE: usize = 100;
+/// The title of a site unless told otherwise.
+pub const DEFAULT_TITLE: &str = "OpenCloudOS hardware compatibility list";
+
+/// The report files a site publishes, in the order of the bits of a report's file mask.
+pub(crate) const REPORT_FILES: [&str; 4] = [
+    crate::REPORT_HTML,
+    crate::REPORT_JSON,
+    crate::REPORT_SIG,
+    crate::REPORT_MD,
+];
+
+const JS: &str = include_str!("../site/hcl.js");
+const CSS: &str = include_str!("../site/hcl.css");
+
+/// How to publish.
+#[derive(Debug, Clone)]
+pub struct PublishOptions {
+    /// The site's title (`<h1>` and `<title>` of every page).
+    pub title: String,
+    /// Threads reading entries and writing pages (0: one per CPU).
+    pub threads: usize,
+}
+
+impl Default for PublishOptions {
+    fn default() -> Self {
+        PublishOptions {
+            title: DEFAULT_TITLE.to_string(),
+            threads: default_threads(),
+        }
+    }
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// What [`publish`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishSummary {
+    pub systems: usize,
+    pub components: usize,
+    /// Report directories published under `reports/`.
+    pub reports: usize,
+    /// Entry files left out, reports the store lacks, and the like: one line each.
+    pub warnings: Vec<String>,
+    /// The site's directory.
+    pub out: PathBuf,
+}
+
+/// What the index, the CSV and the pages show of an entry.
+pub(crate) struct Row<'a> {
+    pub e: &'a EntryView<'a>,
+    /// The entry file's bytes.
+    pub raw: &'a [u8],
+    pub vendor: &'a str,
+    pub name: &'a str,
+    /// Subsystem vendor and name (components).
+    pub sub: String,
+    /// `8086:1572 8086:0001` (components).
+    pub ids: String,
+    pub class: &'a str,
+    /// `opencloudos 9.2`.
+    pub rel: String,
+    /// `YYYY-MM-DD` of the current certification.
+    pub date: &'a str,
+    pub driver: &'a str,
+    pub driver_version: &'a str,
+    pub firmware: &'a str,
+    pub system: &'a str,
+    pub os: &'a str,
+}
+
+fn s<'a>(o: &'a Option<std::borrow::Cow<'_, str>>) -> &'a str {
+    o.as_deref().unwrap_or("")
+}
+
+/// The date part of an RFC 3339 time, or the string as it is.
+pub(crate) fn day(d: &str) -> &str {
+    match d.get(..10) {
+        Some(x) if d.as_bytes().get(4) == Some(&b'-') => x,
+        _ => d,
+    }
+}
+
+impl<'a> Row<'a> {
+    fn new(e: &'a EntryView<'a>, raw: &'a [u8]) -> Row<'a> {
+        let k = &e.key;
+        let (vendor, name, class) = match e.kind {
+            Kind::System => (
+                k.system_vendor
+                    .as_deref()
+                    .or(e.vendor.as_deref())
+                    .unwrap_or(""),
+                k.system_product
+                    .as_deref()
+                    .or(e.name.as_deref())
+                    .unwrap_or(""),
+                e.class.as_deref().unwrap_or("System"),
+            ),
+            Kind::Component => (
+                e.vendor.as_deref().or(k.vendor_id.as_deref()).unwrap_or(""),
+                e.name.as_deref().unwrap_or("PCI device"),
+                e.class.as_deref().or(e.class_id.as_deref()).unwrap_or(""),
+            ),
+        };
+        let sub = match (e.subsystem_vendor.as_deref(), e.subsystem.as_deref()) {
+            (Some(v), Some(n)) => format!("{v} {n}"),
+            (Some(x), None) | (None, Some(x)) => x.to_string(),
+            (None, None) => String::new(),
+        };
+        let c = e.current();
+        Row {
+            e,
+            raw,
+            vendor,
+            name,
+            sub,
+            ids: k.pci_ids().unwrap_or_default(),
+            class,
+            rel: k.release(),
+            date: c.map(|c| day(&c.date)).unwrap_or(""),
+            driver: c.map(|c| s(&c.driver)).unwrap_or(""),
+            driver_version: c.map(|c| s(&c.driver_version)).unwrap_or(""),
+            firmware: c.map(|c| s(&c.firmware)).unwrap_or(""),
+            system: c.map(|c| s(&c.system)).unwrap_or(""),
+            os: c.map(|c| s(&c.os)).unwrap_or(""),
+        }
+    }
+
+    /// `Component`, `System`.
+    pub fn kind_label(&self) -> &'static str {
+        match self.e.kind {
+            Kind::System => "System",
+            Kind::Component => "Component",
+        }
+    }
+
+    /// `i40e 2.22.18`.
+    pub fn driver_label(&self) -> String {
+        match (self.driver, self.driver_version) {
+            ("", v) => v.to_string(),
+            (d, "") => d.to_string(),
+            (d, v) => format!("{d} {v}"),
+        }
+    }
+}
+
+/// Whether a string may be a file name in the site: letters, digits, `.`, `_`, `-`; not
+/// starting with a dot; at most 200 bytes.
+pub fn is_safe_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 200
+        && !s.starts_with('.')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Whether a string is a lowercase hex SHA-256.
+pub fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// `1234567` → `1,234,567`.
+pub(crate) fn thousands(n: usize) -> String {
+    let d = n.to_string();
+    let mut out = String::with_capacity(d.len() + d.len() / 3);
+    for (i, c) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Facts the index and every page share.
+pub(crate) struct Ctx<'a> {
+    pub title: &'a str,
+    /// The newest certification's date (`YYYY-MM-DD`), or empty.
+    pub as_of: &'a str,
+    pub systems: usize,
+    pub components: usize,
+    pub reports: usize,
+    /// Report hash → which of [`REPORT_FILES`] the site holds (bit i for file i).
+    pub report_files: &'a HashMap<String, u8, FxBuild>,
+}
+
+/// Publish `store` as a static site in `out` (see the module's documentation).
+pub fn publish(store: &Store, out: &Path, opts: &PublishOptions) -> Result<PublishSummary, Error> {
+    let threads = if opts.threads == 0 {
+        default_threads()
+    } else {
+        opts.threads
+    }
+    .clamp(1, 64);
+    let title = if opts.title.trim().is_empty() {
+        DEFAULT_TITLE
+    } else {
+        opts.title.trim()
+    };
+    let (parent, name) = split_out(out)?;
+    check_replaceable(out)?;
+
+    let trace = Trace::new();
+    let tr = |what: &str| trace.at(what);
+    let paths = entry_paths(store)?;
+    let in_store = store_reports(store)?;
+    tr("listed");
+    let tmp = parent.join(format!(".{name}.publish-{}", std::process::id()));
+    if fs::symlink_metadata(&tmp).is_ok() {
+        fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    }
+    let res = (|| -> Result<Built, Error> {
+        for d in ["", "assets", "data", "entries", "reports"] {
+            let p = tmp.join(d);
+            fs::create_dir(&p).map_err(|e| Error::io(&p, e))?;
+        }
+        // Phase 1: read and parse the entry files, and meanwhile link the store's reports in.
+        let chunks: Vec<&[PathBuf]> = paths.chunks(256).collect();
+        let bytes: Vec<OnceLock<Vec<FileBytes>>> = chunks.iter().map(|_| OnceLock::new()).collect();
+        let parsed: Vec<Mutex<Vec<Result<EntryView, String>>>> =
+            chunks.iter().map(|_| Mutex::new(Vec::new())).collect();
+        let rchunks: Vec<&[String]> = in_store.chunks(64).collect();
+        let linked: Mutex<Vec<(&str, u8)>> = Mutex::new(Vec::with_capacity(in_store.len()));
+        let hard = AtomicBool::new(true);
+        let mut jobs = Vec::with_capacity(chunks.len() + rchunks.len());
+        for i in 0..chunks.len().max(rchunks.len()) {
+            if i < chunks.len() {
+                jobs.push(Phase1::Read(i));
+            }
+            if i < rchunks.len() {
+                jobs.push(Phase1::Link(i));
+            }
+        }
+        run_jobs(threads, &jobs, |job| {
+            match *job {
+                Phase1::Read(i) => {
+                    let b = bytes[i].get_or_init(|| {
+                        chunks[i]
+                            .iter()
+                            .map(|p| {
+                                fs::read(p).map_err(|e| {
+                                    format!("{}: {}", p.display(), crate::io_reason(&e))
+                                })
+                            })
+                            .collect()
+                    });
+                    let v = chunks[i]
+                        .iter()
+                        .zip(b)
+                        .map(|(p, b)| match b {
+                            Ok(b) => EntryView::parse(p, b),
+                            Err(e) => Err(e.clone()),
+                        })
+                        .collect();
+                    *lock(&parsed[i]) = v;
+                }
+                Phase1::Link(i) => {
+                    let mut got = Vec::with_capacity(rchunks[i].len());
+                    for sha in rchunks[i] {
+                        got.push((sha.as_str(), copy_report(store, &tmp, sha, &hard)?));
+                    }
+                    lock(&linked).extend(got);
+                }
+            }
+            Ok(())
+        })?;
+        tr("read, parsed, reports linked");
+
+        let mut warnings = Vec::new();
+        let mut entries: Vec<(EntryView, &[u8])> = Vec::with_capacity(paths.len());
+        for (m, b) in parsed.iter().zip(&bytes) {
+            let v = std::mem::take(&mut *lock(m));
+            for (r, b) in v.into_iter().zip(b.get().into_iter().flatten()) {
+                match (r, b) {
+                    (Ok(e), Ok(b)) => entries.push((e, b)),
+                    (Err(w), _) => warnings.push(w),
+                    (Ok(_), Err(w)) => warnings.push(w.clone()),
+                }
+            }
+        }
+        // Entries whose IDs cannot be file names, or that another file already claims, are
+        // left out: a page name must never be a path.
+        let mut seen: HashSet<&str, FxBuild> =
+            HashSet::with_capacity_and_hasher(entries.len(), FxBuild::default());
+        let mut kept: Vec<(&EntryView, &[u8])> = Vec::with_capacity(entries.len());
+        for (e, raw) in &entries {
+            if !is_safe_name(&e.id) {
+                warnings.push(format!(
+                    "{}: entry ID {:?} is not a plain file name (letters, digits, '.', '_', '-'); left out of the site",
+                    store.entry_path(e.kind, &e.id).display(),
+                    e.id
+                ));
+            } else if !seen.insert(&e.id) {
+                warnings.push(format!(
+                    "{}: a second entry with ID {}; left out of the site",
+                    store.entry_path(e.kind, &e.id).display(),
+                    e.id
+                ));
+            } else {
+                kept.push((e, raw));
+            }
+        }
+        // The reports the entries cite (history included), against those linked in.
+        let mut cited: HashSet<&str, FxBuild> =
+            HashSet::with_capacity_and_hasher(in_store.len() + 16, FxBuild::default());
+        for (e, _) in &kept {
+            for c in &e.certifications {
+                if is_sha256(&c.report_sha256) {
+                    cited.insert(&c.report_sha256);
+                } else {
+                    warnings.push(format!(
+                        "{}: cites report {:?}, which is not a SHA-256; its page does not link it",
+                        store.entry_path(e.kind, &e.id).display(),
+                        c.report_sha256
+                    ));
+                }
+            }
+        }
+        let mut cited: Vec<&str> = cited.into_iter().collect();
+        cited.sort_unstable();
+        let mut linked = linked.into_inner().unwrap_or_else(|p| p.into_inner());
+        linked.sort_unstable();
+        let mut report_files: HashMap<String, u8, FxBuild> =
+            HashMap::with_capacity_and_hasher(cited.len(), FxBuild::default());
+        let mut li = linked.iter().peekable();
+        for sha in &cited {
+            // Reports no entry cites (withdrawn entries) are not published.
+            while let Some((l, _)) = li.next_if(|(l, _)| l < sha) {
+                let d = tmp.join("reports").join(l);
+                if d.exists() {
+                    remove_tree(&d, 1)?;
+                }
+            }
+            match li.next_if(|(l, _)| l == sha) {
+                Some((_, mask)) if *mask != 0 => {
+                    report_files.insert(sha.to_string(), *mask);
+                }
+                _ => warnings.push(format!(
+                    "{}: cited by the store's entries but not in the store; their pages do not link it",
+                    store.report_dir(sha).display()
+                )),
+            }
+        }
+        for (l, _) in li {
+            let d = tmp.join("reports").join(l);
+            if d.exists() {
+                remove_tree(&d, 1)?;
+            }
+        }
+
+        let rows: Vec<Row> = par_map(&kept, 1024, threads, |(e, raw)| Row::new(e, raw));
+        // The index's order: systems first, then by vendor and name, case-insensitively.
+        let keys: Vec<(Kind, String)> = par_map(&rows, 4096, threads, |r| {
+            let mut k = String::with_capacity(r.vendor.len() + r.name.len() + 1);
+            k.push_str(r.vendor);
+            k.push('\0');
+            k.push_str(r.name);
+            k.make_ascii_lowercase();
+            (r.e.kind, k)
+        });
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_unstable_by(|&a, &b| {
+            keys[a]
+                .cmp(&keys[b])
+                .then_with(|| rows[a].vendor.cmp(rows[b].vendor))
+                .then_with(|| rows[a].name.cmp(rows[b].name))
+                .then_with(|| rows[a].e.id.cmp(&rows[b].e.id))
+        });
+        drop(keys);
+        let as_of = kept
+            .iter()
+            .flat_map(|(e, _)| e.certifications.iter().map(|c| &*c.date))
+            .max()
+            .map(day)
+            .unwrap_or("")
+            .to_string();
+        let systems = kept.iter().filter(|(e, _)| e.kind == Kind::System).count();
+        let ctx = Ctx {
+            title,
+            as_of: &as_of,
+            systems,
+            components: kept.len() - systems,
+            reports: report_files.len(),
+            report_files: &report_files,
+        };
+        tr("rows and order");
+
+        // Phase 2: the files for machines, the index, and a page per entry.
+        let mut jobs = vec![
+            Phase2::Json,
+            Phase2::Data,
+            Phase2::Csv,
+            Phase2::Index,
+            Phase2::Assets,
+        ];
+        jobs.extend((0..rows.len().div_ceil(256)).map(Phase2::Pages));
+        let phase2 = |job: &Phase2| -> Result<(), Error> {
+            match *job {
+                Phase2::Json => data::write_json(&tmp.join("hcl.json"), &ctx, &rows),
+                Phase2::Data => data::write_index_js(&tmp.join("data/index.js"), &rows, &order),
+                Phase2::Csv => data::write_csv(&tmp.join("hcl.csv"), &rows),
+                Phase2::Index => {
+                    let mut out = String::with_capacity(64 * 1024);
+                    html::index_page(&mut out, &ctx, &rows, &order);
+                    write(&tmp.join("index.html"), out.as_bytes())
+                }
+                Phase2::Assets => {
+                    write(&tmp.join("assets/hcl.css"), CSS.as_bytes())?;
+                    write(&tmp.join("assets/hcl.js"), JS.as_bytes())
+                }
+                Phase2::Pages(c) => {
+                    let mut out = String::with_capacity(16 * 1024);
+                    let mut path = tmp.join("entries").join("x");
+                    let mut file = String::with_capacity(256);
+                    for r in rows.iter().skip(c * 256).take(256) {
+                        out.clear();
+                        html::entry_page(&mut out, &ctx, r);
+                        file.clear();
+                        file.push_str(&r.e.id);
+                        file.push_str(".html");
+                        path.set_file_name(&file);
+                        write(&path, out.as_bytes())?;
+                    }
+                    Ok(())
+                }
+            }
+        };
+        run_jobs(threads, &jobs, |job| {
+            let t = std::time::Instant::now();
+            let r = phase2(job);
+            if !matches!(job, Phase2::Pages(_)) {
+                trace.job(job.name(), t.elapsed());
+            }
+            r
+        })?;
+        tr("pages, index, hcl.json, hcl.csv");
+        write(
+            &tmp.join(MARKER),
+            format!(
+                "{SITE_SCHEMA}\nhwcert hwdb publish made this directory; publishing again replaces all of it.\n"
+            )
+            .as_bytes(),
+        )?;
+        let built = Built {
+            systems,
+            components: kept.len() - systems,
+            reports: report_files.len(),
+            warnings,
+        };
+        // Freeing 100,000 entries takes a while: two threads halve it.
+        drop(rows);
+        drop(kept);
+        let half = entries.len() / 2;
+        let rest = entries.split_off(half);
+        std::thread::scope(|s| {
+            s.spawn(move || drop(rest));
+            drop(entries);
+        });
+        tr("freed");
+        Ok(built)
+    })();
+    let built = match res {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = remove_tree(&tmp, threads);
+            return Err(e);
+        }
+    };
+    let Built {
+        systems,
+        components,
+        reports,
+        mut warnings,
+    } = built;
+    let old = swap_in(&tmp, out, &parent, &name)?;
+    tr("swap");
+    if let Some(old) = old {
+        if let Err(e) = remove_tree(&old, threads) {
+            warnings.push(format!(
+                "the previous site was replaced but could not be removed: {e}; remove {} by hand",
+                old.display()
+            ));
+        }
+    }
+    tr("old site removed");
+    Ok(PublishSummary {
+        systems,
+        components,
+        reports,
+        warnings,
+        out: out.to_path_buf(),
+    })
+}
+
+/// With `HWCERT_SITE_TIMES` set, where the time goes: wall and CPU time at each step, on
+/// stderr (for bench/hcl.sh).
+struct Trace {
+    start: std::time::Instant,
+    on: bool,
+}
+
+impl Trace {
+    fn new() -> Trace {
+        Trace {
+            start: std::time::Instant::now(),
+            on: std::env::var_os("HWCERT_SITE_TIMES").is_some(),
+        }
+    }
+
+    fn at(&self, what: &str) {
+        if !self.on {
+            return;
+        }
+        // SAFETY: getrusage fills the struct it is given.
+        let ru = unsafe {
+            let mut ru: libc::rusage = std::mem::zeroed();
+            libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+            ru
+        };
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        eprintln!(
+            "site: {:7.3} s wall {:7.2} s user {:7.2} s sys  {what}",
+            self.start.elapsed().as_secs_f64(),
+            secs(ru.ru_utime),
+            secs(ru.ru_stime)
+        );
+    }
+
+    fn job(&self, what: &str, took: std::time::Duration) {
+        if self.on {
+            eprintln!("site:   {what} took {:.3} s", took.as_secs_f64());
+        }
+    }
+}
+
+/// An entry file's bytes, or why they could not be read.
+type FileBytes = Result<Vec<u8>, String>;
+
+/// What phase 1 made, for the summary.
+struct Built {
+    systems: usize,
+    components: usize,
+    reports: usize,
+    warnings: Vec<String>,
+}
+
+enum Phase1 {
+    Read(usize),
+    Link(usize),
+}
+
+enum Phase2 {
+    Json,
+    Data,
+    Csv,
+    Index,
+    Assets,
+    Pages(usize),
+}
+
+impl Phase2 {
+    fn name(&self) -> &'static str {
+        match self {
+            Phase2::Json => "hcl.json",
+            Phase2::Data => "data/index.js",
+            Phase2::Csv => "hcl.csv",
+            Phase2::Index => "index.html",
+            Phase2::Assets => "assets",
+            Phase2::Pages(_) => "entries",
+        }
+    }
+}
+
+/// Every entry file of the store, in ID order: systems first, then by file name, as
+/// [`Store::entries`] reads them.
+fn entry_paths(store: &Store) -> Result<Vec<PathBuf>, Error> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for d in [hwdb::hcl::SYSTEMS_DIR, hwdb::hcl::COMPONENTS_DIR] {
+        let dir = store.root().join(d);
+        let rd = match fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(&dir, e)),
+        };
+        let mut names: Vec<std::ffi::OsString> = rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .filter(|n| {
+                let b = n.as_bytes();
+                b.ends_with(b".json") && !b.starts_with(b".")
+            })
+            .collect();
+        names.sort_unstable();
+        paths.extend(names.into_iter().map(|n| dir.join(n)));
+    }
+    Ok(paths)
+}
+
+/// The reports the store holds: the names of `reports/` that are SHA-256s, sorted.
+fn store_reports(store: &Store) -> Result<Vec<String>, Error> {
+    let dir = store.root().join(hwdb::hcl::REPORTS_DIR);
+    let rd = match fs::read_dir(&dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(&dir, e)),
+    };
+    let mut names: Vec<String> = rd
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| is_sha256(n))
+        .collect();
+    names.sort_unstable();
+    Ok(names)
+}
+
+/// Compare ASCII-case-insensitively, then exactly.
+pub(crate) fn ci_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+        .then_with(|| a.cmp(b))
+}
+
+/// `f` of every item, in order, computed on up to `threads` threads taking chunks of `chunk`
+/// items as they finish the last.
+fn par_map<'a, T: Sync, R: Send>(
+    items: &'a [T],
+    chunk: usize,
+    threads: usize,
+    f: impl Fn(&'a T) -> R + Sync,
+) -> Vec<R> {
+    let chunks: Vec<&'a [T]> = items.chunks(chunk.max(1)).collect();
+    let results: Vec<Mutex<Vec<R>>> = chunks.iter().map(|_| Mutex::new(Vec::new())).collect();
+    let next = AtomicUsize::new(0);
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(part) = chunks.get(i) else { return };
+        let got: Vec<R> = part.iter().map(&f).collect();
+        *lock(&results[i]) = got;
+    };
+    std::thread::scope(|s| {
+        for _ in 1..threads.min(chunks.len()).max(1) {
+            s.spawn(work);
+        }
+        work();
+    });
+    results
+        .into_iter()
+        .flat_map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+        .collect()
+}
+
+/// FxHash (as in rustc): much faster than SipHash on the many short strings here, and no
+/// hash-flooding concern — the keys are the store's own strings, hashed once per run.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type FxBuild = std::hash::BuildHasherDefault<Fx>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Run `jobs` on `threads` threads, each taking the next job when done with one; the first
+/// error stops the rest.
+fn run_jobs<J: Sync, F>(threads: usize, jobs: &[J], f: F) -> Result<(), Error>
+where
+    F: Fn(&J) -> Result<(), Error> + Sync,
+{
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let first_err: Mutex<Option<Error>> = Mutex::new(None);
+    let work = || loop {
+        if failed.load(Ordering::Relaxed) {
+            return;
+        }
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(job) = jobs.get(i) else { return };
+        if let Err(e) = f(job) {
+            failed.store(true, Ordering::Relaxed);
+            lock(&first_err).get_or_insert(e);
+            return;
+        }
+    };
+    let n = threads.min(jobs.len()).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (1..n).map(|_| s.spawn(work)).collect();
+        work();
+        for h in handles {
+            if h.join().is_err() {
+                lock(&first_err).get_or_insert_with(|| Error::msg("publishing: a thread panicked"));
+            }
+        }
+    });
+    match first_err.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    fs::write(path, bytes).map_err(|e| Error::io(path, e))
+}
+
+/// Link (or copy, across file systems) a report's files into `site/reports/<sha>/`; the mask
+/// of the files it has (0: the store does not hold the report, and nothing is left behind).
+fn copy_report(store: &Store, site: &Path, sha: &str, linked: &AtomicBool) -> Result<u8, Error> {
+    let src = store.report_dir(sha);
+    let dst = site.join("reports").join(sha);
+    fs::create_dir(&dst).map_err(|e| Error::io(&dst, e))?;
+    let mut mask = 0u8;
+    for (bit, f) in REPORT_FILES.iter().enumerate() {
+        let (from, to) = (src.join(f), dst.join(f));
+        if linked.load(Ordering::Relaxed) {
+            match fs::hard_link(&from, &to) {
+                Ok(()) => {
+                    mask |= 1 << bit;
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                // Another file system, or one without hard links: copy from now on.
+                Err(_) => linked.store(false, Ordering::Relaxed),
+            }
+        }
+        match fs::copy(&from, &to) {
+            Ok(_) => mask |= 1 << bit,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Error::msg(format!(
+                    "cannot copy {} to {}: {}",
+                    from.display(),
+                    to.display(),
+                    crate::io_reason(&e)
+                )))
+            }
+        }
+    }
+    if mask == 0 {
+        fs::remove_dir(&dst).map_err(|e| Error::io(&dst, e))?;
+    }
+    Ok(mask)
+}
+
+/// The directory `out` goes into and its name.
+fn split_out(out: &Path) -> Result<(PathBuf, String), Error> {
+    let name = out
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| !n.is_empty() && *n != "." && *n != "..")
+        .ok_or_else(|| {
+            Error::msg(format!(
+                "{}: not a directory name to publish into (give a path such as ./site)",
+                out.display()
+            ))
+        })?;
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !parent.is_dir() {
+        return Err(Error::msg(format!(
+            "{}: no such directory to publish the site into (make it first)",
+            parent.display()
+        )));
+    }
+    Ok((parent, name.to_string()))
+}
+
+/// Refuse to replace anything but a site we published, or an empty directory.
+fn check_replaceable(out: &Path) -> Result<(), Error> {
+    let md = match fs::symlink_metadata(out) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(out, e)),
+    };
+    if md.file_type().is_symlink() {
+        return Err(Error::msg(format!(
+            "{}: is a symbolic link; give the directory it points to, or another -o",
+            out.display()
+        )));
+    }
+    if !md.is_dir() {
+        return Err(Error::msg(format!(
+            "{}: exists and is not a directory; choose another -o",
+            out.display()
+        )));
+    }
+    if out.join(MARKER).is_file() {
+        return Ok(());
+    }
+    let mut rd = fs::read_dir(out).map_err(|e| Error::io(out, e))?;
+    if rd.next().is_none() {
+        return Ok(());
+    }
+    Err(Error::msg(format!(
+        "{}: exists and is not a site hwcert published (it has no {MARKER}); it was left alone: choose another -o, or remove it",
+        out.display()
+    )))
+}
+
+/// Put the finished site `tmp` at `out`; the directory holding the old site, if there was one,
+/// for the caller to remove.
+fn swap_in(tmp: &Path, out: &Path, parent: &Path, name: &str) -> Result<Option<PathBuf>, Error> {
+    // Checked again right before: the directory may have changed while we wrote.
+    if let Err(e) = check_replaceable(out) {
+        let _ = remove_tree(tmp, 1);
+        return Err(e);
+    }
+    if fs::symlink_metadata(out).is_err() {
+        return match fs::rename(tmp, out) {
+            Ok(()) => Ok(None),
+            Err(e) => {
+                let _ = remove_tree(tmp, 1);
+                Err(Error::io(out, e))
+            }
+        };
+    }
+    // One atomic exchange where the file system has it: readers see the old site or the new.
+    if exchange(tmp, out).is_ok() {
+        return Ok(Some(tmp.to_path_buf()));
+    }
+    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+    if fs::symlink_metadata(&old).is_ok() {
+        fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+    }
+    if let Err(e) = fs::rename(out, &old) {
+        let _ = remove_tree(tmp, 1);
+        return Err(Error::io(out, e));
+    }
+    if let Err(e) = fs::rename(tmp, out) {
+        let _ = fs::rename(&old, out);
+        let _ = remove_tree(tmp, 1);
+        return Err(Error::io(out, e));
+    }
+    Ok(Some(old))
+}
+
+/// renameat2(RENAME_EXCHANGE).
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let ca = CString::new(a.as_os_str().as_bytes())?;
+    let cb = CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: two NUL-terminated paths that live across the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Remove a directory tree, the big subdirectories' children on a few threads.
+fn remove_tree(dir: &Path, threads: usize) -> Result<(), Error> {
+    let mut kids: Vec<PathBuf> = Vec::new();
+    for sub in ["entries", "reports"] {
+        if let Ok(rd) = fs::read_dir(dir.join(sub)) {
+            kids.extend(rd.filter_map(|e| e.ok()).map(|e| e.path()));
+        }
+    }
+    if threads > 1 && kids.len() > 256 {
+        let chunk = kids.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            for part in kids.chunks(chunk) {
+                s.spawn(move || {
+                    for p in part {
+                        let _ = fs::remove_file(p).or_else(|_| fs::remove_dir_all(p));
+                    }
+                });
+            }
+        });
+    }
+    match fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(dir, e)),
+    }
+}
+
+/// Compare versions part by part, numbers as numbers: `8.10` after `8.9`.
+pub(crate) fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let key = |s: &str| -> Vec<(u64, String)> {
+        s.split(['.', ' ', '-'])
+            .map(|p| {
+                let n: String = p.chars().take_while(|c| c.is_ascii_digit()).collect();
+                (n.parse().unwrap_or(0), p.to_string())
+            })
+            .collect()
+    };
+    key(a).cmp(&key(b)).then_with(|| a.cmp(b))
+}
+
+/// Quote a word for a POSIX shell when it needs it.
+pub(crate) fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./_-".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Flush-and-report helper for buffered writers.
+pub(crate) fn finish(path: &Path, w: io::BufWriter<fs::File>) -> Result<(), Error> {
+    let mut w = w;
+    w.flush().map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(100000), "100,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert!(is_safe_name("pci-8086-1572.opencloudos-9.2.x86_64"));
+        assert!(!is_safe_name("../x"));
+        assert!(!is_safe_name(".hidden"));
+        assert!(!is_safe_name("a/b"));
+        assert!(!is_safe_name(""));
+        assert!(is_sha256(&"a".repeat(64)));
+        assert!(!is_sha256(&"A".repeat(64)));
+        assert_eq!(
+            version_cmp("opencloudos 8.10", "opencloudos 8.9"),
+            std::cmp::Ordering::Greater
+        );
+        assert_eq!(shell_quote("lab@example.com"), "lab@example.com");
+        assert_eq!(shell_quote("a b'c"), r"'a b'\''c'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(day("2026-03-01T10:00:00Z"), "2026-03-01");
+        assert_eq!(day("soon"), "soon");
+    }
+}
