@@ -329,7 +329,36 @@ fn cmd_query(q: QueryArgs) -> Result<ExitCode> {
 }
 
 fn cmd_publish(p: PublishArgs) -> Result<ExitCode> {
+    if p.output.as_os_str().is_empty() {
+        bail!("-o must name the site's directory");
+    }
     let st = open_store(&p.db)?;
-    let _ = (st, p.output, p.title);
-    bail!("publish: not yet built")
+    let mut opts = reports::site::PublishOptions::default();
+    if let Some(t) = p.title {
+        if t.trim().is_empty() {
+            bail!("--title must not be empty");
+        }
+        opts.title = t;
+    }
+    let started = std::time::Instant::now();
+    let s = reports::site::publish(&st, &p.output, &opts).with_context(|| {
+        format!(
+            "cannot publish {} to {}",
+            p.db.display(),
+            p.output.display()
+        )
+    })?;
+    for w in &s.warnings {
+        eprintln!("hwcert: warning: {w}");
+    }
+    println!(
+        "hwcert: published {} systems and {} components ({} reports) to {} in {:.1} s; open {}",
+        s.systems,
+        s.components,
+        s.reports,
+        s.out.display(),
+        started.elapsed().as_secs_f64(),
+        s.out.join("index.html").display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

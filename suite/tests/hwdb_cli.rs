@@ -501,3 +501,67 @@ fn wrong_arguments_and_missing_stores() {
     assert!(o.status.success(), "{}", show(&o));
     assert!(text(&o.stderr).contains("warning"), "{}", show(&o));
 }
+
+#[test]
+fn publish_the_list() {
+    let lab = lab();
+    let x86 = lab.report(&raid(0), true);
+    let arm = lab.report(&kunpeng(), true);
+    let o = lab.add(&[&x86, &arm]);
+    assert!(o.status.success(), "{}", show(&o));
+    let n = entries(&lab.db(), "systems").len() + entries(&lab.db(), "components").len();
+    let site = lab.t.path().join("site");
+    let publish = |out: &Path| {
+        hwcert()
+            .args(["hwdb", "publish", "--db"])
+            .arg(lab.db())
+            .arg("-o")
+            .arg(out)
+            .output()
+            .expect("hwcert hwdb publish")
+    };
+    let o = publish(&site);
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(
+        text(&o.stdout).contains("published 2 systems"),
+        "{}",
+        show(&o)
+    );
+    for f in ["index.html", "hcl.json", "hcl.csv", "data/index.js"] {
+        assert!(site.join(f).is_file(), "{f}");
+    }
+    let pages = fs::read_dir(site.join("entries")).expect("entries").count();
+    assert_eq!(pages, n);
+    let sha = sha256_file(&x86.join("report.json"));
+    assert!(site
+        .join("reports")
+        .join(&sha)
+        .join("report.json.sig")
+        .is_file());
+    let csv = fs::read_to_string(site.join("hcl.csv")).expect("csv");
+    assert_eq!(csv.lines().count(), n + 1, "{csv}");
+    let json: Value =
+        serde_json::from_slice(&fs::read(site.join("hcl.json")).expect("json")).expect("json");
+    assert_eq!(json["entries"].as_array().map(Vec::len), Some(n));
+    // Publishing again gives the same bytes.
+    let before = tree(&site);
+    let o = publish(&site);
+    assert!(o.status.success(), "{}", show(&o));
+    assert_eq!(before, tree(&site));
+    // A directory that is not a site is never replaced.
+    let mine = lab.t.path().join("mine");
+    fs::create_dir_all(&mine).expect("mkdir");
+    fs::write(mine.join("notes.txt"), b"keep me").expect("write");
+    let o = publish(&mine);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert_eq!(fs::read(mine.join("notes.txt")).expect("kept"), b"keep me");
+    let o = hwcert()
+        .args(["hwdb", "publish", "--db"])
+        .arg(lab.t.path().join("nowhere"))
+        .arg("-o")
+        .arg(lab.t.path().join("site2"))
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!lab.t.path().join("site2").exists());
+}
