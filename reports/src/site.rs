@@ -4,22 +4,29 @@
 //! any web server — or none: every page works from `file://` — can serve:
 //!
 //! ```text
-//! SITE/index.html                  every system and component: a table with filters
-//!                                  (architecture, OS release, vendor, device class, kind, free
-//!                                  text), sorting and paging, all in the browser; the first
-//!                                  page of rows is in the HTML, for readers without JavaScript
-//! SITE/data/index.js               the table's data, loaded by <script src> (browsers refuse
-//!                                  fetch() of file:// URLs): window.HCL_INDEX, columns of
-//!                                  indices into one table of distinct strings
-//! SITE/assets/hcl.css, hcl.js      the site's own style and script (no CDN, no fonts)
-//! SITE/entries/<id>.html           one page per entry: identity, current certification with
-//!                                  its case results, every earlier certification, links to
-//!                                  the signed reports and the command that verifies them
-//! SITE/reports/<sha256>/           the cited reports' files, hard-linked (or copied) from
-//!                                  the store: report.html, report.json, report.json.sig, report.md
-//! SITE/hcl.json                    for machines: every entry in full (hwcert.hcl-site/1)
-//! SITE/hcl.csv                     for spreadsheets: one row per entry, its current certification
-//! SITE/.hwcert-site                the marker that says hwcert made this directory
+//! SITE/index.html              every system and component in a table, with filters
+//!                              (architecture, OS release, vendor, device class, kind, free
+//!                              text), sorting and paging, all in the browser; the view is
+//!                              kept in the URL's fragment (#q=x710&arch=aarch64&page=2); the
+//!                              first page of rows is in the HTML itself, for readers
+//!                              without JavaScript, with a note pointing at hcl.csv
+//! SITE/data/index.js           the table's data, loaded by <script src> (browsers refuse
+//!                              fetch() of file:// URLs): window.HCL_INDEX (hwcert.hcl-index/1),
+//!                              one table of the distinct strings and, per column, the rows'
+//!                              indices into it as fixed-width base-64 digits
+//! SITE/assets/hcl.css, hcl.js  the site's own style and script, built into hwcert (no CDN,
+//!                              no web fonts, nothing fetched from elsewhere)
+//! SITE/entries/<id>.html       a page per entry: identity, the current certification with
+//!                              its case results, every certification newest first, links to
+//!                              the signed reports and the ssh-keygen command that verifies them
+//! SITE/reports/<sha256>/       the cited reports' files, hard-linked from the store (copied
+//!                              where it is on another file system): report.html,
+//!                              report.json, report.json.sig, report.md
+//! SITE/hcl.json                for programs: counts and every entry in full, as the store
+//!                              holds it (hwcert.hcl-site/1), one entry per line
+//! SITE/hcl.csv                 for spreadsheets: one row per entry with its current
+//!                              certification (RFC 4180, CRLF)
+//! SITE/.hwcert-site            the marker that says hwcert made this directory
 //! ```
 //!
 //! The site is written into a sibling temporary directory and swapped into place (an atomic
@@ -31,9 +38,15 @@
 //! directory listings or the number of threads ("as of" is the newest certification's date).
 //!
 //! Every string from the store is escaped where it lands: HTML-escaped in pages, JSON with
-//! `<`, `>`, `&`, U+2028 and U+2029 escaped in the script, RFC 4180-quoted and defused against
-//! spreadsheet formulas in the CSV. Entry IDs and report hashes become file names only when
-//! they are plain (an entry file that is not is left out with a warning).
+//! `<`, `>`, `&`, U+2028 and U+2029 escaped in the script (which builds rows with DOM calls
+//! and `textContent` only), RFC 4180-quoted and defused against spreadsheet formulas in the
+//! CSV. Entry IDs and report hashes become file names only when they are plain (an entry
+//! file that is not is left out with a warning).
+//!
+//! 100,000 entries publish in about 4.5 s on two CPUs (tmpfs; see bench/hcl.sh): entry files
+//! are parsed into views that borrow their strings from the files' bytes, pages are written
+//! by hand rather than from a template (five times faster), and the work is shared out to
+//! `threads` threads.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -1048,5 +1061,35 @@ mod tests {
         assert_eq!(shell_quote(""), "''");
         assert_eq!(day("2026-03-01T10:00:00Z"), "2026-03-01");
         assert_eq!(day("soon"), "soon");
+    }
+
+    #[test]
+    fn reports_are_linked_or_copied() {
+        use std::os::unix::fs::MetadataExt;
+        let t = tempfile::tempdir().expect("tmp");
+        let st = Store::create(t.path().join("db")).expect("store");
+        let sha = "ab".repeat(32);
+        let d = st.report_dir(&sha);
+        fs::create_dir_all(&d).expect("mkdir");
+        fs::write(d.join("report.json"), b"{}").expect("write");
+        fs::write(d.join("report.json.sig"), b"sig").expect("write");
+        for (hard, site) in [(true, "linked"), (false, "copied")] {
+            let site = t.path().join(site);
+            fs::create_dir_all(site.join("reports")).expect("mkdir");
+            let flag = AtomicBool::new(hard);
+            let mask = copy_report(&st, &site, &sha, &flag).expect("copy");
+            assert_eq!(mask, 0b0110, "report.json and its signature");
+            let p = site.join("reports").join(&sha).join("report.json");
+            assert_eq!(fs::read(&p).expect("read"), b"{}");
+            let links = fs::metadata(&p).expect("stat").nlink();
+            assert_eq!(links, if hard { 2 } else { 1 });
+            assert!(!site.join("reports").join(&sha).join("report.html").exists());
+        }
+        // A report the store does not have: nothing is left behind.
+        let site = t.path().join("linked");
+        let none = "cd".repeat(32);
+        let flag = AtomicBool::new(true);
+        assert_eq!(copy_report(&st, &site, &none, &flag).expect("copy"), 0);
+        assert!(!site.join("reports").join(&none).exists());
     }
 }
