@@ -515,48 +515,50 @@ pub fn publish(store: &Store, out: &Path, opts: &PublishOptions) -> Result<Publi
             )
             .as_bytes(),
         )?;
-        let built = Built {
+        let mut built = Built {
             systems,
             components: kept.len() - systems,
             reports: report_files.len(),
             warnings,
         };
-        // Freeing 100,000 entries takes a while: two threads halve it.
+        let old = swap_in(&tmp, out, &parent, &name)?;
+        tr("swapped in");
+        // Freeing 100,000 parsed entries takes a while: done while the old site is removed.
         drop(rows);
         drop(kept);
-        let half = entries.len() / 2;
-        let rest = entries.split_off(half);
         std::thread::scope(|s| {
-            s.spawn(move || drop(rest));
+            let remover = old
+                .as_ref()
+                .map(|o| s.spawn(move || remove_tree(o, threads)));
             drop(entries);
+            let Some((h, old)) = remover.zip(old.as_ref()) else {
+                return;
+            };
+            let e = match h.join() {
+                Ok(Ok(())) => return,
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => "a thread panicked".to_string(),
+            };
+            built.warnings.push(format!(
+                "the previous site was replaced but could not be removed ({e}); remove {} by hand",
+                old.display()
+            ));
         });
-        tr("freed");
+        tr("old site removed, entries freed");
         Ok(built)
     })();
-    let built = match res {
+    let Built {
+        systems,
+        components,
+        reports,
+        warnings,
+    } = match res {
         Ok(x) => x,
         Err(e) => {
             let _ = remove_tree(&tmp, threads);
             return Err(e);
         }
     };
-    let Built {
-        systems,
-        components,
-        reports,
-        mut warnings,
-    } = built;
-    let old = swap_in(&tmp, out, &parent, &name)?;
-    tr("swap");
-    if let Some(old) = old {
-        if let Err(e) = remove_tree(&old, threads) {
-            warnings.push(format!(
-                "the previous site was replaced but could not be removed: {e}; remove {} by hand",
-                old.display()
-            ));
-        }
-    }
-    tr("old site removed");
     Ok(PublishSummary {
         systems,
         components,
