@@ -940,6 +940,39 @@ fn a_browser_filters_the_table_as_you_type() {
         .events
         .iter()
         .any(|e| e["method"] == "Page.javascriptDialogOpening"));
+
+    // An empty list says so, in the browser too.
+    let empty = Store::create(t.path().join("empty-db")).expect("store");
+    let empty_site = t.path().join("empty-site");
+    publish(&empty, &empty_site, &opts(1)).expect("publish");
+    b.navigate(&format!(
+        "file://{}",
+        empty_site.join("index.html").display()
+    ))
+    .expect("open the empty index");
+    b.wait_for("document.documentElement.dataset.ready === '1'")
+        .expect("the script ran");
+    assert_eq!(
+        text_of(&mut b, "count"),
+        "There are no entries in this list yet."
+    );
+    assert_eq!(rows(&mut b).len(), 1);
+    no_script_errors(&b);
+    // (The check above sees a script's error when there is one.)
+    b.eval("setTimeout(() => { throw new Error('on purpose'); }, 0); 1")
+        .expect("eval");
+    let ev = b.wait_event("Runtime.exceptionThrown").expect("the error");
+    assert!(ev.to_string().contains("on purpose"));
+}
+
+/// The page's script threw nothing.
+fn no_script_errors(b: &Browser) {
+    let errors: Vec<&Value> = b
+        .events
+        .iter()
+        .filter(|e| e["method"] == "Runtime.exceptionThrown")
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
 }
 
 #[test]
@@ -1012,4 +1045,5 @@ fn a_browser_pages_through_twenty_thousand_entries() {
     assert!(count.contains("matching (20,000 in all)"), "{count}");
     let stats = b.eval("window.HCL_STATS").expect("stats");
     eprintln!("20,000 entries in chromium: {stats}");
+    no_script_errors(&b);
 }

@@ -541,3 +541,276 @@ mod tests {
         assert_eq!(escaped("Ünïcode — ok"), "Ünïcode — ok");
     }
 }
+
+/// Why the pages are written by hand: the same entry page from a minijinja template (the way
+/// report.html is made) against [`entry_page`], over a synthetic store. Timings are printed,
+/// never asserted:
+///
+/// ```sh
+/// cargo test --release -p reports --lib -- --ignored --nocapture minijinja
+/// ```
+#[cfg(test)]
+mod against_minijinja {
+    use std::collections::HashMap;
+    use std::time::Instant;
+
+    use serde::Serialize;
+
+    use super::*;
+    use crate::site::view::EntryView;
+    use crate::site::{Ctx, FxBuild, Row, REPORT_FILES};
+
+    const TEMPLATE: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'none'">
+<meta name="generator" content="hwcert {{ version }}">
+<title>{{ title }} — {{ rel }} {{ arch }} — {{ site }}</title>
+<link rel="stylesheet" href="../assets/hcl.css">
+</head>
+<body class="entry">
+<nav class="top"><a href="../index.html">← {{ site }}</a></nav>
+<h1>{{ title }}</h1>
+<p class="lead"><span class="tag">{{ kind }}</span> certified on <b>{{ rel }}</b> <b>{{ arch }}</b>{% if date %}, most recently on {{ date }}{% if certs|length > 1 %} ({{ certs|length }} certifications){% endif %}{% endif %}.</p>
+<h2 id="identity">Identity</h2>
+<dl class="facts">
+{%- for f in identity %}
+<dt>{{ f[0] }}</dt><dd>{{ f[1] }}{% if f[2] %} <code>{{ f[2] }}</code>{% endif %}</dd>
+{%- endfor %}
+</dl>
+{%- if certs %}{% set c = certs[0] %}
+<h2 id="current">Current certification</h2>
+<dl class="facts">
+{%- for f in c.facts %}
+<dt>{{ f[0] }}</dt><dd>{{ f[1] }}</dd>
+{%- endfor %}
+</dl>
+<h3 id="report">Signed report</h3>
+<p class="links">{% for l in c.links %}{% if not loop.first %} · {% endif %}<a href="../reports/{{ c.sha }}/{{ l[0] }}">{{ l[1] }}</a>{% endfor %}</p>
+<p>Check the signature with stock OpenSSH, in a directory holding <code>report.json</code> and <code>report.json.sig</code>, with an <code>allowed_signers</code> file that names the lab's public key (fingerprint <code>{{ c.key }}</code>):</p>
+<pre class="cmd">ssh-keygen -Y verify -f allowed_signers -I {{ c.principal }} -n hwcert-report -s report.json.sig &lt; report.json</pre>
+<h3 id="cases">Case results</h3>
+<table class="cases">
+<caption>The case instances that covered this entry on {{ date }}</caption>
+<thead><tr><th scope="col">Case</th><th scope="col">Result</th><th scope="col">Blocker</th></tr></thead>
+<tbody>
+{%- for x in c.cases %}
+<tr><td class="mono">{{ x.name }}</td><td><span class="st {{ x.class }}">{{ x.status }}</span></td><td>{{ "yes" if x.blocker else "no" }}</td></tr>
+{%- endfor %}
+</tbody>
+</table>
+{%- endif %}
+<h2 id="history">History</h2>
+<table class="history">
+<caption>Every certification of this entry, newest first</caption>
+<thead><tr><th scope="col">Date</th><th scope="col">Cases</th><th scope="col">Profile</th><th scope="col">Kernel</th><th scope="col">Driver</th><th scope="col">Firmware</th><th scope="col">Tested in</th><th scope="col">Signed by</th><th scope="col">Report</th></tr></thead>
+<tbody>
+{%- for c in certs %}
+<tr><td class="date">{{ c.day }}</td><td>{{ c.summary }}</td><td>{{ c.profile }}</td><td>{{ c.kernel }}</td><td>{{ c.driver }}</td><td>{{ c.firmware }}</td><td>{{ c.system }}</td><td>{{ c.signed_by }}</td><td>{% for l in c.links %}{% if not loop.first %} · {% endif %}<a href="../reports/{{ c.sha }}/{{ l[0] }}">{{ l[2] }}</a>{% endfor %}</td></tr>
+{%- endfor %}
+</tbody>
+</table>
+<footer>{{ site }}, as of {{ as_of }}. Published by hwcert {{ version }} from signed compatibility reports. For machines: <a href="../hcl.json">hcl.json</a> · <a href="../hcl.csv">hcl.csv</a>.</footer>
+</body>
+</html>
+"#;
+
+    #[derive(Serialize)]
+    struct CaseCtx<'a> {
+        name: &'a str,
+        status: &'a str,
+        class: &'static str,
+        blocker: bool,
+    }
+
+    #[derive(Serialize)]
+    struct CertCtx<'a> {
+        sha: &'a str,
+        day: &'a str,
+        summary: String,
+        profile: &'a str,
+        kernel: &'a str,
+        driver: String,
+        firmware: &'a str,
+        system: &'a str,
+        signed_by: &'a str,
+        key: &'a str,
+        principal: String,
+        facts: Vec<(&'static str, String)>,
+        links: Vec<(&'static str, &'static str, &'static str)>,
+        cases: Vec<CaseCtx<'a>>,
+    }
+
+    #[derive(Serialize)]
+    struct PageCtx<'a> {
+        version: &'static str,
+        site: &'a str,
+        as_of: &'a str,
+        title: String,
+        kind: &'static str,
+        rel: &'a str,
+        arch: &'a str,
+        date: &'a str,
+        identity: Vec<(&'static str, &'a str, &'a str)>,
+        certs: Vec<CertCtx<'a>>,
+    }
+
+    fn context<'a>(ctx: &'a Ctx, r: &'a Row<'a>) -> PageCtx<'a> {
+        let e = r.e;
+        let o = |x: &'a Option<std::borrow::Cow<'a, str>>| x.as_deref().unwrap_or("");
+        PageCtx {
+            version: env!("CARGO_PKG_VERSION"),
+            site: ctx.title,
+            as_of: ctx.as_of,
+            title: e.title(),
+            kind: r.kind_label(),
+            rel: &r.rel,
+            arch: &e.key.arch,
+            date: r.date,
+            identity: vec![
+                ("Entry", "", &e.id),
+                ("Kind", r.kind_label(), ""),
+                ("Vendor", o(&e.vendor), o(&e.key.vendor_id)),
+                ("Device", o(&e.name), o(&e.key.device_id)),
+                ("Subsystem", &r.sub, ""),
+                ("PCI IDs", "", &r.ids),
+                ("Class", o(&e.class), o(&e.class_id)),
+                ("OS release", &r.rel, ""),
+                ("Architecture", &e.key.arch, ""),
+            ],
+            certs: e
+                .certifications
+                .iter()
+                .map(|c| {
+                    let mask = ctx
+                        .report_files
+                        .get(&*c.report_sha256)
+                        .copied()
+                        .unwrap_or(0);
+                    let labels = [
+                        ("Report (HTML)", "report"),
+                        ("report.json", "json"),
+                        ("report.json.sig", "sig"),
+                        ("Summary (Markdown)", "md"),
+                    ];
+                    CertCtx {
+                        sha: &c.report_sha256,
+                        day: day(&c.date),
+                        summary: cases_summary(c),
+                        profile: &c.profile,
+                        kernel: o(&c.kernel),
+                        driver: driver(c),
+                        firmware: o(&c.firmware),
+                        system: o(&c.system),
+                        signed_by: &c.signed_by,
+                        key: &c.signing_key,
+                        principal: shell_quote(principal(&c.signed_by)),
+                        facts: vec![
+                            ("Date", c.date.to_string()),
+                            ("Cases", cases_summary(c)),
+                            ("Profile", c.profile.to_string()),
+                            ("OS", o(&c.os).to_string()),
+                            ("Kernel", o(&c.kernel).to_string()),
+                            ("Driver", driver(c)),
+                            ("Firmware", o(&c.firmware).to_string()),
+                            ("Tested in", o(&c.system).to_string()),
+                            ("Signed by", c.signed_by.to_string()),
+                            ("Signing key", c.signing_key.to_string()),
+                            ("Report SHA-256", c.report_sha256.to_string()),
+                        ],
+                        links: REPORT_FILES
+                            .iter()
+                            .enumerate()
+                            .filter(|(b, _)| mask & (1 << b) != 0)
+                            .map(|(b, f)| (*f, labels[b].0, labels[b].1))
+                            .collect(),
+                        cases: c
+                            .cases
+                            .iter()
+                            .map(|x| CaseCtx {
+                                name: &x.name,
+                                status: &x.status,
+                                class: status_class(&x.status),
+                                blocker: x.blocker,
+                            })
+                            .collect(),
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    #[ignore = "a measurement: run it with --release --ignored --nocapture"]
+    fn minijinja_against_the_hand_written_writer() {
+        let n = 20_000;
+        let t = tempfile::tempdir().expect("tmp");
+        crate::site::synth::generate(t.path(), n, 2).expect("store");
+        let st = hwdb::hcl::Store::open(t.path()).expect("store");
+        let files: Vec<(std::path::PathBuf, Vec<u8>)> = crate::site::entry_paths(&st)
+            .expect("paths")
+            .into_iter()
+            .map(|p| {
+                let b = std::fs::read(&p).expect("read");
+                (p, b)
+            })
+            .collect();
+        let views: Vec<EntryView> = files
+            .iter()
+            .map(|(p, b)| EntryView::parse(p, b).expect("entry"))
+            .collect();
+        let rows: Vec<Row> = views
+            .iter()
+            .zip(&files)
+            .map(|(e, (_, b))| Row::new(e, b))
+            .collect();
+        let mut report_files: HashMap<String, u8, FxBuild> = HashMap::default();
+        for e in &views {
+            for c in &e.certifications {
+                report_files.insert(c.report_sha256.to_string(), 0b1111);
+            }
+        }
+        let ctx = Ctx {
+            title: crate::site::DEFAULT_TITLE,
+            as_of: "2026-03-01",
+            systems: 0,
+            components: 0,
+            reports: report_files.len(),
+            report_files: &report_files,
+        };
+        let mut env = minijinja::Environment::new();
+        env.add_template("entry.html", TEMPLATE).expect("template");
+        let tmpl = env.get_template("entry.html").expect("template");
+
+        let mut out = String::with_capacity(16 * 1024);
+        let t0 = Instant::now();
+        let mut bytes = 0;
+        for r in &rows {
+            out.clear();
+            entry_page(&mut out, &ctx, r);
+            bytes += out.len();
+        }
+        let hand = t0.elapsed();
+        let t0 = Instant::now();
+        let mut jbytes = 0;
+        for r in &rows {
+            let s = tmpl
+                .render(minijinja::Value::from(minijinja::value::Serde(&context(
+                    &ctx, r,
+                ))))
+                .expect("render");
+            jbytes += s.len();
+        }
+        let jinja = t0.elapsed();
+        eprintln!(
+            "{n} entry pages, rendered only (no files): hand-written {:.0} ms ({:.1} MB), minijinja {:.0} ms ({:.1} MB): minijinja takes {:.1}x as long",
+            hand.as_secs_f64() * 1000.0,
+            bytes as f64 / 1e6,
+            jinja.as_secs_f64() * 1000.0,
+            jbytes as f64 / 1e6,
+            jinja.as_secs_f64() / hand.as_secs_f64()
+        );
+    }
+}

@@ -107,6 +107,41 @@ impl KeyView<'_> {
         }
     }
 
+    /// Whether `id` is the key's ID, as [`Key::id`] makes it. A component's is compared
+    /// piece by piece, without making it (100,000 of them are checked on every publish); a
+    /// system's, whose ID holds a hash of its names, through hwdb.
+    pub fn has_id(&self, id: &str) -> bool {
+        if self.kind() == Kind::System {
+            return self.to_key().id() == id;
+        }
+        // `{bus}-{vendor}-{device}[-{subvendor}-{subdevice}].{os_id}-{os_version_id}.{arch}`
+        let mut rest = id;
+        let mut eat = |part: &str| match rest.strip_prefix(part) {
+            Some(r) => {
+                rest = r;
+                true
+            }
+            None => false,
+        };
+        let sub = match (&self.subsystem_vendor_id, &self.subsystem_device_id) {
+            (Some(v), Some(d)) => Some((v, d)),
+            _ => None,
+        };
+        eat(self.bus.as_deref().unwrap_or("pci"))
+            && eat("-")
+            && eat(self.vendor_id.as_deref().unwrap_or("0000"))
+            && eat("-")
+            && eat(self.device_id.as_deref().unwrap_or("0000"))
+            && sub.is_none_or(|(v, d)| eat("-") && eat(v) && eat("-") && eat(d))
+            && eat(".")
+            && eat(&self.os_id)
+            && eat("-")
+            && eat(&self.os_version_id)
+            && eat(".")
+            && eat(&self.arch)
+            && rest.is_empty()
+    }
+
     /// As [`Key::kind`].
     pub fn kind(&self) -> Kind {
         if self.bus.is_some() {
@@ -234,12 +269,11 @@ impl<'a> EntryView<'a> {
                 e.kind.as_str()
             )));
         }
-        // Only hwdb computes an ID: a short-lived Key for it.
-        let id = e.key.to_key().id();
-        if e.id != id {
+        if !e.key.has_id(&e.id) {
             return Err(bad(format!(
-                "id \"{}\" does not match its key (\"{id}\")",
-                e.id
+                "id \"{}\" does not match its key (\"{}\")",
+                e.id,
+                e.key.to_key().id()
             )));
         }
         Ok(e)
@@ -390,6 +424,14 @@ mod tests {
             let e = Entry::from_file_bytes(&p, &b).expect("hwdb reads it");
             let v = EntryView::parse(&p, &b).expect("the view reads it");
             assert_eq!(to_entry(&v), e);
+            assert!(v.key.has_id(&e.id));
+            for other in [
+                format!("{}x", e.id),
+                e.id.replacen('-', "_", 1),
+                e.id[1..].to_string(),
+            ] {
+                assert!(!v.key.has_id(&other), "{other}");
+            }
             assert_eq!(v.title(), e.title());
             let mut m = Vec::new();
             minify_into(&mut m, &b);
