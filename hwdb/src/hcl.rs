@@ -792,6 +792,76 @@ impl Store {
     }
 }
 
+/// The answer of [`Store::select`].
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// The matching entries, in ID order (systems first).
+    pub entries: Vec<Entry>,
+    /// Entry files that could not be read or parsed (among those that might have matched).
+    pub warnings: Vec<String>,
+    /// How many entry files the store holds.
+    pub total: usize,
+}
+
+impl Store {
+    /// The entries that answer `q`. File names (the entries' IDs) and raw bytes rule out most
+    /// files before any is parsed, so a query of a large store costs a read of it, not a parse;
+    /// every entry returned was parsed and matched in full.
+    pub fn select(&self, q: &Query, threads: usize) -> Result<Selection, HclError> {
+        let paths = self.entry_paths()?;
+        let total = paths.len();
+        let candidates: Vec<&PathBuf> = paths
+            .iter()
+            .filter(|p| q.may_match_path(&self.root, p))
+            .collect();
+        let threads = threads.clamp(1, 64).min(candidates.len().max(1));
+        let chunk = candidates.len().div_ceil(threads).max(1);
+        let results: Vec<Vec<Result<Entry, String>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = candidates
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || {
+                        let mut out = Vec::new();
+                        for p in part {
+                            let b = match fs::read(p) {
+                                Ok(b) => b,
+                                Err(e) => {
+                                    out.push(Err(format!("{}: {e}", p.display())));
+                                    continue;
+                                }
+                            };
+                            if !q.may_match_bytes(&b) {
+                                continue;
+                            }
+                            match Entry::from_file_bytes(p, &b) {
+                                Ok(e) if q.matches(&e) => out.push(Ok(e)),
+                                Ok(_) => {}
+                                Err(e) => out.push(Err(e.to_string())),
+                            }
+                        }
+                        out
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        let mut sel = Selection {
+            total,
+            ..Selection::default()
+        };
+        for r in results.into_iter().flatten() {
+            match r {
+                Ok(e) => sel.entries.push(e),
+                Err(w) => sel.warnings.push(w),
+            }
+        }
+        Ok(sel)
+    }
+}
+
 /// What `hwcert hwdb query` asks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query {
@@ -870,6 +940,64 @@ impl Query {
             && ver
                 .filter(|v| !v.is_empty())
                 .is_none_or(|v| version_matches(&k.os_version_id.to_ascii_lowercase(), v))
+    }
+
+    /// False only when the file at `path` (an entry file of the store at `root`, named by its
+    /// ID) cannot answer the query: the wrong kind, architecture or PCI IDs.
+    pub fn may_match_path(&self, root: &Path, path: &Path) -> bool {
+        let kind = match path.parent() {
+            Some(d) if d == root.join(SYSTEMS_DIR) => Kind::System,
+            Some(d) if d == root.join(COMPONENTS_DIR) => Kind::Component,
+            _ => return true,
+        };
+        if self.kind.is_some_and(|k| k != kind) || (self.pci.is_some() && kind != Kind::Component) {
+            return false;
+        }
+        let Some(stem) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".json"))
+        else {
+            return true;
+        };
+        // ID: HW.OSID-VERSION.ARCH, where HW and ARCH hold no dot.
+        let (Some((hw, _)), Some((_, arch))) = (stem.split_once('.'), stem.rsplit_once('.')) else {
+            return true;
+        };
+        if let Some(a) = &self.arch {
+            if normalize_arch(a) != arch {
+                return false;
+            }
+        }
+        if let Some(p) = &self.pci {
+            // pci-VVVV-DDDD[-SSSS-TTTT]
+            let parts: Vec<&str> = hw.split('-').skip(1).collect();
+            for (i, want) in p.iter().enumerate() {
+                if let Some(w) = want {
+                    if parts.get(i) != Some(&w.as_str()) {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// False only when an entry file's bytes cannot hold every word of the query.
+    pub fn may_match_bytes(&self, raw: &[u8]) -> bool {
+        // Unicode lowercasing can turn other characters into ASCII ones (the Kelvin sign).
+        if self.words.is_empty() || !raw.is_ascii() {
+            return true;
+        }
+        let lower = raw.to_ascii_lowercase();
+        self.words.iter().all(|w| {
+            // Words the file may hold only in another form (escaped in JSON, or made up of
+            // several fields, like "8086:1572") are left to the full match.
+            if !w.is_ascii() || w.bytes().any(|b| matches!(b, b':' | b'"' | b'\\' | b'/')) {
+                return true;
+            }
+            memchr::memmem::find(&lower, w.as_bytes()).is_some()
+        })
     }
 
     /// Whether `e` answers the query.
@@ -1136,6 +1264,96 @@ mod tests {
         assert!(!q(None, None, Some("9.20")));
         assert!(!q(None, None, Some("rhel")));
         assert!(!q(None, Some("aarch64"), None));
+    }
+
+    #[test]
+    fn select_answers_as_a_full_scan_does() {
+        let t = tempfile::tempdir().expect("tmp");
+        let st = Store::create(t.path()).expect("store");
+        let mut n = 0u8;
+        for (v, d, sub, os, arch, name) in [
+            (
+                "8086",
+                "1572",
+                Some(("8086", "0001")),
+                "9.2",
+                "x86_64",
+                "X710 \"quoted\"",
+            ),
+            ("8086", "1572", None, "8.8", "x86_64", "X710"),
+            (
+                "15b3",
+                "1017",
+                Some(("15b3", "0006")),
+                "9.2",
+                "aarch64",
+                "ConnectX-5",
+            ),
+            (
+                "1000",
+                "10e2",
+                Some(("1000", "4000")),
+                "9.2",
+                "x86_64",
+                "MegaRAID \u{212a}",
+            ),
+        ] {
+            n += 1;
+            let mut e = nic(&format!("{n:02x}"), "2026-01-01T00:00:00Z", name);
+            e.key = Key::pci(v, d, sub, "opencloudos", os, arch).expect("key");
+            st.add(&sub_of(e), "t").expect("add");
+        }
+        let sys = NewEntry {
+            key: Key::system("Inspur", "NF5280M5", "opencloudos", "9.2", "x86_64").expect("key"),
+            names: Names::default(),
+            certification: cert("ee", "2026-01-02T00:00:00Z"),
+        };
+        st.add(&sub_of(sys), "t").expect("add");
+        let (all, _) = st.entries(1).expect("entries");
+        assert_eq!(all.len(), 5);
+        let queries: Vec<Query> = [
+            (None, None, None, None),
+            (Some("8086:1572"), None, None, None),
+            (Some("8086:1572:8086:0001"), None, None, None),
+            (Some("8086:*"), Some("amd64"), None, None),
+            (Some("15b3:1017"), Some("x86_64"), None, None),
+            (Some("x710"), None, Some("9"), None),
+            (Some("\"quoted\""), None, None, None),
+            (Some("kelvin k"), None, None, None),
+            (Some("megaraid k"), None, None, None),
+            (Some("i40e inspur"), None, None, Some(Kind::Component)),
+            (Some("inspur"), None, None, Some(Kind::System)),
+            (Some("8086:1572 x710"), None, None, None),
+            (None, Some("arm64"), Some("opencloudos-9.2"), None),
+        ]
+        .into_iter()
+        .map(|(term, arch, os, kind)| {
+            let mut q = Query::from_term(term);
+            q.arch = arch.map(str::to_string);
+            q.os = os.map(str::to_string);
+            q.kind = kind;
+            q
+        })
+        .collect();
+        for q in &queries {
+            let want: Vec<&str> = all
+                .iter()
+                .filter(|e| q.matches(e))
+                .map(|e| e.id.as_str())
+                .collect();
+            let sel = st.select(q, 2).expect("select");
+            let got: Vec<&str> = sel.entries.iter().map(|e| e.id.as_str()).collect();
+            assert_eq!(got, want, "{q:?}");
+            assert_eq!(sel.total, 5);
+        }
+    }
+
+    fn sub_of(e: NewEntry) -> Submission {
+        Submission {
+            report_sha256: e.certification.report_sha256.clone(),
+            report_files: vec![],
+            entries: vec![e],
+        }
     }
 
     #[test]

@@ -52,9 +52,10 @@ pub struct AddArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct QueryArgs {
-    /// VENDOR:DEVICE[:SUBVENDOR:SUBDEVICE] or free text; all entries without it.
+    /// VENDOR:DEVICE[:SUBVENDOR:SUBDEVICE] or free text (every word must match); all entries
+    /// without it.
     #[arg(value_name = "VENDOR:DEVICE|TEXT")]
-    pub term: Option<String>,
+    pub term: Vec<String>,
     #[arg(long, value_name = "DIR")]
     pub db: PathBuf,
     /// Architecture: x86_64, aarch64 (amd64, arm64 understood).
@@ -224,7 +225,9 @@ fn date_only(s: &str) -> &str {
 }
 
 fn cmd_query(q: QueryArgs) -> Result<ExitCode> {
-    if let Some(t) = &q.term {
+    let term = q.term.join(" ");
+    let term = Some(term.trim()).filter(|t| !t.is_empty());
+    if let Some(t) = term {
         // A term that looks like an ID but is not one is a mistake, not a text search.
         let t = t.trim();
         if t.contains(':')
@@ -240,7 +243,7 @@ fn cmd_query(q: QueryArgs) -> Result<ExitCode> {
         }
     }
     let st = open_store(&q.db)?;
-    let mut query = Query::from_term(q.term.as_deref());
+    let mut query = Query::from_term(term);
     query.arch = q.arch.clone();
     query.os = q.os.clone();
     query.kind = q.kind.map(|k| match k {
@@ -248,11 +251,11 @@ fn cmd_query(q: QueryArgs) -> Result<ExitCode> {
         KindArg::Component => Kind::Component,
     });
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let (entries, warnings) = st.entries(threads)?;
-    for w in &warnings {
+    let sel = st.select(&query, threads)?;
+    for w in &sel.warnings {
         eprintln!("hwcert: warning: {w}");
     }
-    let mut found: Vec<&Entry> = entries.iter().filter(|e| query.matches(e)).collect();
+    let mut found: Vec<&Entry> = sel.entries.iter().collect();
     // Newest certification first, then by ID.
     found.sort_by(|a, b| {
         let d = |e: &Entry| e.current().map(|c| c.date.clone()).unwrap_or_default();
@@ -265,7 +268,7 @@ fn cmd_query(q: QueryArgs) -> Result<ExitCode> {
     } else if found.is_empty() {
         println!(
             "no certified entry matches ({} entries in {})",
-            entries.len(),
+            sel.total,
             q.db.display()
         );
     } else {
