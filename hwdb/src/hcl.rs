@@ -399,33 +399,19 @@ impl Entry {
     /// A one-line name: `Intel Corporation Ethernet Controller X710 [8086:1572]`,
     /// `Inspur NF5280M5`.
     pub fn title(&self) -> String {
-        match self.kind {
-            Kind::System => [
+        title(
+            self.kind,
+            [
                 self.key.system_vendor.as_deref(),
                 self.key.system_product.as_deref(),
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" "),
-            Kind::Component => {
-                let name = self
-                    .names
-                    .subsystem
-                    .as_deref()
-                    .or(self.names.name.as_deref())
-                    .unwrap_or("PCI device");
-                let ids = format!(
-                    "[{}:{}]",
-                    self.key.vendor_id.as_deref().unwrap_or("?"),
-                    self.key.device_id.as_deref().unwrap_or("?")
-                );
-                match self.names.vendor.as_deref() {
-                    Some(v) => format!("{v} {name} {ids}"),
-                    None => format!("{name} {ids}"),
-                }
-            }
-        }
+            ],
+            [self.key.vendor_id.as_deref(), self.key.device_id.as_deref()],
+            [
+                self.names.vendor.as_deref(),
+                self.names.name.as_deref(),
+                self.names.subsystem.as_deref(),
+            ],
+        )
     }
 
     /// The entry as its file holds it: pretty JSON with a trailing newline.
@@ -466,6 +452,28 @@ impl Entry {
             )));
         }
         Ok(e)
+    }
+}
+
+/// An entry's one-line name from its parts: a system's `[vendor, product]`, a component's
+/// `[vendor_id, device_id]` and `[vendor, name, subsystem]` names (see [`Entry::title`]).
+pub fn title(
+    kind: Kind,
+    system: [Option<&str>; 2],
+    ids: [Option<&str>; 2],
+    names: [Option<&str>; 3],
+) -> String {
+    match kind {
+        Kind::System => system.into_iter().flatten().collect::<Vec<_>>().join(" "),
+        Kind::Component => {
+            let [vendor, name, subsystem] = names;
+            let name = subsystem.or(name).unwrap_or("PCI device");
+            let ids = format!("[{}:{}]", ids[0].unwrap_or("?"), ids[1].unwrap_or("?"));
+            match vendor {
+                Some(v) => format!("{v} {name} {ids}"),
+                None => format!("{name} {ids}"),
+            }
+        }
     }
 }
 

@@ -285,32 +285,19 @@ impl<'a> EntryView<'a> {
 
     /// As [`hwdb::hcl::Entry::title`].
     pub fn title(&self) -> String {
-        match self.kind {
-            Kind::System => [
+        hwdb::hcl::title(
+            self.kind,
+            [
                 self.key.system_vendor.as_deref(),
                 self.key.system_product.as_deref(),
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" "),
-            Kind::Component => {
-                let name = self
-                    .subsystem
-                    .as_deref()
-                    .or(self.name.as_deref())
-                    .unwrap_or("PCI device");
-                let ids = format!(
-                    "[{}:{}]",
-                    self.key.vendor_id.as_deref().unwrap_or("?"),
-                    self.key.device_id.as_deref().unwrap_or("?")
-                );
-                match self.vendor.as_deref() {
-                    Some(v) => format!("{v} {name} {ids}"),
-                    None => format!("{name} {ids}"),
-                }
-            }
-        }
+            ],
+            [self.key.vendor_id.as_deref(), self.key.device_id.as_deref()],
+            [
+                self.vendor.as_deref(),
+                self.name.as_deref(),
+                self.subsystem.as_deref(),
+            ],
+        )
     }
 }
 
