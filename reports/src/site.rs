@@ -65,6 +65,7 @@ use crate::Error;
 pub mod browser;
 mod data;
 mod html;
+mod strict;
 #[doc(hidden)]
 pub mod synth;
 mod view;

@@ -256,7 +256,10 @@ impl<'a> EntryView<'a> {
         if b.iter().find(|c| !c.is_ascii_whitespace()) != Some(&b'{') {
             return Err(bad("not a JSON object".into()));
         }
-        let e: EntryView = serde_json::from_slice(b).map_err(|e| bad(e.to_string()))?;
+        let e = match super::strict::entry(b) {
+            Some(e) => e,
+            None => serde_json::from_slice(b).map_err(|e| bad(e.to_string()))?,
+        };
         if e.schema != SCHEMA {
             return Err(bad(format!(
                 "schema \"{}\", expected \"{SCHEMA}\"",
