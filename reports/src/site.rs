@@ -57,6 +57,7 @@ use std::sync::{Mutex, OnceLock};
 
 use hwdb::hcl::{Kind, Store};
 
+use dir::Dir;
 use view::EntryView;
 
 use crate::Error;
@@ -64,6 +65,7 @@ use crate::Error;
 #[doc(hidden)]
 pub mod browser;
 mod data;
+mod dir;
 mod html;
 mod strict;
 #[doc(hidden)]
@@ -285,7 +287,7 @@ pub fn publish(store: &Store, out: &Path, opts: &PublishOptions) -> Result<Publi
 
     let trace = Trace::new();
     let tr = |what: &str| trace.at(what);
-    let paths = entry_paths(store)?;
+    let (entry_dirs, paths) = entry_paths(store)?;
     let in_store = store_reports(store)?;
     tr("listed");
     let tmp = parent.join(format!(".{name}.publish-{}", std::process::id()));
@@ -297,8 +299,16 @@ pub fn publish(store: &Store, out: &Path, opts: &PublishOptions) -> Result<Publi
             let p = tmp.join(d);
             fs::create_dir(&p).map_err(|e| Error::io(&p, e))?;
         }
+        let open = |p: PathBuf| Dir::open(&p).map_err(|e| Error::io(&p, e));
+        let site_reports = open(tmp.join("reports"))?;
+        let site_entries = open(tmp.join("entries"))?;
+        let store_rep = if in_store.is_empty() {
+            None
+        } else {
+            Some(open(store.root().join(hwdb::hcl::REPORTS_DIR))?)
+        };
         // Phase 1: read and parse the entry files, and meanwhile link the store's reports in.
-        let chunks: Vec<&[PathBuf]> = paths.chunks(256).collect();
+        let chunks: Vec<&[EntryFile]> = paths.chunks(256).collect();
         let bytes: Vec<OnceLock<Arena>> = chunks.iter().map(|_| OnceLock::new()).collect();
         let parsed: Vec<Mutex<Vec<Result<EntryView, String>>>> =
             chunks.iter().map(|_| Mutex::new(Vec::new())).collect();
@@ -317,21 +327,26 @@ pub fn publish(store: &Store, out: &Path, opts: &PublishOptions) -> Result<Publi
         run_jobs(threads, &jobs, |job| {
             match *job {
                 Phase1::Read(i) => {
-                    let a = bytes[i].get_or_init(|| Arena::read(chunks[i]));
+                    let a = bytes[i].get_or_init(|| Arena::read(&entry_dirs, chunks[i]));
                     let v = chunks[i]
                         .iter()
                         .zip(&a.spans)
-                        .map(|(p, span)| match span {
-                            Ok((from, to)) => EntryView::parse(p, &a.data[*from..*to]),
+                        .map(|(f, span)| match span {
+                            Ok((from, to)) => EntryView::parse(&f.path, &a.data[*from..*to]),
                             Err(e) => Err(e.clone()),
                         })
                         .collect();
                     *lock(&parsed[i]) = v;
                 }
                 Phase1::Link(i) => {
+                    let Some(src) = &store_rep else {
+                        return Ok(());
+                    };
                     let mut got = Vec::with_capacity(rchunks[i].len());
+                    let mut buf = Vec::with_capacity(256);
                     for sha in rchunks[i] {
-                        got.push((sha.as_str(), copy_report(store, &tmp, sha, &hard)?));
+                        let mask = copy_report(src, &site_reports, sha, &hard, &mut buf)?;
+                        got.push((sha.as_str(), mask));
                     }
                     lock(&linked).extend(got);
                 }
@@ -485,16 +500,17 @@ pub fn publish(store: &Store, out: &Path, opts: &PublishOptions) -> Result<Publi
                 }
                 Phase2::Pages(c) => {
                     let mut out = String::with_capacity(16 * 1024);
-                    let mut path = tmp.join("entries").join("x");
                     let mut file = String::with_capacity(256);
+                    let mut buf = Vec::with_capacity(256);
                     for r in rows.iter().skip(c * 256).take(256) {
                         out.clear();
                         html::entry_page(&mut out, &ctx, r);
                         file.clear();
                         file.push_str(&r.e.id);
                         file.push_str(".html");
-                        path.set_file_name(&file);
-                        write(&path, out.as_bytes())?;
+                        site_entries
+                            .create(&mut buf, file.as_bytes(), out.as_bytes())
+                            .map_err(|e| Error::io(site_entries.path().join(&file), e))?;
                     }
                     Ok(())
                 }
@@ -619,22 +635,31 @@ struct Arena {
 }
 
 impl Arena {
-    fn read(paths: &[PathBuf]) -> Arena {
-        use std::io::Read;
-        let mut data = Vec::with_capacity(paths.len() * 4096);
-        let mut spans = Vec::with_capacity(paths.len());
-        for p in paths {
+    fn read(dirs: &[Dir], files: &[EntryFile]) -> Arena {
+        use std::os::unix::ffi::OsStrExt;
+        let mut data = Vec::with_capacity(files.len() * 6144);
+        let mut spans = Vec::with_capacity(files.len());
+        let mut buf = Vec::with_capacity(256);
+        for f in files {
             let from = data.len();
-            match fs::File::open(p).and_then(|mut f| f.read_to_end(&mut data)) {
-                Ok(_) => spans.push(Ok((from, data.len()))),
-                Err(e) => {
-                    data.truncate(from);
-                    spans.push(Err(format!("{}: {}", p.display(), crate::io_reason(&e))));
-                }
+            let name = f.path.file_name().map(|n| n.as_bytes()).unwrap_or_default();
+            match dirs[f.dir].read_into(&mut buf, name, &mut data) {
+                Ok(()) => spans.push(Ok((from, data.len()))),
+                Err(e) => spans.push(Err(format!(
+                    "{}: {}",
+                    f.path.display(),
+                    crate::io_reason(&e)
+                ))),
             }
         }
         Arena { data, spans }
     }
+}
+
+/// An entry file of the store: its directory (an index into the open ones) and its path.
+struct EntryFile {
+    dir: usize,
+    path: PathBuf,
 }
 
 /// What phase 1 made, for the summary.
@@ -673,10 +698,11 @@ impl Phase2 {
 }
 
 /// Every entry file of the store, in ID order: systems first, then by file name, as
-/// [`Store::entries`] reads them.
-fn entry_paths(store: &Store) -> Result<Vec<PathBuf>, Error> {
+/// [`Store::entries`] reads them; and the directories they are in, open.
+fn entry_paths(store: &Store) -> Result<(Vec<Dir>, Vec<EntryFile>), Error> {
     use std::os::unix::ffi::OsStrExt;
-    let mut paths: Vec<PathBuf> = Vec::new();
+    let mut paths: Vec<EntryFile> = Vec::new();
+    let mut dirs = Vec::new();
     for d in [hwdb::hcl::SYSTEMS_DIR, hwdb::hcl::COMPONENTS_DIR] {
         let dir = store.root().join(d);
         let rd = match fs::read_dir(&dir) {
@@ -684,6 +710,8 @@ fn entry_paths(store: &Store) -> Result<Vec<PathBuf>, Error> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Error::io(&dir, e)),
         };
+        let at = dirs.len();
+        dirs.push(Dir::open(&dir).map_err(|e| Error::io(&dir, e))?);
         let mut names: Vec<std::ffi::OsString> = rd
             .filter_map(|e| e.ok())
             .map(|e| e.file_name())
@@ -693,9 +721,12 @@ fn entry_paths(store: &Store) -> Result<Vec<PathBuf>, Error> {
             })
             .collect();
         names.sort_unstable();
-        paths.extend(names.into_iter().map(|n| dir.join(n)));
+        paths.extend(names.into_iter().map(|n| EntryFile {
+            dir: at,
+            path: dir.join(n),
+        }));
     }
-    Ok(paths)
+    Ok((dirs, paths))
 }
 
 /// The reports the store holds: the names of `reports/` that are SHA-256s, sorted.
@@ -822,17 +853,28 @@ pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     fs::write(path, bytes).map_err(|e| Error::io(path, e))
 }
 
-/// Link (or copy, across file systems) a report's files into `site/reports/<sha>/`; the mask
-/// of the files it has (0: the store does not hold the report, and nothing is left behind).
-fn copy_report(store: &Store, site: &Path, sha: &str, linked: &AtomicBool) -> Result<u8, Error> {
-    let src = store.report_dir(sha);
-    let dst = site.join("reports").join(sha);
-    fs::create_dir(&dst).map_err(|e| Error::io(&dst, e))?;
+/// Link (or copy, across file systems) a report's files from the store's `reports/` (`src`)
+/// into the site's (`dst`) as `<sha>/<file>`; the mask of the files it has (0: the store does
+/// not hold the report, and nothing is left behind).
+fn copy_report(
+    src: &Dir,
+    dst: &Dir,
+    sha: &str,
+    linked: &AtomicBool,
+    buf: &mut Vec<u8>,
+) -> Result<u8, Error> {
+    let to_dir = dst.path().join(sha);
+    dst.mkdir(buf, sha.as_bytes())
+        .map_err(|e| Error::io(&to_dir, e))?;
     let mut mask = 0u8;
+    let mut rel = String::with_capacity(sha.len() + 24);
     for (bit, f) in REPORT_FILES.iter().enumerate() {
-        let (from, to) = (src.join(f), dst.join(f));
+        rel.clear();
+        rel.push_str(sha);
+        rel.push('/');
+        rel.push_str(f);
         if linked.load(Ordering::Relaxed) {
-            match fs::hard_link(&from, &to) {
+            match dst.link(src, rel.as_bytes(), rel.as_bytes(), buf) {
                 Ok(()) => {
                     mask |= 1 << bit;
                     continue;
@@ -842,6 +884,7 @@ fn copy_report(store: &Store, site: &Path, sha: &str, linked: &AtomicBool) -> Re
                 Err(_) => linked.store(false, Ordering::Relaxed),
             }
         }
+        let (from, to) = (src.path().join(&rel), dst.path().join(&rel));
         match fs::copy(&from, &to) {
             Ok(_) => mask |= 1 << bit,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -856,7 +899,7 @@ fn copy_report(store: &Store, site: &Path, sha: &str, linked: &AtomicBool) -> Re
         }
     }
     if mask == 0 {
-        fs::remove_dir(&dst).map_err(|e| Error::io(&dst, e))?;
+        fs::remove_dir(&to_dir).map_err(|e| Error::io(&to_dir, e))?;
     }
     Ok(mask)
 }
@@ -1076,11 +1119,14 @@ mod tests {
         fs::create_dir_all(&d).expect("mkdir");
         fs::write(d.join("report.json"), b"{}").expect("write");
         fs::write(d.join("report.json.sig"), b"sig").expect("write");
+        let src = Dir::open(&st.root().join(hwdb::hcl::REPORTS_DIR)).expect("open");
+        let mut buf = Vec::new();
         for (hard, site) in [(true, "linked"), (false, "copied")] {
             let site = t.path().join(site);
             fs::create_dir_all(site.join("reports")).expect("mkdir");
+            let dst = Dir::open(&site.join("reports")).expect("open");
             let flag = AtomicBool::new(hard);
-            let mask = copy_report(&st, &site, &sha, &flag).expect("copy");
+            let mask = copy_report(&src, &dst, &sha, &flag, &mut buf).expect("copy");
             assert_eq!(mask, 0b0110, "report.json and its signature");
             let p = site.join("reports").join(&sha).join("report.json");
             assert_eq!(fs::read(&p).expect("read"), b"{}");
@@ -1090,9 +1136,13 @@ mod tests {
         }
         // A report the store does not have: nothing is left behind.
         let site = t.path().join("linked");
+        let dst = Dir::open(&site.join("reports")).expect("open");
         let none = "cd".repeat(32);
         let flag = AtomicBool::new(true);
-        assert_eq!(copy_report(&st, &site, &none, &flag).expect("copy"), 0);
+        assert_eq!(
+            copy_report(&src, &dst, &none, &flag, &mut buf).expect("copy"),
+            0
+        );
         assert!(!site.join("reports").join(&none).exists());
     }
 }

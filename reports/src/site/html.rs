@@ -751,7 +751,9 @@ mod against_minijinja {
         let st = hwdb::hcl::Store::open(t.path()).expect("store");
         let files: Vec<(std::path::PathBuf, Vec<u8>)> = crate::site::entry_paths(&st)
             .expect("paths")
+            .1
             .into_iter()
+            .map(|f| f.path)
             .map(|p| {
                 let b = std::fs::read(&p).expect("read");
                 (p, b)
