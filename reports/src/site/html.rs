@@ -13,14 +13,16 @@ pub(crate) fn text(out: &mut String, s: &str) {
     let b = s.as_bytes();
     let mut last = 0;
     for (i, &c) in b.iter().enumerate() {
+        if !SPECIAL[c as usize] {
+            continue;
+        }
         let rep = match c {
             b'&' => "&amp;",
             b'<' => "&lt;",
             b'>' => "&gt;",
             b'"' => "&quot;",
             b'\'' => "&#39;",
-            0..=8 | 11 | 12 | 14..=31 | 127 => "\u{FFFD}",
-            _ => continue,
+            _ => "\u{FFFD}",
         };
         out.push_str(&s[last..i]);
         out.push_str(rep);
@@ -28,6 +30,18 @@ pub(crate) fn text(out: &mut String, s: &str) {
     }
     out.push_str(&s[last..]);
 }
+
+/// The bytes [`text`] replaces: `&<>"'`, and C0 controls but tab, newline and carriage
+/// return, and DEL.
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = matches!(c as u8, b'&' | b'<' | b'>' | b'"' | b'\'' | 0..=8 | 11 | 12 | 14..=31 | 127);
+        c += 1;
+    }
+    t
+};
 
 /// The HTML-escaped form of `s`.
 #[cfg(test)]

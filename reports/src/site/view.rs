@@ -310,39 +310,36 @@ pub(crate) fn minify_into(out: &mut Vec<u8>, json: &[u8]) {
     out.reserve(json.len());
     let n = json.len();
     let mut i = 0;
+    // Runs of bytes to keep are copied whole: a string through its closing quote (an escape
+    // skips the byte after the backslash), or structure, numbers and literals up to the next
+    // whitespace or string.
     while i < n {
-        // Up to the next string: structure, numbers, literals and whitespace.
-        let q = memchr::memchr(b'"', &json[i..]).map_or(n, |k| i + k);
-        out.extend(
-            json[i..q]
-                .iter()
-                .copied()
-                .filter(|b| !matches!(b, b' ' | b'\n' | b'\r' | b'\t')),
-        );
-        if q == n {
-            break;
-        }
-        // The string, through its closing quote.
-        let mut j = q + 1;
-        loop {
-            match memchr::memchr2(b'"', b'\\', &json[j..]) {
-                None => {
-                    j = n;
-                    break;
+        match json[i] {
+            b' ' | b'\n' | b'\r' | b'\t' => i += 1,
+            b'"' => {
+                let from = i;
+                i += 1;
+                while i < n {
+                    match json[i] {
+                        b'"' => {
+                            i += 1;
+                            break;
+                        }
+                        b'\\' => i += 2,
+                        _ => i += 1,
+                    }
                 }
-                Some(k) if json[j + k] == b'\\' => j += k + 2,
-                Some(k) => {
-                    j += k + 1;
-                    break;
-                }
+                out.extend_from_slice(&json[from..i.min(n)]);
             }
-            if j >= n {
-                j = n;
-                break;
+            _ => {
+                let from = i;
+                i += 1;
+                while i < n && !matches!(json[i], b' ' | b'\n' | b'\r' | b'\t' | b'"') {
+                    i += 1;
+                }
+                out.extend_from_slice(&json[from..i]);
             }
         }
-        out.extend_from_slice(&json[q..j]);
-        i = j;
     }
 }
 
@@ -480,5 +477,11 @@ mod tests {
             b"{\n  \"a b\": [1, 2.5e3, true, null],\n  \"q\": \"x \\\" y\\\\\"\n}\n",
         );
         assert_eq!(o, br#"{"a b":[1,2.5e3,true,null],"q":"x \" y\\"}"#);
+        // Cut short inside a string, or after a backslash: kept as it is, no panic.
+        for cut in [&b"[\"ab"[..], b"[\"ab\\", b"\"", b"\\"] {
+            let mut o = Vec::new();
+            minify_into(&mut o, cut);
+            assert_eq!(o, cut);
+        }
     }
 }
