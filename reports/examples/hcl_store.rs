@@ -4,11 +4,15 @@
 //! ```sh
 //! cargo run --release -p reports --example hcl_store -- gen 100000 DIR      # make a store
 //! cargo run --release -p reports --example hcl_store -- publish DIR SITE    # publish it, timed
+//! cargo run --release -p reports --example hcl_store -- add DIR 7           # a new report
 //! cargo run --release -p reports --example hcl_store -- browse SITE         # its index in Chromium
 //! ```
 //!
-//! `publish` prints one line of `key=value` figures: milliseconds, entries, reports, files
-//! and bytes written, the size of data/index.js; `--threads N` sets the threads. `browse`
+//! `publish` prints one line of `key=value` figures: milliseconds, entries, reports, pages
+//! written and left unchanged, files removed, files and bytes in the site, the size of
+//! data/index.js; `--threads N` sets the threads. `add DIR SEED` adds to the store, through
+//! `Store::add`, one new report that certifies ten of its entries again (a lab's run of one
+//! system and its components). `browse`
 //! opens SITE/index.html in headless Chromium and prints, in milliseconds, how long the page
 //! took to load and its script to set up, then how long filtering took for a few searches
 //! typed into the filter, a select and a sort (`key=value` lines).
@@ -22,7 +26,7 @@ use reports::site::{self, PublishOptions};
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: hcl_store gen N DIR | hcl_store publish DIR SITE [--threads N] | hcl_store browse SITE"
+        "usage: hcl_store gen N DIR | hcl_store publish DIR SITE [--threads N] | hcl_store add DIR SEED | hcl_store browse SITE"
     );
     ExitCode::from(2)
 }
@@ -128,6 +132,44 @@ fn du(p: &Path) -> (u64, u64) {
     (files, bytes)
 }
 
+/// Add one new report to the store at `db` that certifies ten of its entries again, spread
+/// over the store; how many it certified.
+fn add_report(db: &Path, seed: &str) -> Result<usize, String> {
+    use hwdb::hcl::{Entry, NewEntry, Submission};
+    let store = Store::open(db).map_err(|e| e.to_string())?;
+    let paths = store.entry_paths().map_err(|e| e.to_string())?;
+    let report_json = format!("{{\"synthetic\":\"bench {seed}\"}}\n");
+    let sha = reports::sha256_hex(report_json.as_bytes());
+    let step = (paths.len() / 10).max(1);
+    let mut entries = Vec::new();
+    for p in paths.iter().step_by(step).take(10) {
+        let b = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let e = Entry::from_file_bytes(p, &b).map_err(|e| e.to_string())?;
+        let Some(c) = e.current() else { continue };
+        let mut c = c.clone();
+        c.report_sha256 = sha.clone();
+        c.date = "2026-11-20T10:00:00Z".into();
+        entries.push(NewEntry {
+            key: e.key.clone(),
+            names: e.names.clone(),
+            certification: c,
+        });
+    }
+    let n = entries.len();
+    let sub = Submission {
+        report_sha256: sha,
+        report_files: vec![
+            ("report.json".into(), report_json.into_bytes()),
+            ("report.json.sig".into(), b"synthetic\n".to_vec()),
+        ],
+        entries,
+    };
+    store
+        .add(&sub, "2026-11-21T00:00:00Z")
+        .map_err(|e| e.to_string())?;
+    Ok(n)
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let threads = args
@@ -156,6 +198,21 @@ fn main() -> ExitCode {
                         s.reports,
                         t.elapsed().as_millis()
                     );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("hcl_store: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some("add") => {
+            let (Some(db), Some(seed)) = (args.get(1), args.get(2)) else {
+                return usage();
+            };
+            match add_report(Path::new(db), seed) {
+                Ok(n) => {
+                    eprintln!("hcl_store: a new report certifies {n} entries again");
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -198,12 +255,15 @@ fn main() -> ExitCode {
                         .map(|m| m.len())
                         .unwrap_or(0);
                     println!(
-                        "ms={ms} entries={} systems={} components={} reports={} warnings={} files={files} bytes={bytes} index_js={index} index_html={html} hcl_json={json} hcl_csv={csv}",
+                        "ms={ms} entries={} systems={} components={} reports={} warnings={} written={} unchanged={} removed={} files={files} bytes={bytes} index_js={index} index_html={html} hcl_json={json} hcl_csv={csv}",
                         s.systems + s.components,
                         s.systems,
                         s.components,
                         s.reports,
-                        s.warnings.len()
+                        s.warnings.len(),
+                        s.pages_written,
+                        s.pages_unchanged,
+                        s.removed
                     );
                     for w in s.warnings.iter().take(5) {
                         eprintln!("hcl_store: warning: {w}");

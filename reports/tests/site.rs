@@ -636,13 +636,17 @@ fn a_directory_that_is_not_a_site_is_never_replaced() {
     assert_eq!(fs::read(&file).expect("kept"), b"x");
     // The store itself.
     assert!(publish(&st, st.root(), &opts(1)).is_err());
-    // An empty directory is fine, and so is our own site, which is replaced whole.
+    // An empty directory is fine, and so is our own site, which holds only what publishing
+    // writes afterwards.
     let site = t.path().join("site");
     fs::create_dir(&site).expect("mkdir");
     publish(&st, &site, &opts(1)).expect("into an empty directory");
     fs::write(site.join("stray.txt"), b"from before").expect("write");
     publish(&st, &site, &opts(2)).expect("again");
-    assert!(!site.join("stray.txt").exists(), "the old site is gone");
+    assert!(
+        !site.join("stray.txt").exists(),
+        "what publishing did not write is gone"
+    );
     assert!(site.join(MARKER).is_file());
     assert!(site.join("index.html").is_file());
     // A parent that does not exist.
@@ -655,6 +659,209 @@ fn a_directory_that_is_not_a_site_is_never_replaced() {
         .filter(|n| n.starts_with('.'))
         .collect();
     assert!(left.is_empty(), "temporary directories left: {left:?}");
+}
+
+/// Inode of every page in a site.
+fn page_inodes(site: &Path) -> BTreeMap<String, u64> {
+    use std::os::unix::fs::MetadataExt;
+    fs::read_dir(site.join("entries"))
+        .expect("entries/")
+        .map(|e| {
+            let e = e.expect("entry");
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.metadata().expect("stat").ino(),
+            )
+        })
+        .collect()
+}
+
+/// The same files with the same bytes, and no others.
+fn assert_same_tree(a: &Path, b: &Path) {
+    let (ta, tb) = (tree(a), tree(b));
+    let (ka, kb): (BTreeSet<_>, BTreeSet<_>) = (ta.keys().collect(), tb.keys().collect());
+    assert_eq!(
+        ka.symmetric_difference(&kb).collect::<Vec<_>>(),
+        Vec::<&&PathBuf>::new(),
+        "files in one site only"
+    );
+    for (p, bytes) in &ta {
+        assert!(tb.get(p) == Some(bytes), "{} differs", p.display());
+    }
+}
+
+#[test]
+fn publishing_over_a_site_changes_only_what_changed() {
+    let t = tmp();
+    let st = store(&t.path().join("db"), 300);
+    let site = t.path().join("site");
+    let s = publish(&st, &site, &opts(2)).expect("first");
+    assert!(!s.in_place);
+    assert_eq!((s.pages_written, s.pages_unchanged, s.removed), (302, 0, 0));
+    let before = page_inodes(&site);
+    assert_eq!(before.len(), 302);
+
+    // Nothing changed: nothing is written, nothing removed.
+    let s = publish(&st, &site, &opts(2)).expect("again");
+    assert!(s.in_place);
+    assert_eq!((s.pages_written, s.pages_unchanged, s.removed), (0, 302, 0));
+    assert_eq!(page_inodes(&site), before);
+
+    // The store changes: the hostile pair certified again (a new report), one entry withdrawn.
+    st.add(
+        &hostile("d", "2026-04-01T10:00:00Z", "6.6.60-1.oc9.x86_64"),
+        "2026-04-02T00:00:00Z",
+    )
+    .expect("add");
+    let nic = hostile_nic_id();
+    let gone = before
+        .keys()
+        .find(|p| p.starts_with("pci-") && **p != format!("{nic}.html"))
+        .expect("a component")
+        .trim_end_matches(".html")
+        .to_string();
+    fs::remove_file(st.entry_path(Kind::Component, &gone)).expect("withdraw");
+    // And the site gathered what publishing would not write: a stray file, a leftover of a
+    // killed publish, a report no entry cites, a stale data file, a page that became a
+    // directory.
+    fs::write(site.join("stray.txt"), b"x").expect("write");
+    fs::write(site.join("entries/.x.html.publish-99999"), b"half").expect("write");
+    let uncited = site.join("reports").join("ab".repeat(32));
+    fs::create_dir(&uncited).expect("mkdir");
+    fs::write(uncited.join("report.json"), b"{}").expect("write");
+    fs::write(site.join("data/old.js"), b"x").expect("write");
+    let dir_page = before.keys().rev().nth(3).expect("a page").clone();
+    fs::remove_file(site.join("entries").join(&dir_page)).expect("rm");
+    fs::create_dir_all(site.join("entries").join(&dir_page).join("sub")).expect("mkdir");
+
+    let s = publish(&st, &site, &opts(2)).expect("update");
+    assert!(s.in_place);
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    // The two re-certified entries' pages and the one that was a directory are written;
+    // the rest are not, and keep their files.
+    assert_eq!((s.pages_written, s.pages_unchanged), (3, 298));
+    // The withdrawn page, the stray, the leftover, the uncited report, the stale data file.
+    assert_eq!(s.removed, 5);
+    let after = page_inodes(&site);
+    let sys_page = before
+        .keys()
+        .find(|p| p.starts_with("sys-") && p.contains("acme"))
+        .expect("the hostile system")
+        .clone();
+    for (p, ino) in &before {
+        if *p == format!("{gone}.html") {
+            assert!(!after.contains_key(p), "{p} was withdrawn");
+        } else if *p == dir_page {
+            // (Its inode may be the one freed when it was removed.)
+            assert!(
+                site.join("entries").join(p).is_file(),
+                "{p} is a page again"
+            );
+        } else if *p == format!("{nic}.html") || *p == sys_page {
+            assert_ne!(after.get(p), Some(ino), "{p} was written again");
+        } else {
+            assert_eq!(after.get(p), Some(ino), "{p} should be untouched");
+        }
+    }
+    let nic_page = read(&site.join("entries").join(format!("{nic}.html")));
+    assert!(
+        nic_page.contains("2026-04-01"),
+        "the new certification is shown"
+    );
+    // The site is what publishing the store anew makes, byte for byte.
+    let fresh = t.path().join("fresh");
+    publish(&st, &fresh, &opts(1)).expect("fresh");
+    assert_same_tree(&site, &fresh);
+}
+
+#[test]
+fn publishes_into_one_site_at_once_take_turns() {
+    let t = tmp();
+    let st = store(&t.path().join("db"), 200);
+    let site = t.path().join("site");
+    // Two first publishes at once, then two over the site at once, the store changed between.
+    for round in 0..2 {
+        if round == 1 {
+            st.add(
+                &hostile("e", "2026-05-01T10:00:00Z", "6.6.61-1.oc9.x86_64"),
+                "2026-05-02T00:00:00Z",
+            )
+            .expect("add");
+        }
+        std::thread::scope(|s| {
+            let a = s.spawn(|| publish(&st, &site, &opts(1)));
+            let b = s.spawn(|| publish(&st, &site, &opts(2)));
+            for h in [a, b] {
+                let r = h.join().expect("no panic").expect("publish");
+                assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+            }
+        });
+        let fresh = t.path().join(format!("fresh{round}"));
+        publish(&st, &fresh, &opts(1)).expect("fresh");
+        assert_same_tree(&site, &fresh);
+    }
+    let left: Vec<_> = fs::read_dir(t.path())
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "temporary directories left: {left:?}");
+}
+
+#[test]
+fn publishing_in_place_never_writes_through_a_link() {
+    let t = tmp();
+    let st = store(&t.path().join("db"), 20);
+    let site = t.path().join("site");
+    publish(&st, &site, &opts(1)).expect("first");
+    // Someone's directory, and the site's entries/ and a report made links to it.
+    let theirs = t.path().join("theirs");
+    fs::create_dir(&theirs).expect("mkdir");
+    fs::write(theirs.join("precious.txt"), b"keep me").expect("write");
+    fs::remove_dir_all(site.join("entries")).expect("rm");
+    std::os::unix::fs::symlink(&theirs, site.join("entries")).expect("symlink");
+    let report = fs::read_dir(site.join("reports"))
+        .expect("reports/")
+        .next()
+        .expect("a report")
+        .expect("entry")
+        .path();
+    fs::remove_dir_all(&report).expect("rm");
+    std::os::unix::fs::symlink(&theirs, &report).expect("symlink");
+    // And a killed publish left its temporary directory behind.
+    let mut child = std::process::Command::new("true").spawn().expect("true");
+    let dead = child.id();
+    child.wait().expect("wait");
+    let leftover = t.path().join(format!(".site.publish-{dead}"));
+    fs::create_dir_all(leftover.join("entries")).expect("mkdir");
+
+    let s = publish(&st, &site, &opts(2)).expect("update");
+    assert!(s.in_place);
+    let names: Vec<_> = fs::read_dir(&theirs)
+        .expect("theirs")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(
+        names,
+        ["precious.txt"],
+        "nothing written into their directory"
+    );
+    assert_eq!(
+        fs::read(theirs.join("precious.txt")).expect("kept"),
+        b"keep me"
+    );
+    assert!(!fs::symlink_metadata(site.join("entries"))
+        .expect("stat")
+        .is_symlink());
+    assert!(!fs::symlink_metadata(&report).expect("stat").is_symlink());
+    assert!(
+        !leftover.exists(),
+        "the killed publish's directory is removed"
+    );
+    let fresh = t.path().join("fresh");
+    publish(&st, &fresh, &opts(1)).expect("fresh");
+    assert_same_tree(&site, &fresh);
 }
 
 #[test]

@@ -33,7 +33,8 @@ pub enum HwdbCommand {
     /// hcl.csv, and the cited reports.
     ///
     /// The site needs no server and no network: open SITE/index.html, or serve the directory
-    /// as it is. An existing SITE made by publish is replaced as a whole.
+    /// as it is. Publishing over a SITE made by publish updates it in place: only pages and
+    /// files that changed are written, and what the store no longer lists is removed.
     Publish(PublishArgs),
 }
 
@@ -354,8 +355,16 @@ fn cmd_publish(p: PublishArgs) -> Result<ExitCode> {
     for w in &s.warnings {
         eprintln!("hwcert: warning: {w}");
     }
+    let changes = if s.in_place {
+        format!(
+            " ({} pages written, {} unchanged, {} removed)",
+            s.pages_written, s.pages_unchanged, s.removed
+        )
+    } else {
+        String::new()
+    };
     println!(
-        "hwcert: published {} systems and {} components ({} reports) to {} in {:.1} s; open {}",
+        "hwcert: published {} systems and {} components ({} reports) to {} in {:.1} s{changes}; open {}",
         s.systems,
         s.components,
         s.reports,

@@ -553,11 +553,16 @@ fn publish_the_list() {
     let json: Value =
         serde_json::from_slice(&fs::read(site.join("hcl.json")).expect("json")).expect("json");
     assert_eq!(json["entries"].as_array().map(Vec::len), Some(n));
-    // Publishing again gives the same bytes.
+    // Publishing again gives the same bytes, and writes none.
     let before = tree(&site);
     let o = publish(&site);
     assert!(o.status.success(), "{}", show(&o));
     assert_eq!(before, tree(&site));
+    assert!(
+        text(&o.stdout).contains(&format!("(0 pages written, {n} unchanged, 0 removed)")),
+        "{}",
+        show(&o)
+    );
     // A directory that is not a site is never replaced.
     let mine = lab.t.path().join("mine");
     fs::create_dir_all(&mine).expect("mkdir");

@@ -177,6 +177,78 @@ impl Dir {
         })
         .map(drop)
     }
+    /// Open the directory `name` in this one; a symbolic link is refused (`ENOTDIR` or
+    /// `ELOOP`).
+    pub fn sub(&self, buf: &mut Vec<u8>, name: &str) -> io::Result<Dir> {
+        let c = c_name(buf, name.as_bytes())?;
+        // SAFETY: a NUL-terminated name relative to our open directory.
+        let fd = retry(|| unsafe {
+            libc::openat(
+                self.fd.as_raw_fd(),
+                c.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
+        })?;
+        Ok(Dir {
+            // SAFETY: a descriptor we just opened and own.
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            path: self.path.join(name),
+        })
+    }
+
+    /// Rename `from` to `to`, both relative to this directory (`to` is replaced).
+    pub fn rename(&self, buf: &mut Vec<u8>, from: &[u8], to: &[u8]) -> io::Result<()> {
+        if from.is_empty() || from.contains(&0) || to.is_empty() || to.contains(&0) {
+            return Err(io::ErrorKind::InvalidInput.into());
+        }
+        buf.clear();
+        buf.extend_from_slice(from);
+        buf.push(0);
+        let split = buf.len();
+        buf.extend_from_slice(to);
+        buf.push(0);
+        let (a, b) = buf.split_at(split);
+        let fd = self.fd.as_raw_fd();
+        // SAFETY: two NUL-terminated names relative to our open directory.
+        retry(|| unsafe { libc::renameat(fd, a.as_ptr().cast(), fd, b.as_ptr().cast()) }).map(drop)
+    }
+
+    /// Remove the file `name` (not a directory); one already gone is no error.
+    pub fn unlink(&self, buf: &mut Vec<u8>, name: &[u8]) -> io::Result<()> {
+        let c = c_name(buf, name)?;
+        // SAFETY: a NUL-terminated name relative to our open directory.
+        match retry(|| unsafe { libc::unlinkat(self.fd.as_raw_fd(), c.as_ptr(), 0) }) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            r => r.map(drop),
+        }
+    }
+
+    /// `lstat` of `name` (which may hold `/`); `None` when there is no such file.
+    pub fn stat(&self, buf: &mut Vec<u8>, name: &[u8]) -> io::Result<Option<libc::stat>> {
+        let c = c_name(buf, name)?;
+        // SAFETY: a zeroed stat for the kernel to fill, and a NUL-terminated name.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        let r = retry(|| unsafe {
+            libc::fstatat(
+                self.fd.as_raw_fd(),
+                c.as_ptr(),
+                &mut st,
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        });
+        match r {
+            Ok(_) => Ok(Some(st)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The names in this directory (not `.` and `..`), in no particular order.
+    pub fn names(&self) -> io::Result<Vec<std::ffi::OsString>> {
+        std::fs::read_dir(&self.path)?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -214,5 +286,32 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::NotFound);
         // A directory read as a file is an error, not an empty file.
         assert!(d.read_into(&mut buf, b"sub", &mut out).is_err());
+
+        // Open a subdirectory, but not through a link; stat, rename, unlink, list.
+        let sub = d.sub(&mut buf, "sub").expect("sub");
+        assert_eq!(sub.path(), t.path().join("sub"));
+        std::os::unix::fs::symlink(t.path().join("sub"), t.path().join("link")).expect("ln");
+        let e = d.sub(&mut buf, "link").err().and_then(|e| e.raw_os_error());
+        assert!(matches!(e, Some(libc::ELOOP | libc::ENOTDIR)), "{e:?}");
+        let st = d.stat(&mut buf, b"link").expect("stat").expect("there");
+        assert_eq!(st.st_mode & libc::S_IFMT, libc::S_IFLNK, "not followed");
+        assert_eq!(
+            d.stat(&mut buf, b"sub/big")
+                .expect("stat")
+                .map(|s| s.st_size),
+            Some(big.len() as libc::off_t)
+        );
+        assert!(d.stat(&mut buf, b"nope").expect("stat").is_none());
+        sub.rename(&mut buf, b"big", b"moved").expect("rename");
+        d.create(&mut buf, b"sub/over", b"old").expect("create");
+        sub.rename(&mut buf, b"moved", b"over")
+            .expect("rename over");
+        assert_eq!(std::fs::read(t.path().join("sub/over")).expect("read"), big);
+        sub.unlink(&mut buf, b"over").expect("unlink");
+        sub.unlink(&mut buf, b"over").expect("gone already is fine");
+        assert!(sub.names().expect("names").is_empty());
+        let mut names = d.names().expect("names");
+        names.sort();
+        assert_eq!(names, ["big", "empty", "link", "sub"]);
     }
 }

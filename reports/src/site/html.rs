@@ -37,7 +37,8 @@ const SPECIAL: [bool; 256] = {
     let mut t = [false; 256];
     let mut c = 0;
     while c < 256 {
-        t[c] = matches!(c as u8, b'&' | b'<' | b'>' | b'"' | b'\'' | 0..=8 | 11 | 12 | 14..=31 | 127);
+        t[c] =
+            matches!(c as u8, b'&' | b'<' | b'>' | b'"' | b'\'' | 0..=8 | 11 | 12 | 14..=31 | 127);
         c += 1;
     }
     t
@@ -84,10 +85,12 @@ fn head(out: &mut String, title: &str, root: &str) {
     );
 }
 
-fn footer(out: &mut String, ctx: &Ctx, root: &str) {
+/// The footer; the index's says as of when (an entry page's does not: a page changes only
+/// when its entry or the reports it cites do).
+fn footer(out: &mut String, ctx: &Ctx, root: &str, as_of: bool) {
     out.push_str("<footer>");
     text(out, ctx.title);
-    if !ctx.as_of.is_empty() {
+    if as_of && !ctx.as_of.is_empty() {
         out.push_str(", as of ");
         text(out, ctx.as_of);
     }
@@ -246,7 +249,7 @@ pub(crate) fn index_page(out: &mut String, ctx: &Ctx, rows: &[Row], order: &[usi
         index_row(out, &rows[i]);
     }
     out.push_str("</tbody>\n</table>\n");
-    footer(out, ctx, "");
+    footer(out, ctx, "", true);
     out.push_str(
         "<script src=\"data/index.js\"></script>\n<script src=\"assets/hcl.js\"></script>\n</body>\n</html>\n",
     );
@@ -533,7 +536,7 @@ pub(crate) fn entry_page(out: &mut String, ctx: &Ctx, r: &Row) {
         }
         out.push_str("</tbody>\n</table>\n");
     }
-    footer(out, ctx, "../");
+    footer(out, ctx, "../", false);
     out.push_str("</body>\n</html>\n");
 }
 
@@ -626,7 +629,7 @@ mod against_minijinja {
 {%- endfor %}
 </tbody>
 </table>
-<footer>{{ site }}, as of {{ as_of }}. Published by hwcert {{ version }} from signed compatibility reports. For machines: <a href="../hcl.json">hcl.json</a> · <a href="../hcl.csv">hcl.csv</a>.</footer>
+<footer>{{ site }}. Published by hwcert {{ version }} from signed compatibility reports. For machines: <a href="../hcl.json">hcl.json</a> · <a href="../hcl.csv">hcl.csv</a>.</footer>
 </body>
 </html>
 "#;
@@ -661,7 +664,6 @@ mod against_minijinja {
     struct PageCtx<'a> {
         version: &'static str,
         site: &'a str,
-        as_of: &'a str,
         title: String,
         kind: &'static str,
         rel: &'a str,
@@ -677,7 +679,6 @@ mod against_minijinja {
         PageCtx {
             version: env!("CARGO_PKG_VERSION"),
             site: ctx.title,
-            as_of: ctx.as_of,
             title: e.title(),
             kind: r.kind_label(),
             rel: &r.rel,
