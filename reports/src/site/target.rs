@@ -358,30 +358,31 @@ impl Target {
         Ok(())
     }
 
-    /// In place, last: remove the pages not in `pages`, the reports not in `reports`, the
-    /// report files the store no longer has, and whatever else publishing would not have
-    /// written. The number removed, and a warning for each that could not be.
-    pub fn clean(
+    /// In place, last: what to remove — the pages not in `pages`, the reports not in
+    /// `reports`, the report files the store no longer has, and whatever else publishing
+    /// would not have written.
+    pub fn doomed(
         &self,
         pages: &HashSet<&str, FxBuild>,
         reports: &HashSet<&str, FxBuild>,
-        threads: usize,
-    ) -> (usize, Vec<String>) {
+    ) -> Vec<PathBuf> {
         let Some(old) = &self.old else {
-            return (0, Vec::new());
+            return Vec::new();
         };
         let mut doomed: Vec<PathBuf> = std::mem::take(&mut *lock(&self.stale));
-        let now = |d: &Dir| d.names().unwrap_or_default();
-        // Names written since the listing (leftovers of this run cannot be: they were renamed
-        // or removed) are looked at again: the listing is of before, so list now.
-        for n in now(&self.entries) {
-            let b = n.as_bytes();
-            let keep = b
+        // entries/ as listed before: under the lock, nothing but this publish changed it
+        // since, and this publish's own temporary files are renamed or removed.
+        for n in &old.pages {
+            let keep = n
                 .strip_suffix(b".html")
                 .and_then(|id| std::str::from_utf8(id).ok())
                 .is_some_and(|id| pages.contains(id));
             if !keep {
-                doomed.push(self.entries.path().join(n));
+                doomed.push(
+                    self.entries
+                        .path()
+                        .join(OsString::from(std::ffi::OsStr::from_bytes(n))),
+                );
             }
         }
         for n in &old.reports {
@@ -411,6 +412,12 @@ impl Target {
                 }
             }
         }
+        doomed
+    }
+
+    /// Remove what [`Target::doomed`] found: how many were, and a warning for each that
+    /// could not be.
+    pub fn remove(&self, doomed: Vec<PathBuf>, threads: usize) -> (usize, Vec<String>) {
         let warnings: Mutex<Vec<String>> = Mutex::new(Vec::new());
         let chunk = doomed.len().div_ceil(threads.max(1)).max(64);
         std::thread::scope(|s| {
