@@ -862,6 +862,27 @@ fn publishing_in_place_never_writes_through_a_link() {
     let fresh = t.path().join("fresh");
     publish(&st, &fresh, &opts(1)).expect("fresh");
     assert_same_tree(&site, &fresh);
+
+    // A page made a link to their copy of it (the same bytes): replaced by a file of the
+    // site's own, their copy left as it was.
+    let page = fs::read_dir(site.join("entries"))
+        .expect("entries/")
+        .next()
+        .expect("a page")
+        .expect("entry")
+        .path();
+    let copy = theirs.join("copy.html");
+    fs::copy(&page, &copy).expect("copy");
+    fs::remove_file(&page).expect("rm");
+    std::os::unix::fs::symlink(&copy, &page).expect("symlink");
+    let s = publish(&st, &site, &opts(2)).expect("again");
+    assert_eq!(s.pages_written, 1);
+    assert!(fs::symlink_metadata(&page).expect("stat").is_file());
+    assert_eq!(
+        fs::read(&copy).expect("theirs"),
+        fs::read(&page).expect("ours")
+    );
+    assert_same_tree(&site, &fresh);
 }
 
 #[test]

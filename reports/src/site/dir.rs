@@ -74,13 +74,28 @@ impl Dir {
     /// Append the whole file `name` to `out` (a short read is not taken for the end: it
     /// reads until `read` returns 0).
     pub fn read_into(&self, buf: &mut Vec<u8>, name: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+        self.read_flags(buf, name, out, 0)
+    }
+
+    /// As [`Dir::read_into`], but a symbolic link is not followed (an error, `ELOOP`).
+    pub fn read_own(&self, buf: &mut Vec<u8>, name: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+        self.read_flags(buf, name, out, libc::O_NOFOLLOW)
+    }
+
+    fn read_flags(
+        &self,
+        buf: &mut Vec<u8>,
+        name: &[u8],
+        out: &mut Vec<u8>,
+        flags: libc::c_int,
+    ) -> io::Result<()> {
         let c = c_name(buf, name)?;
         // SAFETY: a NUL-terminated name relative to our open directory.
         let fd = retry(|| unsafe {
             libc::openat(
                 self.fd.as_raw_fd(),
                 c.as_ptr(),
-                libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY,
+                libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY | flags,
             )
         })?;
         // SAFETY: a descriptor we just opened and own; closed when dropped.
@@ -291,6 +306,14 @@ mod tests {
         let sub = d.sub(&mut buf, "sub").expect("sub");
         assert_eq!(sub.path(), t.path().join("sub"));
         std::os::unix::fs::symlink(t.path().join("sub"), t.path().join("link")).expect("ln");
+        std::os::unix::fs::symlink(t.path().join("empty"), t.path().join("flink")).expect("ln");
+        let mut o = Vec::new();
+        d.read_into(&mut buf, b"flink", &mut o).expect("followed");
+        let e = d
+            .read_own(&mut buf, b"flink", &mut o)
+            .expect_err("not followed");
+        assert_eq!(e.raw_os_error(), Some(libc::ELOOP));
+        d.unlink(&mut buf, b"flink").expect("unlink");
         let e = d.sub(&mut buf, "link").err().and_then(|e| e.raw_os_error());
         assert!(matches!(e, Some(libc::ELOOP | libc::ENOTDIR)), "{e:?}");
         let st = d.stat(&mut buf, b"link").expect("stat").expect("there");

@@ -183,8 +183,8 @@ impl Target {
         };
         if old.pages.contains(n) {
             scratch.clear();
-            // A page that cannot be read (a directory, say) is replaced.
-            if self.entries.read_into(buf, n, scratch).is_ok() && scratch[..] == *bytes {
+            // A page that cannot be read (a directory, a symbolic link) is replaced.
+            if self.entries.read_own(buf, n, scratch).is_ok() && scratch[..] == *bytes {
                 self.unchanged.fetch_add(1, Ordering::Relaxed);
                 return Ok(());
             }
