@@ -984,10 +984,7 @@ fn copy_report(
     let mut mask = 0u8;
     let mut rel = String::with_capacity(sha.len() + 24);
     for (bit, f) in REPORT_FILES.iter().enumerate() {
-        rel.clear();
-        rel.push_str(sha);
-        rel.push('/');
-        rel.push_str(f);
+        report_rel(&mut rel, sha, f);
         if linked.load(Ordering::Relaxed) {
             match dst.link(src, rel.as_bytes(), rel.as_bytes(), buf) {
                 Ok(()) => {
@@ -1017,6 +1014,14 @@ fn copy_report(
         fs::remove_dir(&to_dir).map_err(|e| Error::io(&to_dir, e))?;
     }
     Ok(mask)
+}
+
+/// `<sha>/<file>` into `rel`: a report file's path under `reports/`.
+pub(crate) fn report_rel(rel: &mut String, sha: &str, file: &str) {
+    rel.clear();
+    rel.push_str(sha);
+    rel.push('/');
+    rel.push_str(file);
 }
 
 /// The directory `out` goes into and its name.

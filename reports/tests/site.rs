@@ -297,13 +297,7 @@ fn the_site_has_every_file() {
     assert!(facets("vendor").len() > 10);
     assert!(facets("class").contains(&"Ethernet controller".to_string()));
     // No temporary directories left beside the site.
-    let left: Vec<_> = fs::read_dir(t.path())
-        .expect("dir")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('.'))
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
+    assert_no_leftovers(t.path());
 }
 
 #[test]
@@ -652,7 +646,12 @@ fn a_directory_that_is_not_a_site_is_never_replaced() {
     // A parent that does not exist.
     let err = publish(&st, &t.path().join("no/such/dir/site"), &opts(1)).expect_err("no parent");
     assert!(err.to_string().contains("no such directory"), "{err}");
-    let left: Vec<_> = fs::read_dir(t.path())
+    assert_no_leftovers(t.path());
+}
+
+/// No temporary directories (or other hidden files) left beside the sites in `dir`.
+fn assert_no_leftovers(dir: &Path) {
+    let left: Vec<_> = fs::read_dir(dir)
         .expect("dir")
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -800,13 +799,7 @@ fn publishes_into_one_site_at_once_take_turns() {
         publish(&st, &fresh, &opts(1)).expect("fresh");
         assert_same_tree(&site, &fresh);
     }
-    let left: Vec<_> = fs::read_dir(t.path())
-        .expect("dir")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('.'))
-        .collect();
-    assert!(left.is_empty(), "temporary directories left: {left:?}");
+    assert_no_leftovers(t.path());
 }
 
 #[test]

@@ -31,6 +31,20 @@ fn c_name<'b>(buf: &'b mut Vec<u8>, name: &[u8]) -> io::Result<&'b CStr> {
     CStr::from_bytes_with_nul(buf).map_err(|_| io::ErrorKind::InvalidInput.into())
 }
 
+/// Two names, NUL-terminated, one after the other in `buf`.
+fn c_names<'b>(buf: &'b mut Vec<u8>, a: &[u8], b: &[u8]) -> io::Result<(&'b [u8], &'b [u8])> {
+    if a.is_empty() || a.contains(&0) || b.is_empty() || b.contains(&0) {
+        return Err(io::ErrorKind::InvalidInput.into());
+    }
+    buf.clear();
+    buf.extend_from_slice(a);
+    buf.push(0);
+    let split = buf.len();
+    buf.extend_from_slice(b);
+    buf.push(0);
+    Ok(buf.split_at(split))
+}
+
 fn check(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
         Err(io::Error::last_os_error())
@@ -170,16 +184,7 @@ impl Dir {
     /// Hard-link `from` (relative to `src`) as `to` (relative to this directory); both may
     /// hold `/`.
     pub fn link(&self, src: &Dir, from: &[u8], to: &[u8], buf: &mut Vec<u8>) -> io::Result<()> {
-        if from.is_empty() || from.contains(&0) || to.is_empty() || to.contains(&0) {
-            return Err(io::ErrorKind::InvalidInput.into());
-        }
-        buf.clear();
-        buf.extend_from_slice(from);
-        buf.push(0);
-        let split = buf.len();
-        buf.extend_from_slice(to);
-        buf.push(0);
-        let (a, b) = buf.split_at(split);
+        let (a, b) = c_names(buf, from, to)?;
         // SAFETY: two NUL-terminated names relative to open directories.
         retry(|| unsafe {
             libc::linkat(
@@ -213,16 +218,7 @@ impl Dir {
 
     /// Rename `from` to `to`, both relative to this directory (`to` is replaced).
     pub fn rename(&self, buf: &mut Vec<u8>, from: &[u8], to: &[u8]) -> io::Result<()> {
-        if from.is_empty() || from.contains(&0) || to.is_empty() || to.contains(&0) {
-            return Err(io::ErrorKind::InvalidInput.into());
-        }
-        buf.clear();
-        buf.extend_from_slice(from);
-        buf.push(0);
-        let split = buf.len();
-        buf.extend_from_slice(to);
-        buf.push(0);
-        let (a, b) = buf.split_at(split);
+        let (a, b) = c_names(buf, from, to)?;
         let fd = self.fd.as_raw_fd();
         // SAFETY: two NUL-terminated names relative to our open directory.
         retry(|| unsafe { libc::renameat(fd, a.as_ptr().cast(), fd, b.as_ptr().cast()) }).map(drop)

@@ -243,10 +243,7 @@ impl Target {
         let mut mask = 0u8;
         let mut rel = String::with_capacity(sha.len() + 24);
         for (bit, f) in REPORT_FILES.iter().enumerate() {
-            rel.clear();
-            rel.push_str(sha);
-            rel.push('/');
-            rel.push_str(f);
+            super::report_rel(&mut rel, sha, f);
             let from_p = src.path().join(&rel);
             let to_p = self.reports.path().join(&rel);
             let a = src
