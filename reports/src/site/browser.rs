@@ -297,6 +297,19 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Asked to close first, the browser removes its shared-memory files in /dev/shm;
+        // killed, it cannot. What is left after a few seconds is killed all the same.
+        self.next_id += 1;
+        let close = json!({"id": self.next_id, "method": "Browser.close", "params": {}});
+        if let Ok(mut bytes) = serde_json::to_vec(&close) {
+            bytes.push(0);
+            if self.to.write_all(&bytes).is_ok() {
+                let until = Instant::now() + Duration::from_secs(3);
+                while Instant::now() < until && matches!(self.child.try_wait(), Ok(None)) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
         let pid = self.child.id() as i32;
         // SAFETY: signalling the process group of the browser this value started.
         unsafe {
