@@ -256,16 +256,12 @@ impl Key {
 
     /// `8086:1572`, or `8086:1572 8086:0001` with the subsystem; `None` for systems.
     pub fn pci_ids(&self) -> Option<String> {
-        let (v, d) = (self.vendor_id.as_deref()?, self.device_id.as_deref()?);
-        Some(
-            match (
-                self.subsystem_vendor_id.as_deref(),
-                self.subsystem_device_id.as_deref(),
-            ) {
-                (Some(sv), Some(sd)) => format!("{v}:{d} {sv}:{sd}"),
-                _ => format!("{v}:{d}"),
-            },
-        )
+        pci_ids([
+            self.vendor_id.as_deref(),
+            self.device_id.as_deref(),
+            self.subsystem_vendor_id.as_deref(),
+            self.subsystem_device_id.as_deref(),
+        ])
     }
 }
 
@@ -453,6 +449,17 @@ impl Entry {
         }
         Ok(e)
     }
+}
+
+/// `8086:1572`, or `8086:1572 8086:0001` with the subsystem, from vendor, device, subsystem
+/// vendor and subsystem device IDs; `None` without vendor and device (a system). Shared by
+/// [`Key::pci_ids`] and the site's borrowed view of a key.
+pub fn pci_ids([v, d, sv, sd]: [Option<&str>; 4]) -> Option<String> {
+    let (v, d) = (v?, d?);
+    Some(match (sv, sd) {
+        (Some(sv), Some(sd)) => format!("{v}:{d} {sv}:{sd}"),
+        _ => format!("{v}:{d}"),
+    })
 }
 
 /// An entry's one-line name from its parts: a system's `[vendor, product]`, a component's

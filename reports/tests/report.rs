@@ -662,15 +662,8 @@ fn a_browser_renders_and_prints_the_page() {
         std::process::Command::new("timeout")
             .arg("120")
             .arg(browser)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ])
+            .args(reports::site::browser::HEADLESS_FLAGS)
+            .arg("--no-first-run")
             .arg(format!("--user-data-dir={}", profile.display()))
             .args(extra)
             .arg(&url)

@@ -18,6 +18,17 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+/// The flags every headless Chromium hwcert starts gets: no sandbox (it runs as root in CI),
+/// no GPU, and nothing fetched from the network on its own.
+pub const HEADLESS_FLAGS: [&str; 6] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+
 /// A browser on PATH (`chromium`, `chromium-browser`, `google-chrome`), if any.
 pub fn find_chromium() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -72,25 +83,20 @@ impl Browser {
         let child_out = high(child_out).map_err(|e| format!("fcntl: {e}"))?;
         let (cin, cout) = (child_in.as_raw_fd(), child_out.as_raw_fd());
         let mut cmd = Command::new(chromium);
-        cmd.args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--disable-default-apps",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--mute-audio",
-            "--remote-debugging-pipe",
-            "--window-size=1280,900",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        cmd.args(HEADLESS_FLAGS)
+            .args([
+                "--disable-extensions",
+                "--disable-default-apps",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--mute-audio",
+                "--remote-debugging-pipe",
+                "--window-size=1280,900",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             cmd.pre_exec(move || {

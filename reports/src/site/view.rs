@@ -158,16 +158,12 @@ impl KeyView<'_> {
 
     /// As [`Key::pci_ids`]: `8086:1572 8086:0001`.
     pub fn pci_ids(&self) -> Option<String> {
-        let (v, d) = (self.vendor_id.as_deref()?, self.device_id.as_deref()?);
-        Some(
-            match (
-                self.subsystem_vendor_id.as_deref(),
-                self.subsystem_device_id.as_deref(),
-            ) {
-                (Some(sv), Some(sd)) => format!("{v}:{d} {sv}:{sd}"),
-                _ => format!("{v}:{d}"),
-            },
-        )
+        hwdb::hcl::pci_ids([
+            self.vendor_id.as_deref(),
+            self.device_id.as_deref(),
+            self.subsystem_vendor_id.as_deref(),
+            self.subsystem_device_id.as_deref(),
+        ])
     }
 }
 
