@@ -1095,15 +1095,15 @@ fn check_replaceable(out: &Path) -> Result<Existing, Error> {
 /// for the caller to remove.
 fn swap_in(tmp: &Path, out: &Path, parent: &Path, name: &str) -> Result<Option<PathBuf>, Error> {
     // Checked again right before: the directory may have changed while we wrote.
-    if let Err(e) = check_replaceable(out) {
-        let _ = remove_tree(tmp, 1);
-        return Err(e);
-    }
     // A site there is locked first: one being updated in place is not swapped away under
     // the publish updating it.
     let _lock = match check_replaceable(out) {
         Ok(Existing::Site) => Some(target::lock_site(out)?),
-        _ => None,
+        Ok(_) => None,
+        Err(e) => {
+            let _ = remove_tree(tmp, 1);
+            return Err(e);
+        }
     };
     if fs::symlink_metadata(out).is_err() {
         return match fs::rename(tmp, out) {
