@@ -18,7 +18,7 @@ n=${1:-100000}
 rounds=${2:-5}
 base=${HCL_BENCH_DIR:-${TMPDIR:-/tmp}}
 
-cargo build --release --locked -q -p reports --example hcl_store
+cargo build --release --locked -q -p hcl --example hcl_store
 bin=./target/release/examples/hcl_store
 work=$(mktemp -d "$base/hwcert-bench-hcl.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -63,9 +63,9 @@ fn main() -> ExitCode {
             return usage();
         }
     }
-    let inventory = match hwdb::probe(&hwdb::ProbeOptions {
+    let inventory = match inventory::probe(&inventory::ProbeOptions {
         udev: false,
-        ..hwdb::ProbeOptions::default()
+        ..inventory::ProbeOptions::default()
     }) {
         Ok(i) => i,
         Err(e) => {

@@ -15,7 +15,7 @@
 //!   LSE or LL/SC at run time, and crc32, crypto and later extensions are optional as well.
 //!   Their absence is logged, not failed.
 
-use hwdb::sysroot::{format_cpu_list, parse_cpu_list};
+use hwsys::sysroot::{format_cpu_list, parse_cpu_list};
 
 use crate::util::{self, machine, reads_files, Spec};
 use crate::{Case, Component, Context, Inventory, Selection, Target, Verdict};
@@ -219,7 +219,7 @@ fn topology_consistent(ctx: &mut Context<'_>) -> Verdict {
         );
     }
     let mut problems = Vec::new();
-    let missing = |f: &dyn Fn(&hwdb::cpu::CpuTopology) -> bool| -> Vec<u32> {
+    let missing = |f: &dyn Fn(&inventory::cpu::CpuTopology) -> bool| -> Vec<u32> {
         online.iter().filter(|t| f(t)).map(|t| t.cpu).collect()
     };
     let no_package = missing(&|t| t.socket_id.is_none_or(|s| s < 0));
@@ -503,7 +503,7 @@ fn isa_baseline(ctx: &mut Context<'_>) -> Verdict {
                 .cpu
                 .x86_64_level
                 .clone()
-                .or_else(|| hwdb::cpu::x86_64_level(flags));
+                .or_else(|| inventory::cpu::x86_64_level(flags));
             let n = level
                 .as_deref()
                 .and_then(|l| l.trim_start_matches('v').parse::<u32>().ok())

@@ -10,7 +10,7 @@ use std::io::{ErrorKind, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
-use hwdb::Sysroot;
+use hwsys::Sysroot;
 
 /// One kernel log record.
 #[derive(Debug, Clone, PartialEq, Eq)]

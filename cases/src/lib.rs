@@ -7,7 +7,7 @@
 //! check itself could not run). The harness (crate `suite`) adds timeout, crash and interrupted,
 //! runs each instance in its own worker process and journals the [`Outcome`].
 //!
-//! Cases read the machine through [`Context::sysroot`] (a [`hwdb::Sysroot`]), so every case runs
+//! Cases read the machine through [`Context::sysroot`] (a [`hwsys::Sysroot`]), so every case runs
 //! against recorded trees in tests exactly as it runs on the live system. Cases that open
 //! devices, issue ioctls or run tools say so in their [`Requirements`] (`live`, `root`,
 //! `tools`) and skip with the reason when run elsewhere.
@@ -22,7 +22,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use hwdb::Inventory;
+pub use documents::measure::{Measurement, Threshold};
+pub use documents::outcome::{Outcome, Verdict};
+pub use documents::plan::{Component, RunOptions};
+pub use documents::status::Status;
+pub use inventory::Inventory;
 
 pub mod cpu;
 pub mod kmsg;
@@ -33,34 +37,6 @@ pub mod storage;
 pub mod stress;
 pub mod system;
 mod util;
-
-/// The part of the machine a case is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Component {
-    System,
-    Cpu,
-    Memory,
-    Pci,
-    Storage,
-    Network,
-    /// Vendor command cases from a profile.
-    Vendor,
-}
-
-impl Component {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Component::System => "system",
-            Component::Cpu => "cpu",
-            Component::Memory => "memory",
-            Component::Pci => "pci",
-            Component::Storage => "storage",
-            Component::Network => "network",
-            Component::Vendor => "vendor",
-        }
-    }
-}
 
 /// What an instance needs before it can run at all.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -132,147 +108,12 @@ pub enum Selection {
     NotApplicable(String),
 }
 
-/// Options of a run that cases read.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RunOptions {
-    /// Stress duration per stressor, from the profile.
-    pub stress_seconds: Option<u64>,
-    /// Devices that destructive cases may write (`--destructive --device`).
-    pub destructive_devices: Vec<String>,
-    /// Interfaces the profile allows `network::mtu_roundtrip` to change.
-    pub mtu_interfaces: Vec<String>,
-    /// Free-form profile settings for cases (`[settings]` in a profile file).
-    #[serde(default)]
-    pub settings: std::collections::BTreeMap<String, String>,
-}
-
-/// One measured number.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Measurement {
-    pub name: String,
-    pub value: f64,
-    pub unit: String,
-    /// The limit that decided pass or fail, where one did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub threshold: Option<Threshold>,
-}
-
-/// A pass/fail limit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Threshold {
-    /// `>=`, `<=`, `==`.
-    pub op: String,
-    pub value: f64,
-}
-
-/// How an instance ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Pass,
-    Fail,
-    Skip,
-    Error,
-    /// The harness killed it at its time limit.
-    Timeout,
-    /// It died: a panic, an abort, a signal, the OOM killer.
-    Crash,
-    /// It was running when the supervisor or the machine went down.
-    Interrupted,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::Skip => "skip",
-            Status::Error => "error",
-            Status::Timeout => "timeout",
-            Status::Crash => "crash",
-            Status::Interrupted => "interrupted",
-        }
-    }
-    /// Whether a blocker ending this way stops certification.
-    pub fn blocks(self) -> bool {
-        matches!(
-            self,
-            Status::Fail | Status::Error | Status::Timeout | Status::Crash | Status::Interrupted
-        )
-    }
-}
-
-/// What a case's `run` decides.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "lowercase")]
-pub enum Verdict {
-    Pass,
-    /// What was expected, and what was measured instead.
-    Fail {
-        expected: String,
-        measured: String,
-    },
-    /// Why it did not apply after all (not root, no such hardware, tool missing).
-    Skip {
-        reason: String,
-    },
-    /// The check itself could not run.
-    Error {
-        reason: String,
-    },
-}
-
-impl Verdict {
-    pub fn fail(expected: impl Into<String>, measured: impl Into<String>) -> Self {
-        Verdict::Fail {
-            expected: expected.into(),
-            measured: measured.into(),
-        }
-    }
-    pub fn skip(reason: impl Into<String>) -> Self {
-        Verdict::Skip {
-            reason: reason.into(),
-        }
-    }
-    pub fn error(reason: impl Into<String>) -> Self {
-        Verdict::Error {
-            reason: reason.into(),
-        }
-    }
-    pub fn status(&self) -> Status {
-        match self {
-            Verdict::Pass => Status::Pass,
-            Verdict::Fail { .. } => Status::Fail,
-            Verdict::Skip { .. } => Status::Skip,
-            Verdict::Error { .. } => Status::Error,
-        }
-    }
-    /// One line for a person: the reason, or "expected …, measured …".
-    pub fn reason(&self) -> Option<String> {
-        match self {
-            Verdict::Pass => None,
-            Verdict::Fail { expected, measured } => {
-                Some(format!("expected {expected}; measured {measured}"))
-            }
-            Verdict::Skip { reason } | Verdict::Error { reason } => Some(reason.clone()),
-        }
-    }
-}
-
-/// What a worker reports for one instance: the verdict, the measurements, and a log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Outcome {
-    pub verdict: Verdict,
-    #[serde(default)]
-    pub measurements: Vec<Measurement>,
-}
-
 /// Everything a running case can see and record.
 pub struct Context<'a> {
     /// The machine as probed (for a live run, the live inventory).
     pub inventory: &'a Inventory,
     /// Where the machine's files are read from (`/` on the live system).
-    pub sysroot: hwdb::Sysroot,
+    pub sysroot: hwsys::Sysroot,
     /// The instance's target.
     pub target: &'a Target,
     pub options: &'a RunOptions,
@@ -294,7 +135,7 @@ impl<'a> Context<'a> {
     ) -> Self {
         Context {
             inventory,
-            sysroot: hwdb::Sysroot::new(sysroot.into()),
+            sysroot: hwsys::Sysroot::new(sysroot.into()),
             target,
             options,
             is_root,

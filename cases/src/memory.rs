@@ -247,7 +247,7 @@ const EDAC_MC: &str = "sys/devices/system/edac/mc";
 
 /// Non-zero EDAC counters: "mc0/dimm2 (CPU_SrcID#0_Ha#0_Chan#0_DIMM#0) dimm_ce_count 3".
 /// Also returns the controller-level corrected and uncorrected totals.
-pub fn edac_counters(sys: &hwdb::Sysroot, controllers: &[String]) -> (Vec<String>, u64, u64) {
+pub fn edac_counters(sys: &hwsys::Sysroot, controllers: &[String]) -> (Vec<String>, u64, u64) {
     let mut bad = Vec::new();
     let (mut ce, mut ue) = (0u64, 0u64);
     for mc in controllers {

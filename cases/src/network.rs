@@ -12,7 +12,7 @@
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use hwdb::network::NetInterface;
+use inventory::network::NetInterface;
 
 use crate::util::{self, live, reads_files, targets_or, Spec};
 use crate::{Case, Component, Context, Inventory, RunOptions, Selection, Target, Verdict};

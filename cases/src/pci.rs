@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 
-use hwdb::pci::PciDevice;
+use inventory::pci::PciDevice;
 
 use crate::util::{self, reads_files, targets_or, Spec};
 use crate::{Case, Component, Context, Inventory, Selection, Target, Verdict};

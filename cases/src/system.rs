@@ -21,7 +21,7 @@
 
 use std::collections::BTreeMap;
 
-use hwdb::host::{decode_taint, OsRelease};
+use inventory::host::{decode_taint, OsRelease};
 
 use crate::util::{self, machine, reads_files, Spec};
 use crate::{kmsg, Case, Component, Context, Verdict};
@@ -240,7 +240,7 @@ fn os_supported(ctx: &mut Context<'_>) -> Verdict {
 const BAD_LETTERS: &[char] = &['P', 'O', 'E', 'F'];
 
 /// Loaded modules by taint letter (from `sys/module/*/taint`).
-fn modules_by_letter(sys: &hwdb::Sysroot) -> BTreeMap<char, Vec<String>> {
+fn modules_by_letter(sys: &hwsys::Sysroot) -> BTreeMap<char, Vec<String>> {
     let mut out: BTreeMap<char, Vec<String>> = BTreeMap::new();
     for m in sys.list_dir("sys/module") {
         let Some(t) = sys.attr(&format!("sys/module/{m}/taint")) else {
@@ -588,7 +588,7 @@ fn watchdog_present(ctx: &mut Context<'_>) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hwdb::host::parse_os_release;
+    use inventory::host::parse_os_release;
 
     #[test]
     fn os_classes() {

@@ -25,7 +25,7 @@ use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::Instant;
 
-use hwdb::storage::BlockDevice;
+use inventory::storage::BlockDevice;
 
 use crate::util::{self, live, reads_files, targets_or, Spec};
 use crate::{Case, Component, Context, Inventory, Selection, Target, Verdict};

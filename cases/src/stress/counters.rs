@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use hwdb::Sysroot;
+use hwsys::Sysroot;
 
 /// Counter name → value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

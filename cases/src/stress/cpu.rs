@@ -25,8 +25,8 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use hwdb::sysroot::parse_cpu_list;
-use hwdb::Sysroot;
+use hwsys::sysroot::parse_cpu_list;
+use hwsys::Sysroot;
 
 use super::counters::{self, Counters};
 use super::kernels::{self, Inputs, Kernel, Reference, FMAS_PER_ROUND, N, SETS, STEPS};
@@ -147,13 +147,13 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks) -> Verdict {
     if !excluded.is_empty() {
         ctx.log(format!(
             "online CPUs {} are outside this process's affinity mask: not tested",
-            hwdb::sysroot::format_cpu_list(&excluded)
+            hwsys::sysroot::format_cpu_list(&excluded)
         ));
     }
     ctx.log(format!(
         "{} CPUs ({}), kernel {}, {} s",
         cpus.len(),
-        hwdb::sysroot::format_cpu_list(&cpus),
+        hwsys::sysroot::format_cpu_list(&cpus),
         kernel.name(),
         dur.as_secs_f64()
     ));

@@ -77,7 +77,7 @@ pub(crate) fn setting<T: FromStr>(ctx: &Context<'_>, key: &str) -> Result<Option
 pub(crate) fn stress_cpus(ctx: &Context<'_>) -> Result<(Vec<u32>, Vec<u32>), String> {
     let (mut cpus, excluded) = sys::stress_cpus(&ctx.sysroot, ctx.inventory.cpu.online.as_deref());
     if let Some(list) = ctx.options.settings.get("cpu_list") {
-        let Some(only) = hwdb::sysroot::parse_cpu_list(list) else {
+        let Some(only) = hwsys::sysroot::parse_cpu_list(list) else {
             return Err(format!(
                 "cpu_list = '{list}': expected a CPU list such as 0-3,8"
             ));
@@ -215,9 +215,9 @@ pub(crate) mod testing {
 
     /// The live inventory (probed once per test; no udev).
     pub fn live_inventory() -> Inventory {
-        hwdb::probe(&hwdb::ProbeOptions {
+        inventory::probe(&inventory::ProbeOptions {
             udev: false,
-            ..hwdb::ProbeOptions::default()
+            ..inventory::ProbeOptions::default()
         })
         .expect("the live system probes")
     }

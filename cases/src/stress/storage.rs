@@ -52,7 +52,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use hwdb::Sysroot;
+use hwsys::Sysroot;
 
 use super::counters::Counters;
 use super::{duration, human, setting, size_setting, sys, STRESS_TIMEOUT};

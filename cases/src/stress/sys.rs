@@ -2,8 +2,8 @@
 
 use std::io;
 
-use hwdb::sysroot::parse_cpu_list;
-use hwdb::Sysroot;
+use hwsys::sysroot::parse_cpu_list;
+use hwsys::Sysroot;
 
 /// Pin the calling thread to one CPU.
 pub(crate) fn pin_to(cpu: u32) -> io::Result<()> {

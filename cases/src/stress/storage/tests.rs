@@ -211,7 +211,7 @@ fn destructive_devices_match_by_name_or_dev_path() {
 
 #[test]
 fn disks_are_selected_and_the_rest_not() {
-    use hwdb::storage::BlockDevice;
+    use inventory::storage::BlockDevice;
     let mut inv = Inventory::default();
     let dev = |name: &str, kind: &str, size: u64| BlockDevice {
         name: name.into(),

@@ -1,0 +1,11 @@
+//! The integration tests of this crate, in one binary (one link instead of one per file).
+
+mod catalog;
+mod common;
+mod cpu;
+mod live;
+mod memory;
+mod network;
+mod pci;
+mod storage;
+mod system;

@@ -1,0 +1,9 @@
+//! The integration tests of this crate, in one binary (one link instead of one per file).
+
+mod common;
+mod corruption;
+mod handmade_storage;
+mod lsblk_fixtures;
+mod lscpu_fixtures;
+mod lsmem_fixtures;
+mod pci_live;

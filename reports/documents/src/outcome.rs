@@ -1,0 +1,72 @@
+//! What a case decides and what a worker hands back for one instance (the result file of
+//! `results/`, read by the supervisor).
+
+use serde::{Deserialize, Serialize};
+
+use crate::measure::Measurement;
+use crate::status::Status;
+
+/// What a case's `run` decides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    /// What was expected, and what was measured instead.
+    Fail {
+        expected: String,
+        measured: String,
+    },
+    /// Why it did not apply after all (not root, no such hardware, tool missing).
+    Skip {
+        reason: String,
+    },
+    /// The check itself could not run.
+    Error {
+        reason: String,
+    },
+}
+
+impl Verdict {
+    pub fn fail(expected: impl Into<String>, measured: impl Into<String>) -> Self {
+        Verdict::Fail {
+            expected: expected.into(),
+            measured: measured.into(),
+        }
+    }
+    pub fn skip(reason: impl Into<String>) -> Self {
+        Verdict::Skip {
+            reason: reason.into(),
+        }
+    }
+    pub fn error(reason: impl Into<String>) -> Self {
+        Verdict::Error {
+            reason: reason.into(),
+        }
+    }
+    pub fn status(&self) -> Status {
+        match self {
+            Verdict::Pass => Status::Pass,
+            Verdict::Fail { .. } => Status::Fail,
+            Verdict::Skip { .. } => Status::Skip,
+            Verdict::Error { .. } => Status::Error,
+        }
+    }
+    /// One line for a person: the reason, or "expected …, measured …".
+    pub fn reason(&self) -> Option<String> {
+        match self {
+            Verdict::Pass => None,
+            Verdict::Fail { expected, measured } => {
+                Some(format!("expected {expected}; measured {measured}"))
+            }
+            Verdict::Skip { reason } | Verdict::Error { reason } => Some(reason.clone()),
+        }
+    }
+}
+
+/// What a worker reports for one instance: the verdict, the measurements, and a log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    #[serde(default)]
+    pub measurements: Vec<Measurement>,
+}

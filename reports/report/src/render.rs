@@ -1,0 +1,932 @@
+//! Renderings of report.json: report.html (one self-contained page), report.md (a summary for
+//! a ticket) and junit.xml. The HTML and Markdown come from minijinja templates in
+//! `reports/templates/`, built into the binary. HTML escapes every value (autoescape by
+//! extension); Markdown escapes every value with its own rules, so that a device name cannot
+//! break a table or smuggle in markup. Log excerpts are read from the report directory's
+//! `logs/`, whose hashes report.json holds.
+
+use std::fs;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use minijinja::value::{Serde, Value};
+use minijinja::{AutoEscape, Environment, State};
+use serde::Serialize;
+
+use hwsys::units::{util_linux_size, SizeStyle};
+
+use crate::svg;
+use documents::claims::HclEntry;
+use documents::report::{InstanceResult, Overall, Report};
+use documents::Error;
+use documents::Status;
+use hwsys::time::human_duration;
+
+const HTML_TEMPLATE: &str = include_str!("../templates/report.html.j2");
+const MD_TEMPLATE: &str = include_str!("../templates/report.md.j2");
+
+/// Measurement tables longer than this are folded (the chart and report.json hold them all).
+const FOLD_ROWS: usize = 16;
+
+/// Lines of log shown for an instance that did not pass.
+pub const LOG_TAIL_LINES: usize = 40;
+const LOG_TAIL_BYTES: u64 = 16 * 1024;
+
+/// The last `n` lines of a log (at most the last 16 KiB), as text: invalid UTF-8 replaced,
+/// terminal escapes and control characters other than tab removed.
+pub fn log_tail(path: &Path, n: usize) -> Option<Vec<String>> {
+    let mut f = fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    let from = len.saturating_sub(LOG_TAIL_BYTES);
+    f.seek(SeekFrom::Start(from)).ok()?;
+    let mut buf = Vec::new();
+    f.take(LOG_TAIL_BYTES).read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf);
+    let mut lines: Vec<&str> = text.lines().collect();
+    if from > 0 && !lines.is_empty() {
+        lines.remove(0); // cut in the middle
+    }
+    let start = lines.len().saturating_sub(n);
+    Some(lines[start..].iter().map(|l| clean_line(l)).collect())
+}
+
+/// A log line without terminal escapes or control characters.
+fn clean_line(l: &str) -> String {
+    let mut out = String::with_capacity(l.len());
+    let mut chars = l.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ params final-byte; other escapes: ESC + one char.
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for d in chars.by_ref() {
+                    if ('@'..='~').contains(&d) {
+                        break;
+                    }
+                }
+            } else {
+                chars.next();
+            }
+        } else if c == '\t' || !c.is_control() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct Fact {
+    label: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct CountView {
+    label: &'static str,
+    n: u64,
+    class: &'static str,
+}
+
+#[derive(Serialize)]
+struct MeasureRow {
+    name: String,
+    value: String,
+    unit: String,
+    threshold: Option<String>,
+    /// "ok", "bad" or "" (no threshold).
+    class: &'static str,
+}
+
+#[derive(Serialize)]
+struct ProblemView<'a> {
+    name: &'a str,
+    status: &'static str,
+    class: &'static str,
+    blocker: bool,
+    target_label: Option<&'a str>,
+    reason: Option<&'a str>,
+    expected: Option<&'a str>,
+    measured: Option<&'a str>,
+    duration: Option<String>,
+    log: Option<&'a str>,
+    log_tail: Option<String>,
+    measurements: Vec<MeasureRow>,
+    /// The measurements that missed their threshold (shown even when the table is folded).
+    missed: Vec<MeasureRow>,
+    /// More rows than a page should show open: the table goes into a <details>.
+    fold: bool,
+    charts: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct MeasuredView<'a> {
+    name: &'a str,
+    status: &'static str,
+    class: &'static str,
+    charts: Vec<String>,
+    rows: Vec<MeasureRow>,
+    fold: bool,
+}
+
+#[derive(Serialize)]
+struct ResultRow<'a> {
+    name: &'a str,
+    component: &'a str,
+    blocker: bool,
+    status: &'static str,
+    class: &'static str,
+    duration: String,
+    note: String,
+    log: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct CaseChip<'a> {
+    name: &'a str,
+    status: &'static str,
+    class: &'static str,
+    blocker: bool,
+}
+
+#[derive(Serialize)]
+struct HclView<'a> {
+    kind: &'static str,
+    title: String,
+    verdict: &'static str,
+    class: &'static str,
+    facts: Vec<Fact>,
+    cases: Vec<CaseChip<'a>>,
+}
+
+#[derive(Serialize)]
+struct Table {
+    title: String,
+    head: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+}
+
+#[derive(Serialize)]
+struct ComponentView<'a> {
+    component: &'a str,
+    verdict: &'static str,
+    class: &'static str,
+    blockers: u64,
+    counts: &'a crate::Counts,
+    failed_blockers: &'a [String],
+    incomplete: &'a [String],
+}
+
+#[derive(Serialize)]
+struct View<'a> {
+    title: String,
+    overall: &'static str,
+    overall_class: &'static str,
+    summary: &'a str,
+    facts: Vec<Fact>,
+    counts: Vec<CountView>,
+    components: Vec<ComponentView<'a>>,
+    problems: Vec<ProblemView<'a>>,
+    incomplete: Vec<ResultRow<'a>>,
+    hcl: Vec<HclView<'a>>,
+    measured: Vec<MeasuredView<'a>>,
+    results: Vec<ResultRow<'a>>,
+    inventory: Vec<Table>,
+    warnings: &'a [String],
+    schema: &'a str,
+    tool: &'a documents::report::Tool,
+    signed_by: Option<&'a str>,
+    log_tail_lines: usize,
+}
+
+fn status_class(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "pass",
+        Status::Skip => "skip",
+        Status::NotRun | Status::Interrupted => "warn",
+        _ => "fail",
+    }
+}
+
+fn overall_class(o: Overall) -> &'static str {
+    match o {
+        Overall::Certified => "pass",
+        Overall::NotCertified => "fail",
+        Overall::Incomplete => "warn",
+    }
+}
+
+fn measure_rows(r: &InstanceResult) -> Vec<MeasureRow> {
+    r.measurements
+        .iter()
+        .map(|m| MeasureRow {
+            name: m.name.clone(),
+            value: m.finite().map(svg::fmt_num).unwrap_or_else(|| "n/a".into()),
+            unit: m.unit.clone(),
+            threshold: svg::fmt_threshold(m),
+            class: match m.holds() {
+                Some(true) => "pass",
+                Some(false) => "fail",
+                None => "",
+            },
+        })
+        .collect()
+}
+
+fn result_row(r: &InstanceResult) -> ResultRow<'_> {
+    let note = match (&r.expected, &r.measured, &r.reason) {
+        (Some(e), Some(m), _) => format!("expected {e}; measured {m}"),
+        (_, _, Some(reason)) => reason.clone(),
+        _ => String::new(),
+    };
+    let note = if note.chars().count() > 240 {
+        let mut n: String = note.chars().take(239).collect();
+        n.push('…');
+        n
+    } else {
+        note
+    };
+    ResultRow {
+        name: &r.name,
+        component: &r.component,
+        blocker: r.blocker,
+        status: r.status.as_str(),
+        class: status_class(r.status),
+        duration: r.duration_ms.map(human_duration).unwrap_or_default(),
+        note,
+        log: r.log.as_deref(),
+    }
+}
+
+fn opt(parts: &[Option<&str>]) -> String {
+    parts
+        .iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn push(facts: &mut Vec<Fact>, label: &'static str, value: String) {
+    if !value.trim().is_empty() {
+        facts.push(Fact { label, value });
+    }
+}
+
+fn hcl_view(e: &HclEntry) -> HclView<'_> {
+    let mut facts = Vec::new();
+    let (verdict, platform) = match e {
+        HclEntry::System(s) => {
+            push(&mut facts, "Vendor", opt(&[s.vendor.as_deref()]));
+            push(
+                &mut facts,
+                "Product",
+                opt(&[s.product.as_deref(), s.product_version.as_deref()]),
+            );
+            push(&mut facts, "Family", opt(&[s.family.as_deref()]));
+            push(
+                &mut facts,
+                "Board",
+                opt(&[
+                    s.board_vendor.as_deref(),
+                    s.board.as_deref(),
+                    s.board_version.as_deref(),
+                ]),
+            );
+            push(
+                &mut facts,
+                "BIOS",
+                opt(&[
+                    s.bios_vendor.as_deref(),
+                    s.bios_version.as_deref(),
+                    s.bios_date.as_deref(),
+                ]),
+            );
+            let mut cpu = opt(&[s.cpu_model.as_deref()]);
+            if let Some(n) = s.cpu_sockets {
+                cpu.push_str(&format!(" × {n}"));
+            }
+            push(&mut facts, "CPU", cpu);
+            (s.verdict, &s.platform)
+        }
+        HclEntry::Pci(p) => {
+            let ids = format!(
+                "{}:{} subsystem {}:{}",
+                p.vendor_id.as_deref().unwrap_or("?"),
+                p.device_id.as_deref().unwrap_or("?"),
+                p.subsystem_vendor_id.as_deref().unwrap_or("?"),
+                p.subsystem_device_id.as_deref().unwrap_or("?")
+            );
+            push(&mut facts, "IDs", ids);
+            push(
+                &mut facts,
+                "Device",
+                opt(&[p.vendor_name.as_deref(), p.device_name.as_deref()]),
+            );
+            push(
+                &mut facts,
+                "Subsystem",
+                opt(&[
+                    p.subsystem_vendor_name.as_deref(),
+                    p.subsystem_name.as_deref(),
+                ]),
+            );
+            push(
+                &mut facts,
+                "Class",
+                format!(
+                    "{} [{}]",
+                    p.class_name.as_deref().unwrap_or(""),
+                    p.class_id.as_deref().unwrap_or("?")
+                ),
+            );
+            push(&mut facts, "Revision", opt(&[p.revision.as_deref()]));
+            push(&mut facts, "Address", p.address.clone());
+            push(
+                &mut facts,
+                "Driver",
+                opt(&[Some(p.driver.as_str()), p.driver_version.as_deref()]),
+            );
+            push(&mut facts, "Firmware", opt(&[p.firmware.as_deref()]));
+            (p.verdict, &p.platform)
+        }
+    };
+    push(&mut facts, "Architecture", opt(&[platform.arch.as_deref()]));
+    push(&mut facts, "OS", opt(&[platform.os.as_deref()]));
+    push(&mut facts, "Kernel", opt(&[platform.kernel.as_deref()]));
+    HclView {
+        kind: match e {
+            HclEntry::System(_) => "system",
+            HclEntry::Pci(_) => "pci",
+        },
+        title: documents::claims::title(e),
+        verdict: verdict.as_str(),
+        class: overall_class(verdict),
+        facts,
+        cases: e
+            .cases()
+            .iter()
+            .map(|c| CaseChip {
+                name: &c.name,
+                status: c.status.as_str(),
+                class: status_class(c.status),
+                blocker: c.blocker,
+            })
+            .collect(),
+    }
+}
+
+fn size(b: Option<u64>) -> String {
+    b.map(|b| util_linux_size(b, SizeStyle::IecSpaced))
+        .unwrap_or_default()
+}
+
+fn s(o: &Option<String>) -> String {
+    o.clone().unwrap_or_default()
+}
+
+fn inventory_tables(inv: &inventory::Inventory) -> Vec<Table> {
+    let mut t = Vec::new();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut kv = |k: &str, v: String| {
+        if !v.trim().is_empty() {
+            rows.push(vec![k.to_string(), v]);
+        }
+    };
+    let h = &inv.host;
+    if let Some(d) = &inv.dmi {
+        kv(
+            "System",
+            opt(&[
+                d.sys_vendor.as_deref(),
+                d.product_name.as_deref(),
+                d.product_version.as_deref(),
+            ]),
+        );
+        kv(
+            "Board",
+            opt(&[d.board_vendor.as_deref(), d.board_name.as_deref()]),
+        );
+        kv(
+            "BIOS",
+            opt(&[
+                d.bios_vendor.as_deref(),
+                d.bios_version.as_deref(),
+                d.bios_date.as_deref(),
+            ]),
+        );
+        kv(
+            "Chassis",
+            opt(&[d.chassis_vendor.as_deref(), d.chassis_type.as_deref()]),
+        );
+    }
+    kv(
+        "OS",
+        h.os.as_ref()
+            .and_then(|o| o.pretty_name.clone())
+            .unwrap_or_default(),
+    );
+    kv("Kernel", s(&h.kernel));
+    kv("Architecture", s(&h.arch));
+    kv("Boot", s(&h.boot_mode));
+    if let Some(sb) = h.secure_boot {
+        kv("Secure Boot", if sb { "on" } else { "off" }.into());
+    }
+    if let Some(tn) = &h.kernel_taint {
+        kv(
+            "Kernel taint",
+            if tn.value == 0 {
+                "0 (not tainted)".into()
+            } else {
+                format!(
+                    "{} ({})",
+                    tn.value,
+                    tn.flags
+                        .iter()
+                        .map(|f| f.letter.clone())
+                        .collect::<Vec<_>>()
+                        .join("")
+                )
+            },
+        );
+    }
+    let c = &inv.cpu;
+    kv("CPU", opt(&[c.model_name.as_deref()]));
+    let topo = match (c.sockets, c.cores_per_socket, c.threads_per_core) {
+        (Some(s), Some(co), Some(th)) => {
+            format!("{s} sockets × {co} cores × {th} threads")
+        }
+        _ => String::new(),
+    };
+    kv(
+        "CPUs",
+        format!(
+            "{} {}{}",
+            c.cpus.map(|n| n.to_string()).unwrap_or_default(),
+            c.online
+                .as_ref()
+                .map(|o| format!("(online {o}) "))
+                .unwrap_or_default(),
+            topo
+        ),
+    );
+    if !c.numa_nodes.is_empty() {
+        kv("NUMA nodes", c.numa_nodes.len().to_string());
+    }
+    kv("Microcode", s(&c.microcode));
+    kv(
+        "Hypervisor",
+        opt(&[c.hypervisor.as_deref(), c.virtualization_type.as_deref()]),
+    );
+    kv("Memory", size(inv.memory.total_bytes));
+    if !inv.memory.dimms.is_empty() {
+        kv("DIMMs", inv.memory.dimms.len().to_string());
+    }
+    t.push(Table {
+        title: "System".into(),
+        head: vec!["", ""],
+        rows,
+    });
+
+    t.push(Table {
+        title: format!("PCI ({} functions)", inv.pci.len()),
+        head: vec!["Address", "Class", "Device", "IDs", "Driver", "Link"],
+        rows: inv
+            .pci
+            .iter()
+            .map(|d| {
+                vec![
+                    d.address.clone(),
+                    format!("{} [{}]", s(&d.class_name), s(&d.class_id)),
+                    opt(&[
+                        d.vendor_name.as_deref(),
+                        d.device_name.as_deref(),
+                        d.subsystem_name.as_deref().map(|_| "—"),
+                        d.subsystem_name.as_deref(),
+                    ]),
+                    format!(
+                        "{}:{} {}:{}",
+                        s(&d.vendor_id),
+                        s(&d.device_id),
+                        s(&d.subsystem_vendor_id),
+                        s(&d.subsystem_device_id)
+                    ),
+                    s(&d.driver),
+                    d.link
+                        .as_ref()
+                        .map(|l| {
+                            format!(
+                                "{} x{} of {} x{}",
+                                s(&l.current_speed),
+                                l.current_width.map(|w| w.to_string()).unwrap_or_default(),
+                                s(&l.max_speed),
+                                l.max_width.map(|w| w.to_string()).unwrap_or_default()
+                            )
+                        })
+                        .unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    });
+    t.push(Table {
+        title: format!("Storage ({} devices)", inv.storage.len()),
+        head: vec![
+            "Name",
+            "Type",
+            "Transport",
+            "Size",
+            "Model",
+            "Firmware",
+            "Driver",
+            "Controller",
+        ],
+        rows: inv
+            .storage
+            .iter()
+            .map(|b| {
+                vec![
+                    b.name.clone(),
+                    s(&b.kind),
+                    s(&b.transport),
+                    size(b.size_bytes),
+                    opt(&[b.vendor.as_deref(), b.model.as_deref()]),
+                    s(&b.firmware),
+                    opt(&[b.driver.as_deref(), b.controller_driver.as_deref()]),
+                    s(&b.pci_address),
+                ]
+            })
+            .collect(),
+    });
+    if !inv.nvme.is_empty() {
+        t.push(Table {
+            title: format!("NVMe controllers ({})", inv.nvme.len()),
+            head: vec!["Name", "Model", "Firmware", "Transport", "PCI", "State"],
+            rows: inv
+                .nvme
+                .iter()
+                .map(|n| {
+                    vec![
+                        n.name.clone(),
+                        s(&n.model),
+                        s(&n.firmware),
+                        s(&n.transport),
+                        s(&n.pci_address),
+                        s(&n.state),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    t.push(Table {
+        title: format!("Network ({} interfaces)", inv.network.len()),
+        head: vec!["Name", "Kind", "Driver", "PCI", "State", "Speed", "MTU"],
+        rows: inv
+            .network
+            .iter()
+            .map(|n| {
+                vec![
+                    n.name.clone(),
+                    s(&n.kind),
+                    s(&n.driver),
+                    s(&n.pci_address),
+                    s(&n.operstate),
+                    n.speed_mbps
+                        .map(|v| format!("{v} Mb/s"))
+                        .unwrap_or_default(),
+                    n.mtu.map(|v| v.to_string()).unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    });
+    t
+}
+
+fn view<'a>(r: &'a Report, dir: &Path, signed_by: Option<&'a str>) -> View<'a> {
+    let inv: Option<inventory::Inventory> = serde_json::from_value(r.inventory.clone()).ok();
+    let title = r
+        .hcl
+        .iter()
+        .find_map(|e| match e {
+            HclEntry::System(_) => Some(documents::claims::title(e)),
+            _ => None,
+        })
+        .filter(|t| !t.is_empty())
+        .or_else(|| inv.as_ref().and_then(|i| i.host.hostname.clone()))
+        .unwrap_or_else(|| "unknown system".into());
+    let mut facts = Vec::new();
+    push(&mut facts, "System", title.clone());
+    if let Some(i) = &inv {
+        push(
+            &mut facts,
+            "OS",
+            opt(&[
+                i.host.os.as_ref().and_then(|o| o.pretty_name.as_deref()),
+                i.host.kernel.as_deref(),
+                i.host.arch.as_deref(),
+            ]),
+        );
+    }
+    push(
+        &mut facts,
+        "Profile",
+        opt(&[
+            Some(r.profile.name.as_str()),
+            r.profile.file.as_deref().map(|_| "from"),
+            r.profile.file.as_deref(),
+        ]),
+    );
+    push(
+        &mut facts,
+        "Started",
+        r.run.started.clone().unwrap_or_default(),
+    );
+    push(
+        &mut facts,
+        "Finished",
+        r.run.finished.clone().unwrap_or_default(),
+    );
+    push(
+        &mut facts,
+        "Duration",
+        r.run.duration_ms.map(human_duration).unwrap_or_default(),
+    );
+    if r.run.boot_ids.len() > 1 {
+        push(
+            &mut facts,
+            "Boots",
+            format!(
+                "{} (the run was resumed after a reboot)",
+                r.run.boot_ids.len()
+            ),
+        );
+    }
+    push(&mut facts, "Run", r.run.directory.clone());
+    let c = &r.counts;
+    let counts = [
+        ("pass", c.pass, "pass"),
+        ("fail", c.fail, "fail"),
+        ("error", c.error, "fail"),
+        ("timeout", c.timeout, "fail"),
+        ("crash", c.crash, "fail"),
+        ("interrupted", c.interrupted, "warn"),
+        ("not run", c.not_run, "warn"),
+        ("skip", c.skip, "skip"),
+    ]
+    .into_iter()
+    .filter(|(_, n, _)| *n > 0)
+    .map(|(label, n, class)| CountView { label, n, class })
+    .collect();
+    // Blockers first, then advisory instances; plan order within each.
+    let mut problem_results: Vec<&InstanceResult> = r
+        .results
+        .iter()
+        .filter(|x| x.status.is_failure() || x.status == Status::Interrupted)
+        .collect();
+    problem_results.sort_by_key(|x| !x.blocker);
+    let problems = problem_results
+        .into_iter()
+        .map(|x| ProblemView {
+            name: &x.name,
+            status: x.status.as_str(),
+            class: status_class(x.status),
+            blocker: x.blocker,
+            target_label: x.target_label.as_deref(),
+            reason: x.reason.as_deref(),
+            expected: x.expected.as_deref(),
+            measured: x.measured.as_deref(),
+            duration: x.duration_ms.map(human_duration),
+            log: x.log.as_deref(),
+            log_tail: x
+                .log
+                .as_deref()
+                .and_then(|l| log_tail(&dir.join(l), LOG_TAIL_LINES))
+                .map(|ls| ls.join("\n")),
+            measurements: measure_rows(x),
+            missed: measure_rows(x)
+                .into_iter()
+                .filter(|m| m.class == "fail")
+                .collect(),
+            fold: x.measurements.len() > FOLD_ROWS,
+            charts: svg::charts(&x.measurements),
+        })
+        .collect();
+    let incomplete = r
+        .results
+        .iter()
+        .filter(|x| {
+            x.status == Status::NotRun
+                || (x.status == Status::Skip
+                    && x.blocker
+                    && x.reason.as_deref().is_none_or(|s| s.trim().is_empty()))
+        })
+        .map(result_row)
+        .collect();
+    let measured = r
+        .results
+        .iter()
+        .filter(|x| !x.measurements.is_empty())
+        .map(|x| MeasuredView {
+            name: &x.name,
+            status: x.status.as_str(),
+            class: status_class(x.status),
+            charts: svg::charts(&x.measurements),
+            rows: measure_rows(x),
+            fold: x.measurements.len() > FOLD_ROWS,
+        })
+        .collect();
+    View {
+        title,
+        overall: r.verdict.overall.as_str(),
+        overall_class: overall_class(r.verdict.overall),
+        summary: &r.verdict.summary,
+        facts,
+        counts,
+        components: r
+            .verdict
+            .components
+            .iter()
+            .map(|c| ComponentView {
+                component: &c.component,
+                verdict: c.verdict.as_str(),
+                class: overall_class(c.verdict),
+                blockers: c.blockers,
+                counts: &c.counts,
+                failed_blockers: &c.failed_blockers,
+                incomplete: &c.incomplete,
+            })
+            .collect(),
+        problems,
+        incomplete,
+        hcl: r.hcl.iter().map(hcl_view).collect(),
+        measured,
+        results: r.results.iter().map(result_row).collect(),
+        inventory: inv.as_ref().map(inventory_tables).unwrap_or_default(),
+        warnings: &r.warnings,
+        schema: &r.schema,
+        tool: &r.tool,
+        signed_by,
+        log_tail_lines: LOG_TAIL_LINES,
+    }
+}
+
+/// Markdown-escape text for a table cell or a line: no markup, no raw HTML, one line.
+pub fn md_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' => {
+                o.push('\\');
+                o.push(c);
+            }
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '&' => o.push_str("&amp;"),
+            '\n' | '\r' | '\t' => o.push(' '),
+            c if c.is_control() => {}
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// Markdown inline code (names, paths): a fence longer than any run of backticks inside.
+fn md_code(s: &str) -> String {
+    let one_line: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let one_line = one_line.replace('|', "\\|");
+    let mut longest = 0;
+    let mut run = 0;
+    for c in one_line.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if one_line.starts_with('`') || one_line.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{one_line}{pad}{fence}")
+}
+
+/// A relative path as a URL path: every byte but unreserved ones, `/` and `:` percent-encoded
+/// (instance names hold `%`, `#` or `?` now and then).
+pub fn url_path(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/' | b':') {
+            o.push(b as char);
+        } else {
+            o.push_str(&format!("%{b:02X}"));
+        }
+    }
+    o
+}
+
+fn environment() -> Result<Environment<'static>, Error> {
+    let mut env = Environment::new();
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .keep_trailing_newline(true)
+            .build()
+            .map_err(|e| Error::msg(format!("template syntax: {e}")))?,
+    );
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".md.j2") {
+            AutoEscape::Custom("markdown".into())
+        } else {
+            minijinja::default_auto_escape_callback(name)
+        }
+    });
+    env.set_formatter(|out, state: &mut State, value| {
+        if matches!(state.auto_escape(), AutoEscape::Custom(n) if n == "markdown") {
+            if value.is_safe() {
+                return out
+                    .write_str(value.as_str().unwrap_or_default())
+                    .map_err(Into::into);
+            }
+            if value.is_none() || value.is_undefined() {
+                return Ok(());
+            }
+            return out
+                .write_str(&md_escape(&value.to_string()))
+                .map_err(Into::into);
+        }
+        minijinja::escape_formatter(out, state, value)
+    });
+    env.add_filter("code", |s: String| Value::from_safe_string(md_code(&s)));
+    env.add_filter("url", |s: String| url_path(&s));
+    env.add_filter("dur", |ms: Option<u64>| {
+        ms.map(human_duration).unwrap_or_default()
+    });
+    env.add_template("report.html.j2", HTML_TEMPLATE)
+        .map_err(|e| Error::msg(format!("report.html template: {e}")))?;
+    env.add_template("report.md.j2", MD_TEMPLATE)
+        .map_err(|e| Error::msg(format!("report.md template: {e}")))?;
+    Ok(env)
+}
+
+fn render(env: &Environment<'_>, name: &str, ctx: &Value) -> Result<String, Error> {
+    let t = env
+        .get_template(name)
+        .map_err(|e| Error::msg(format!("{name}: {e}")))?;
+    t.render(ctx.clone())
+        .map_err(|e| Error::msg(format!("cannot render {name}: {e:#}")))
+}
+
+/// report.html of a report whose logs are in `dir/logs`.
+pub fn html(r: &Report, dir: &Path, signed_by: Option<&str>) -> Result<String, Error> {
+    let ctx = Value::from(Serde(&view(r, dir, signed_by)));
+    render(&environment()?, "report.html.j2", &ctx)
+}
+
+/// report.md.
+pub fn markdown(r: &Report, dir: &Path, signed_by: Option<&str>) -> Result<String, Error> {
+    let ctx = Value::from(Serde(&view(r, dir, signed_by)));
+    render(&environment()?, "report.md.j2", &ctx)
+}
+
+/// Write report.html, report.md and junit.xml into `dir` (which holds the logs).
+pub fn write_all(r: &Report, dir: &Path, signed_by: Option<&str>) -> Result<(), Error> {
+    let env = environment()?;
+    let ctx = Value::from(Serde(&view(r, dir, signed_by)));
+    let html = render(&env, "report.html.j2", &ctx)?;
+    crate::write_atomic(&dir.join(crate::REPORT_HTML), html.as_bytes())?;
+    let md = render(&env, "report.md.j2", &ctx)?;
+    crate::write_atomic(&dir.join(crate::REPORT_MD), md.as_bytes())?;
+    let xml = crate::junit::junit(r, dir)?;
+    crate::write_atomic(&dir.join(crate::JUNIT_XML), xml.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_escapes() {
+        assert_eq!(
+            md_escape("<script>a|b</script>\n*x* [l](u)"),
+            "&lt;script&gt;a\\|b&lt;/script&gt; \\*x\\* \\[l\\](u)"
+        );
+        assert_eq!(md_code("pci::driver_bound"), "`pci::driver_bound`");
+        assert_eq!(md_code("a`b|c"), "``a`b\\|c``");
+        assert_eq!(md_code("`x"), "`` `x ``");
+    }
+
+    #[test]
+    fn log_links() {
+        assert_eq!(
+            url_path("logs/pci::driver_bound::0000:3b:00.0.log"),
+            "logs/pci::driver_bound::0000:3b:00.0.log"
+        );
+        assert_eq!(url_path("logs/a%2Fb #1?.log"), "logs/a%252Fb%20%231%3F.log");
+    }
+
+    #[test]
+    fn log_lines_are_cleaned() {
+        assert_eq!(clean_line("\u{1b}[31mred\u{1b}[0m ok\u{7}\tx"), "red ok\tx");
+    }
+}

@@ -1,0 +1,430 @@
+//! Inline SVG bar charts of an instance's measurements: one chart per unit that two or more
+//! measurements share (per-CPU throughput, the four STREAM bandwidths, read and write rates).
+//! Bars that miss their threshold are drawn in the failure colour, with the threshold marked.
+//! Every label is escaped here: the charts go into the page as they are.
+
+use std::fmt::Write;
+
+use documents::Measurement;
+
+/// Escape text for HTML and SVG (elements and attribute values).
+pub fn escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#x27;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// A number for people: integers as they are, others with three or four significant digits.
+pub fn fmt_num(v: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    let a = v.abs();
+    if v.fract() == 0.0 && a < 1e15 {
+        return format!("{v:.0}");
+    }
+    if a >= 1e6 {
+        format!("{v:.3e}")
+    } else if a >= 100.0 {
+        format!("{v:.1}")
+    } else if a >= 1.0 {
+        format!("{v:.2}")
+    } else if a >= 0.001 {
+        format!("{v:.4}")
+    } else {
+        format!("{v:.3e}")
+    }
+}
+
+/// A measurement's threshold as text: `>= 1200`.
+pub fn fmt_threshold(m: &Measurement) -> Option<String> {
+    let t = m.threshold.as_ref()?;
+    Some(format!(
+        "{} {}",
+        t.op,
+        Some(t.value)
+            .filter(|v| v.is_finite())
+            .map(fmt_num)
+            .unwrap_or_else(|| "n/a".into())
+    ))
+}
+
+/// The series a measurement belongs to: its unit, and its name with the numbers taken out when
+/// it has any (`cpu12_ops_per_s` → `cpu#_ops_per_s`), so that per-CPU figures make one chart
+/// and a total in the same unit does not squash them.
+fn series(m: &Measurement) -> (String, String) {
+    let mut key = String::new();
+    let mut in_digits = false;
+    let mut has = false;
+    for c in m.name.chars() {
+        if c.is_ascii_digit() {
+            if !in_digits {
+                key.push('#');
+            }
+            in_digits = true;
+            has = true;
+        } else {
+            key.push(c);
+            in_digits = false;
+        }
+    }
+    (m.unit.clone(), if has { key } else { String::new() })
+}
+
+/// The charts of one instance: one per series of two or more numbers, in the order the series
+/// first appear.
+pub fn charts(ms: &[Measurement]) -> Vec<String> {
+    let keys: Vec<(String, String)> = ms.iter().map(series).collect();
+    let mut order: Vec<&(String, String)> = Vec::new();
+    for k in &keys {
+        if !order.contains(&k) {
+            order.push(k);
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|k| {
+            let group: Vec<&Measurement> = ms
+                .iter()
+                .zip(&keys)
+                .filter(|(m, mk)| *mk == k && m.value.is_finite())
+                .map(|(m, _)| m)
+                .collect();
+            (group.len() >= 2).then(|| chart(&k.0, &group))
+        })
+        .collect()
+}
+
+/// A coordinate with one decimal (`12.5`), written without the float formatter's slow path.
+struct F1(f64);
+/// A coordinate with two decimals.
+struct F2(f64);
+
+fn fixed(f: &mut std::fmt::Formatter<'_>, v: f64, scale: f64, digits: usize) -> std::fmt::Result {
+    let t = (v * scale).round();
+    if !t.is_finite() || t.abs() > 1e15 {
+        return f.write_str("0");
+    }
+    let t = t as i64;
+    let unit = scale as i64;
+    let sign = if t < 0 { "-" } else { "" };
+    let a = t.unsigned_abs();
+    write!(f, "{sign}{}.{:0digits$}", a / unit as u64, a % unit as u64)
+}
+
+impl std::fmt::Display for F1 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fixed(f, self.0, 10.0, 1)
+    }
+}
+
+impl std::fmt::Display for F2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fixed(f, self.0, 100.0, 2)
+    }
+}
+
+const FAIL: &str = "#c62828";
+const BAR: &str = "#1565c0";
+const MARK: &str = "#222";
+
+fn chart(unit: &str, ms: &[&Measurement]) -> String {
+    let vals: Vec<f64> = ms.iter().map(|m| m.finite().unwrap_or(0.0)).collect();
+    let limits: Vec<Option<f64>> = ms
+        .iter()
+        .map(|m| {
+            m.threshold
+                .as_ref()
+                .map(|t| t.value)
+                .filter(|v| v.is_finite())
+                .filter(|v| v.is_finite())
+        })
+        .collect();
+    let max = vals
+        .iter()
+        .chain(limits.iter().flatten())
+        .fold(0.0f64, |a, &b| a.max(b));
+    let min = vals.iter().fold(0.0f64, |a, &b| a.min(b));
+    let span = if max - min > 0.0 { max - min } else { 1.0 };
+    if ms.len() <= 40 {
+        horizontal(unit, ms, &vals, &limits, min, span)
+    } else {
+        columns(unit, ms, &vals, &limits, min, span)
+    }
+}
+
+fn bar_colour(m: &Measurement) -> &'static str {
+    if m.holds() == Some(false) {
+        FAIL
+    } else {
+        BAR
+    }
+}
+
+fn shorten(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Up to 40 bars, one row each, labelled.
+fn horizontal(
+    unit: &str,
+    ms: &[&Measurement],
+    vals: &[f64],
+    limits: &[Option<f64>],
+    min: f64,
+    span: f64,
+) -> String {
+    const W: f64 = 640.0;
+    const LABEL: f64 = 190.0;
+    const AREA: f64 = 330.0;
+    const ROW: f64 = 18.0;
+    const TOP: f64 = 22.0;
+    let h = TOP + ROW * ms.len() as f64 + 8.0;
+    let x = |v: f64| LABEL + (v - min) / span * AREA;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {h}" width="{W}" height="{h}" role="img" aria-label="{}"><text x="0" y="14" class="ct">{}</text>"#,
+        escape(&format!("bar chart in {unit}")),
+        escape(unit)
+    );
+    for (i, m) in ms.iter().enumerate() {
+        let y = TOP + ROW * i as f64;
+        let v = vals[i];
+        let (x0, x1) = (x(0.0f64.max(min)), x(v));
+        let (bx, bw) = if x1 >= x0 {
+            (x0, x1 - x0)
+        } else {
+            (x1, x0 - x1)
+        };
+        let thr = fmt_threshold(m)
+            .map(|t| format!(" (threshold {t})"))
+            .unwrap_or_default();
+        let _ = write!(
+            s,
+            r#"<g><title>{}</title><text x="{}" y="{}" class="cl" text-anchor="end">{}</text><rect x="{}" y="{}" width="{}" height="{}" fill="{}"/><text x="{}" y="{}" class="cv">{}</text>"#,
+            escape(&format!("{} = {} {unit}{thr}", m.name, fmt_num(v))),
+            F1(LABEL - 6.0),
+            F1(y + 12.5),
+            escape(&shorten(&m.name, 28)),
+            F1(bx),
+            F1(y + 3.0),
+            F1(bw.max(0.5)),
+            F1(ROW - 6.0),
+            bar_colour(m),
+            F1(x1.max(x0) + 4.0),
+            F1(y + 12.5),
+            escape(&fmt_num(v))
+        );
+        if let Some(l) = limits[i] {
+            let lx = F1(x(l));
+            let _ = write!(
+                s,
+                r#"<line x1="{lx}" x2="{lx}" y1="{}" y2="{}" stroke="{MARK}" stroke-width="2"/>"#,
+                F1(y + 1.0),
+                F1(y + ROW - 1.0)
+            );
+        }
+        s.push_str("</g>");
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// Many bars (per-CPU figures of a big machine): thin columns, the threshold marks, and the
+/// smallest, median and largest value written out.
+fn columns(
+    unit: &str,
+    ms: &[&Measurement],
+    vals: &[f64],
+    limits: &[Option<f64>],
+    min: f64,
+    span: f64,
+) -> String {
+    const W: f64 = 640.0;
+    const H: f64 = 200.0;
+    const TOP: f64 = 40.0;
+    const BOTTOM: f64 = 18.0;
+    let n = ms.len() as f64;
+    let step = W / n;
+    let area = H - TOP - BOTTOM;
+    let y = |v: f64| TOP + area - (v - min) / span * area;
+    let mut sorted = vals.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    let failing = ms.iter().filter(|m| m.holds() == Some(false)).count();
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{}"><text x="0" y="14" class="ct">{}</text><text x="0" y="30" class="cv">{}</text>"#,
+        escape(&format!("column chart in {unit}")),
+        escape(&format!("{unit} — {} values", ms.len())),
+        escape(&format!(
+            "min {} · median {} · max {}{}",
+            fmt_num(sorted[0]),
+            fmt_num(median),
+            fmt_num(sorted[sorted.len() - 1]),
+            if failing > 0 {
+                format!(" · {failing} below threshold")
+            } else {
+                String::new()
+            }
+        ))
+    );
+    let base = y(0.0f64.max(min));
+    for (i, m) in ms.iter().enumerate() {
+        let x = step * i as f64;
+        let top = y(vals[i]);
+        let (by, bh) = if top <= base {
+            (top, base - top)
+        } else {
+            (base, top - base)
+        };
+        let _ = write!(
+            s,
+            r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>"#,
+            F2(x),
+            F1(by),
+            F2((step * 0.8).max(0.5)),
+            F1(bh.max(0.5)),
+            bar_colour(m),
+            escape(&format!(
+                "{} = {} {unit}{}",
+                m.name,
+                fmt_num(vals[i]),
+                fmt_threshold(m)
+                    .map(|t| format!(" (threshold {t})"))
+                    .unwrap_or_default()
+            ))
+        );
+        if let Some(l) = limits[i] {
+            let ly = F1(y(l));
+            let _ = write!(
+                s,
+                r#"<line x1="{}" x2="{}" y1="{ly}" y2="{ly}" stroke="{MARK}" stroke-width="1.5"/>"#,
+                F2(x),
+                F2(x + step)
+            );
+        }
+    }
+    let first = escape(&shorten(&ms[0].name, 30));
+    let last = escape(&shorten(&ms[ms.len() - 1].name, 30));
+    let _ = write!(
+        s,
+        r#"<text x="0" y="{}" class="cl">{first}</text><text x="{W}" y="{}" class="cl" text-anchor="end">{last}</text></svg>"#,
+        F1(H - 4.0),
+        F1(H - 4.0)
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use documents::Threshold;
+
+    fn m(name: &str, v: f64, unit: &str, thr: Option<f64>) -> Measurement {
+        Measurement {
+            name: name.into(),
+            value: v,
+            unit: unit.into(),
+            threshold: thr.map(|t| Threshold {
+                op: ">=".into(),
+                value: t,
+            }),
+        }
+    }
+
+    #[test]
+    fn groups_by_unit() {
+        let ms = vec![
+            m("copy", 1.0, "MB/s", None),
+            m("passes", 1.0, "passes", None),
+            m("scale", 2.0, "MB/s", None),
+        ];
+        let c = charts(&ms);
+        assert_eq!(c.len(), 1);
+        assert!(c[0].contains(">copy<") && c[0].contains(">scale<"));
+        assert!(!c[0].contains("passes"));
+    }
+
+    #[test]
+    fn numbered_names_are_their_own_series() {
+        let mut ms: Vec<Measurement> = (0..4)
+            .map(|i| m(&format!("cpu{i}_ops_per_s"), 1000.0, "rounds/s", None))
+            .collect();
+        ms.push(m("total_ops_per_s", 4000.0, "rounds/s", None));
+        ms.push(m("fma_gflops", 4.0, "GFLOP/s", None));
+        let c = charts(&ms);
+        assert_eq!(c.len(), 1);
+        assert!(c[0].contains("cpu3_ops_per_s") && !c[0].contains("total"));
+    }
+
+    #[test]
+    fn failing_bars_and_escaping() {
+        let ms = vec![
+            m("<script>alert(x)</script>", 10.0, "ops/s", Some(5.0)),
+            m("slow", 2.0, "ops/s", Some(5.0)),
+        ];
+        let c = charts(&ms).join("");
+        assert!(!c.contains("<script>"), "{c}");
+        assert!(c.contains("&lt;script&gt;"));
+        assert!(c.contains(FAIL) && c.contains(BAR));
+    }
+
+    #[test]
+    fn many_bars_are_columns() {
+        let ms: Vec<Measurement> = (0..256)
+            .map(|i| {
+                m(
+                    &format!("cpu{i}_ops_per_s"),
+                    1000.0 + i as f64,
+                    "rounds/s",
+                    Some(900.0),
+                )
+            })
+            .collect();
+        let c = charts(&ms);
+        assert_eq!(c.len(), 1);
+        assert!(c[0].contains("256 values"));
+        assert!(
+            c[0].contains("min 1000 · median 1128 · max 1255"),
+            "{}",
+            &c[0][..400]
+        );
+    }
+
+    #[test]
+    fn coordinates() {
+        assert_eq!(F1(12.54).to_string(), "12.5");
+        assert_eq!(F1(12.56).to_string(), "12.6");
+        assert_eq!(F1(-0.25).to_string(), "-0.3");
+        assert_eq!(F1(0.0).to_string(), "0.0");
+        assert_eq!(F2(1.23456).to_string(), "1.23");
+        assert_eq!(F2(f64::NAN).to_string(), "0");
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(fmt_num(3.0), "3");
+        assert_eq!(fmt_num(1234.567), "1234.6");
+        assert_eq!(fmt_num(12.345), "12.35");
+        assert_eq!(fmt_num(0.5), "0.5000");
+        assert_eq!(fmt_num(f64::NAN), "n/a");
+    }
+}

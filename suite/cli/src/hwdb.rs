@@ -1,0 +1,376 @@
+//! `hwcert hwdb add | query | publish`: the hardware compatibility list.
+//!
+//! `add` verifies each report (signature, signer, logs) and refuses what is unsigned, tampered,
+//! signed by an unknown key or not certified, then merges its entries into the store
+//! ([`hcl::Store`]). `query` answers "is it certified?". `publish` writes the static site
+//! ([`hcl::site`]).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use hcl::{Entry, Kind, Query, Store};
+
+/// `hwcert hwdb …`.
+#[derive(clap::Subcommand, Debug)]
+pub enum HwdbCommand {
+    /// Add verified, certified reports to the HCL store (made where missing).
+    ///
+    /// Each report is verified first (signature, signer against --allowed-signers, log
+    /// hashes); an unsigned, tampered, unknown-signer or not-certified report is refused with
+    /// the reason. Entries are keyed by PCI vendor/device/subsystem IDs (components) or DMI
+    /// vendor/product (systems), plus OS release and architecture; a re-certification adds to
+    /// the entry's history. Adding the same report twice changes nothing. Exit status 1 when a
+    /// report was refused.
+    Add(AddArgs),
+    /// Is it certified? List the entries that match, newest certification first.
+    ///
+    /// TERM is a PCI ID pattern (8086:1572, 8086:1572:8086:0001, 8086:*) or words that must
+    /// all appear in the entry (names, driver, system, IDs). Exit status 0 when an entry
+    /// matches, 1 when none does.
+    Query(QueryArgs),
+    /// Write the static HCL website: index.html with filters, a page per entry, hcl.json,
+    /// hcl.csv, and the cited reports.
+    ///
+    /// The site needs no server and no network: open SITE/index.html, or serve the directory
+    /// as it is. Publishing over a SITE made by publish updates it in place: only pages and
+    /// files that changed are written, and what the store no longer lists is removed.
+    Publish(PublishArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AddArgs {
+    /// Report directories (report.json and report.json.sig, logs/ beside them).
+    #[arg(value_name = "REPORT_DIR", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// The HCL store: a directory, by convention a git checkout of the list.
+    #[arg(long, value_name = "DIR")]
+    pub db: PathBuf,
+    /// Who may sign certified reports (ssh-keygen(1) allowed_signers format).
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct QueryArgs {
+    /// VENDOR:DEVICE[:SUBVENDOR:SUBDEVICE] or free text (every word must match); all entries
+    /// without it.
+    #[arg(value_name = "VENDOR:DEVICE|TEXT")]
+    pub term: Vec<String>,
+    #[arg(long, value_name = "DIR")]
+    pub db: PathBuf,
+    /// Architecture: x86_64, aarch64 (amd64, arm64 understood).
+    #[arg(long, value_name = "ARCH")]
+    pub arch: Option<String>,
+    /// OS release: 9, 9.2, opencloudos, opencloudos-9.
+    #[arg(long, value_name = "RELEASE")]
+    pub os: Option<String>,
+    /// Only systems or only components.
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
+    /// Print the matching entries as a JSON array (the store's entry documents).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum KindArg {
+    System,
+    Component,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PublishArgs {
+    #[arg(long, value_name = "DIR")]
+    pub db: PathBuf,
+    /// The site directory to write.
+    #[arg(short, long, value_name = "SITE")]
+    pub output: PathBuf,
+    /// The site's title.
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+}
+
+pub fn cmd_hwdb(cmd: HwdbCommand) -> Result<ExitCode> {
+    match cmd {
+        HwdbCommand::Add(a) => cmd_add(a),
+        HwdbCommand::Query(q) => cmd_query(q),
+        HwdbCommand::Publish(p) => cmd_publish(p),
+    }
+}
+
+fn now_rfc3339() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    // Whole seconds: the store is read by people.
+    hwsys::time::format_rfc3339(ms - ms % 1000)
+}
+
+fn cmd_add(a: AddArgs) -> Result<ExitCode> {
+    // Fail early on what would fail every report.
+    std::fs::metadata(&a.allowed_signers)
+        .with_context(|| format!("cannot read {}", a.allowed_signers.display()))?;
+    let mut refused = 0;
+    let mut store = None;
+    for dir in &a.reports {
+        let prepared = match hcl::submit::prepare(dir, &a.allowed_signers) {
+            Ok(p) => p,
+            Err(hcl::submit::SubmitError::Refused { kind, why }) => {
+                eprintln!(
+                    "hwcert: {}: refused ({}): {why}",
+                    dir.display(),
+                    kind.as_str()
+                );
+                refused += 1;
+                continue;
+            }
+            Err(hcl::submit::SubmitError::Other(e)) => {
+                return Err(e).with_context(|| format!("cannot add {}", dir.display()))
+            }
+        };
+        let st = match &store {
+            Some(s) => s,
+            None => store.insert(
+                Store::create(&a.db)
+                    .with_context(|| format!("cannot make the HCL store {}", a.db.display()))?,
+            ),
+        };
+        for n in &prepared.notes {
+            eprintln!("hwcert: note: {n}");
+        }
+        let sub = &prepared.submission;
+        let signer = sub
+            .entries
+            .first()
+            .map(|e| {
+                format!(
+                    "{} ({})",
+                    e.certification.signed_by, e.certification.signing_key
+                )
+            })
+            .unwrap_or_default();
+        let out = st
+            .add(sub, &now_rfc3339())
+            .with_context(|| format!("cannot add {} to {}", dir.display(), a.db.display()))?;
+        println!(
+            "hwcert: {}: verified, signed by {signer}; report {}",
+            dir.display(),
+            &sub.report_sha256[..16]
+        );
+        for (what, ids) in [
+            ("new", &out.added),
+            ("updated", &out.updated),
+            ("unchanged", &out.unchanged),
+        ] {
+            for id in ids {
+                let title = sub
+                    .entries
+                    .iter()
+                    .find(|e| &e.key.id() == id)
+                    .map(|e| match e.key.kind() {
+                        Kind::System => format!(
+                            "{} {}",
+                            e.key.system_vendor.as_deref().unwrap_or(""),
+                            e.key.system_product.as_deref().unwrap_or("")
+                        ),
+                        Kind::Component => format!(
+                            "{} [{}]",
+                            e.names
+                                .subsystem
+                                .as_deref()
+                                .or(e.names.name.as_deref())
+                                .unwrap_or("PCI device"),
+                            e.key.pci_ids().unwrap_or_default()
+                        ),
+                    })
+                    .unwrap_or_default();
+                println!("  {what:<9} {id}  {title}");
+            }
+        }
+        for l in &prepared.left_out {
+            println!("  left out  {l}");
+        }
+        println!(
+            "hwcert: {}: {} new, {} updated, {} unchanged",
+            a.db.display(),
+            out.added.len(),
+            out.updated.len(),
+            out.unchanged.len()
+        );
+    }
+    Ok(if refused > 0 {
+        if a.reports.len() > 1 {
+            eprintln!(
+                "hwcert: {refused} of {} reports refused; the others were added",
+                a.reports.len()
+            );
+        }
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn open_store(db: &std::path::Path) -> Result<Store> {
+    match Store::open(db) {
+        Ok(s) => Ok(s),
+        Err(e @ hcl::HclError::NotAStore(_)) => Err(e.into()),
+        Err(e) => Err(e).with_context(|| format!("cannot open the HCL store {}", db.display())),
+    }
+}
+
+fn date_only(s: &str) -> &str {
+    s.get(..10).unwrap_or(s)
+}
+
+fn cmd_query(q: QueryArgs) -> Result<ExitCode> {
+    let term = q.term.join(" ");
+    let term = Some(term.trim()).filter(|t| !t.is_empty());
+    if let Some(t) = term {
+        // A term that looks like an ID but is not one is a mistake, not a text search.
+        let t = t.trim();
+        if t.contains(':')
+            && !t.contains(' ')
+            && hcl::parse_pci_pattern(t).is_none()
+            && t.split(':')
+                .all(|p| p == "*" || p.bytes().all(|b| b.is_ascii_hexdigit() || b == b'x'))
+        {
+            bail!(
+                "\"{t}\" is not a PCI ID pattern: use VENDOR:DEVICE or \
+                 VENDOR:DEVICE:SUBVENDOR:SUBDEVICE, 4 hex digits each (8086:1572), * for any"
+            );
+        }
+    }
+    let st = open_store(&q.db)?;
+    let mut query = Query::from_term(term);
+    query.arch = q.arch.clone();
+    query.os = q.os.clone();
+    query.kind = q.kind.map(|k| match k {
+        KindArg::System => Kind::System,
+        KindArg::Component => Kind::Component,
+    });
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let sel = st.select(&query, threads)?;
+    for w in &sel.warnings {
+        eprintln!("hwcert: warning: {w}");
+    }
+    let mut found: Vec<&Entry> = sel.entries.iter().collect();
+    // Newest certification first, then by ID.
+    found.sort_by(|a, b| {
+        let d = |e: &Entry| e.current().map(|c| c.date.clone()).unwrap_or_default();
+        d(b).cmp(&d(a)).then(a.id.cmp(&b.id))
+    });
+    if q.json {
+        let mut s = serde_json::to_string_pretty(&found)?;
+        s.push('\n');
+        crate::write_stdout(s.as_bytes())?;
+    } else if found.is_empty() {
+        println!(
+            "no certified entry matches ({} entries in {})",
+            sel.total,
+            q.db.display()
+        );
+    } else {
+        let mut out = String::new();
+        for e in &found {
+            let c = e.current();
+            out.push_str(&format!("{}  {}\n", e.kind.as_str(), e.title()));
+            let mut facts = vec![format!(
+                "{} {}",
+                c.and_then(|c| c.os.clone())
+                    .unwrap_or_else(|| e.key.release()),
+                e.key.arch
+            )];
+            if let Some(ids) = e.key.pci_ids() {
+                facts.push(ids);
+            }
+            if let Some(c) = c {
+                if let Some(d) = &c.driver {
+                    facts.push(match &c.driver_version {
+                        Some(v) => format!("driver {d} {v}"),
+                        None => format!("driver {d}"),
+                    });
+                }
+                if let Some(f) = &c.firmware {
+                    facts.push(format!("firmware {f}"));
+                }
+                if let Some(s) = &c.system {
+                    facts.push(format!("in {s}"));
+                }
+                facts.push(format!(
+                    "certified {} ({}, by {})",
+                    date_only(&c.date),
+                    c.profile,
+                    c.signed_by
+                ));
+            }
+            out.push_str(&format!("    {}\n", facts.join(" · ")));
+            out.push_str(&format!(
+                "    entry {}; report {}{}\n",
+                e.id,
+                c.map(|c| c.report_sha256.get(..16).unwrap_or(&c.report_sha256))
+                    .unwrap_or("?"),
+                match e.certifications.len() {
+                    0 | 1 => String::new(),
+                    n => format!("; {n} certifications"),
+                }
+            ));
+        }
+        out.push_str(&format!(
+            "{} certified {} match\n",
+            found.len(),
+            if found.len() == 1 { "entry" } else { "entries" }
+        ));
+        crate::write_stdout(out.as_bytes())?;
+    }
+    Ok(if found.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn cmd_publish(p: PublishArgs) -> Result<ExitCode> {
+    if p.output.as_os_str().is_empty() {
+        bail!("-o must name the site's directory");
+    }
+    let st = open_store(&p.db)?;
+    let mut opts = hcl::site::PublishOptions::default();
+    if let Some(t) = p.title {
+        if t.trim().is_empty() {
+            bail!("--title must not be empty");
+        }
+        opts.title = t;
+    }
+    let started = std::time::Instant::now();
+    let s = hcl::site::publish(&st, &p.output, &opts).with_context(|| {
+        format!(
+            "cannot publish {} to {}",
+            p.db.display(),
+            p.output.display()
+        )
+    })?;
+    for w in &s.warnings {
+        eprintln!("hwcert: warning: {w}");
+    }
+    let changes = if s.in_place {
+        format!(
+            " ({} pages written, {} unchanged, {} removed)",
+            s.pages_written, s.pages_unchanged, s.removed
+        )
+    } else {
+        String::new()
+    };
+    println!(
+        "hwcert: published {} systems and {} components ({} reports) to {} in {:.1} s{changes}; open {}",
+        s.systems,
+        s.components,
+        s.reports,
+        s.out.display(),
+        started.elapsed().as_secs_f64(),
+        s.out.join("index.html").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

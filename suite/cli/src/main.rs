@@ -1,0 +1,450 @@
+//! `hwcert`: the hardware compatibility certification suite for OpenCloudOS.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+use harness::{open_sysroot, planner, runner};
+use suite::{hwdb, write_stdout};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "hwcert",
+    version,
+    about = "Hardware compatibility certification for OpenCloudOS",
+    long_about = "Hardware compatibility certification for OpenCloudOS.\n\n\
+                  hwcert finds the hardware of a machine (probe), plans the cases that apply \
+                  (plan), runs them each in its own process (run), writes a signed report \
+                  (report, verify) — all in one go with `hwcert certify` — and keeps the \
+                  published hardware compatibility list (hwdb add, query, publish)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Find the hardware: host, firmware, CPU, memory, PCI, storage, network.
+    ///
+    /// Reads procfs and sysfs under --sysroot (default /), as `lscpu --sysroot` does. Needs no
+    /// root for what Linux lets any user read. Serial numbers, UUIDs and MAC addresses are
+    /// redacted unless --show-identifiers.
+    Probe {
+        /// Root of the tree to probe: a directory holding proc/ and sys/, or a snapshot
+        /// (.tar.gz) made by `hwcert snapshot`.
+        #[arg(long, value_name = "DIR|FILE", default_value = "/")]
+        sysroot: PathBuf,
+        /// Print the inventory document (schema hwcert.inventory/1) instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// Also list loop, ram and zram block devices.
+        #[arg(long)]
+        all: bool,
+        /// Show serial numbers, UUIDs, WWNs and MAC addresses.
+        #[arg(long)]
+        show_identifiers: bool,
+        /// Do not read the udev database (live system only).
+        #[arg(long)]
+        no_udev: bool,
+    },
+    /// Record the files `probe` reads into a .tar.gz, for bug reports and test fixtures.
+    ///
+    /// `hwcert probe --sysroot FILE.tar.gz` (or the extracted directory) reproduces the same
+    /// inventory. Identifiers are overwritten unless --show-identifiers.
+    Snapshot {
+        /// The archive to write.
+        #[arg(short, long, value_name = "FILE.tar.gz")]
+        output: PathBuf,
+        /// Root of the tree to record (default /, the live system).
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        sysroot: PathBuf,
+        /// Keep serial numbers, UUIDs, WWNs and MAC addresses in the snapshot.
+        #[arg(long)]
+        show_identifiers: bool,
+    },
+    /// List the case instances a run would hold, in order, with time limits and estimates.
+    Plan(planner::PlanArgs),
+    /// Run the certification cases, each in its own worker process, journaled and resumable.
+    Run(runner::RunArgs),
+    /// Run one instance (used by `hwcert run`; not for people).
+    #[command(name = "__worker", hide = true)]
+    Worker(runner::WorkerArgs),
+    /// Write the report of a run: report.json (signed), report.html, report.md, junit.xml, logs.
+    ///
+    /// report.json is the record; its signature (report.json.sig, OpenSSH SSHSIG, namespace
+    /// hwcert-report) covers the logs through their hashes. Without --key, the lab key made by
+    /// `hwcert keygen` signs when it exists; otherwise the report is unsigned.
+    Report(ReportArgs),
+    /// Check a report: its signature, its signer against an allowed_signers file, its logs.
+    ///
+    /// Exit status 0 only when all hold. The same signature check as
+    /// `ssh-keygen -Y verify -f FILE -I PRINCIPAL -n hwcert-report -s report.json.sig < report.json`.
+    Verify(VerifyArgs),
+    /// Make an Ed25519 key pair to sign reports with, and print its allowed_signers line.
+    Keygen(KeygenArgs),
+    /// The main job: probe, plan, run, report and sign, in one command.
+    ///
+    /// Writes OUT/run (the run directory: inventory, plan, journal, logs) and OUT/report (the
+    /// signed report.json with its HTML, Markdown and JUnit renderings). Without a key of its own
+    /// it signs with a local lab key, made on first use under the user's configuration directory.
+    Certify {
+        /// A built-in profile (quick, standard, full) or a profile file (TOML).
+        #[arg(long, default_value = "quick", value_name = "NAME|FILE")]
+        profile: String,
+        /// Where to write the run and the report [default: ./certification/<host>-<UTC time>].
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// Sign with this OpenSSH Ed25519 private key instead of the local lab key.
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+    },
+    /// The hardware compatibility list: add verified reports, query it, publish the website.
+    Hwdb {
+        #[command(subcommand)]
+        command: hwdb::HwdbCommand,
+    },
+    /// Print the JSON Schema of a document.
+    Schema {
+        /// Which document.
+        #[arg(value_enum)]
+        document: SchemaDoc,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct ReportArgs {
+    /// The run directory `hwcert run` made.
+    #[arg(value_name = "RUN_DIR")]
+    run_dir: PathBuf,
+    /// Where to write the report [default: RUN_DIR/report].
+    #[arg(short, long, value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// The OpenSSH Ed25519 private key to sign with (mode 0600).
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+struct VerifyArgs {
+    /// A report directory, or its report.json (report.json.sig beside it).
+    #[arg(value_name = "REPORT_DIR|report.json")]
+    report: PathBuf,
+    /// The allowed_signers file (ssh-keygen(1) format) naming who may sign reports.
+    #[arg(long, value_name = "FILE")]
+    allowed_signers: PathBuf,
+    /// The signer must be allowed as this principal (ssh-keygen's -I).
+    #[arg(short = 'I', long, value_name = "NAME")]
+    principal: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+struct KeygenArgs {
+    /// The private key file to write (FILE.pub beside it) [default: the lab key,
+    /// $XDG_CONFIG_HOME/hwcert/report_ed25519 or ~/.config/hwcert/report_ed25519].
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Who signs with it, as verifiers will name it in allowed_signers [default: user@host].
+    #[arg(long, value_name = "NAME")]
+    principal: Option<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum SchemaDoc {
+    /// report.json (hwcert.report/1).
+    Report,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            // One line: what failed and why.
+            let mut msg = format!("{e}");
+            for cause in e.chain().skip(1) {
+                msg.push_str(&format!(": {cause}"));
+            }
+            eprintln!("hwcert: error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Plan(args) => planner::cmd_plan(args),
+        Command::Run(args) => runner::cmd_run(args),
+        Command::Worker(args) => runner::cmd_worker(args),
+        Command::Report(args) => cmd_report(args),
+        Command::Verify(args) => cmd_verify(args),
+        Command::Keygen(args) => cmd_keygen(args),
+        Command::Certify {
+            profile,
+            output,
+            key,
+        } => cmd_certify(&profile, output, key),
+        Command::Hwdb { command } => hwdb::cmd_hwdb(command),
+        Command::Schema { document } => {
+            let text = match document {
+                SchemaDoc::Report => documents::schema::REPORT_SCHEMA,
+            };
+            write_stdout(text.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Probe {
+            sysroot,
+            json,
+            all,
+            show_identifiers,
+            no_udev,
+        } => {
+            let (root, _tmp) = open_sysroot(&sysroot)?;
+            let opts = inventory::ProbeOptions {
+                sysroot: root,
+                all,
+                show_identifiers,
+                udev: !no_udev,
+            };
+            let inv = inventory::probe(&opts)?;
+            let text = if json {
+                let mut s = serde_json::to_string_pretty(&inv)?;
+                s.push('\n');
+                s
+            } else {
+                inventory::summary::render(&inv)
+            };
+            write_stdout(text.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Snapshot {
+            output,
+            sysroot,
+            show_identifiers,
+        } => {
+            if output.as_os_str().is_empty() {
+                bail!("--output must name a file");
+            }
+            let opts = inventory::ProbeOptions {
+                sysroot,
+                all: true,
+                show_identifiers,
+                udev: false,
+            };
+            // Write next to the target and rename, so a failed run leaves no half archive.
+            let dir = output
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let tmp = tempfile::NamedTempFile::new_in(dir)
+                .with_context(|| format!("cannot write in {}", dir.display()))?;
+            let manifest =
+                inventory::snapshot::write(&opts, std::io::BufWriter::new(tmp.as_file()))?;
+            // A temporary file is private (0600); a snapshot is meant to be shared.
+            std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+                .with_context(|| format!("cannot set the mode of {}", tmp.path().display()))?;
+            tmp.persist(&output)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            eprintln!(
+                "hwcert: wrote {} ({} files, {} links, {} directories; identifiers {})",
+                output.display(),
+                manifest.files,
+                manifest.links,
+                manifest.dirs,
+                if manifest.redacted {
+                    "redacted"
+                } else {
+                    "kept"
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `hwcert report`.
+fn cmd_report(args: ReportArgs) -> Result<ExitCode> {
+    let out = args
+        .output
+        .clone()
+        .unwrap_or_else(|| args.run_dir.join("report"));
+    let key = match args.key {
+        Some(k) => Some(k),
+        None => reports::keys::default_key_path()
+            .ok()
+            .filter(|p| p.exists()),
+    };
+    let s = reports::build_report(&args.run_dir, &out, key.as_deref())?;
+    let c = &s.counts;
+    eprintln!(
+        "hwcert: wrote {} (report.json, report.html, report.md, junit.xml, {} logs); {}",
+        out.display(),
+        s.logs,
+        match (&s.signed_by, &key) {
+            (Some(f), Some(k)) => format!("signed with {} ({f})", k.display()),
+            _ => "unsigned: pass --key, or make the lab key with `hwcert keygen`".to_string(),
+        }
+    );
+    if !s.warnings.is_empty() {
+        eprintln!(
+            "hwcert: {} warnings (in report.json): {}",
+            s.warnings.len(),
+            s.warnings[0]
+        );
+    }
+    println!("{}", s.summary);
+    println!(
+        "{} instances: {} pass, {} fail, {} error, {} timeout, {} crash, {} interrupted, {} not run, {} skip",
+        c.total, c.pass, c.fail, c.error, c.timeout, c.crash, c.interrupted, c.not_run, c.skip
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hwcert certify`: run, then report and sign.
+fn cmd_certify(profile: &str, output: Option<PathBuf>, key: Option<PathBuf>) -> Result<ExitCode> {
+    let out = match output {
+        Some(o) => o,
+        None => {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_else(|_| "host".into());
+            PathBuf::from("certification").join(format!(
+                "{host}-{}",
+                runner::rundir::compact_utc(std::time::SystemTime::now())
+            ))
+        }
+    };
+    if out.join("run").exists() {
+        bail!(
+            "{}: already holds a run; choose another -o (or `hwcert run --resume {}`)",
+            out.display(),
+            out.join("run").display()
+        );
+    }
+    // The key first: a run of hours must not end in a report that cannot be signed.
+    let (key, created) = match key {
+        Some(k) => (k, false),
+        None => reports::keys::ensure_lab_key().context("cannot make the local lab key")?,
+    };
+    let signing = reports::keys::load_signing_key(&key)?;
+    if created {
+        eprintln!(
+            "hwcert: made a local lab key at {}: this report is signed by a local lab key, not by              a certification authority. Give reviewers its allowed_signers line:",
+            key.display()
+        );
+        let principal = signing.comment().to_string();
+        let principal = if principal.is_empty() {
+            reports::keys::default_principal()
+        } else {
+            principal
+        };
+        eprintln!(
+            "  {}",
+            reports::keys::allowed_signers_line(&principal, signing.public_key())?
+        );
+    }
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let run_dir = out.join("run");
+    // The same run as `hwcert run --profile P --out OUT/run`.
+    let run_cli = Cli::try_parse_from([
+        std::ffi::OsStr::new("hwcert"),
+        "run".as_ref(),
+        "--profile".as_ref(),
+        profile.as_ref(),
+        "--out".as_ref(),
+        run_dir.as_os_str(),
+    ])?;
+    let Command::Run(run_args) = run_cli.command else {
+        bail!("internal error: run arguments");
+    };
+    let ran = runner::cmd_run(run_args)?;
+    if ran == ExitCode::from(2) || !run_dir.join("plan.json").exists() {
+        bail!("the run did not start (see above); no report written");
+    }
+    let report_dir = out.join("report");
+    let s = reports::build_report(&run_dir, &report_dir, Some(&key))?;
+    println!();
+    println!("{}", s.summary);
+    println!("Report:   {}", report_dir.join("report.html").display());
+    println!(
+        "Verify:   hwcert verify {} --allowed-signers FILE   (or ssh-keygen -Y verify … -n hwcert-report)",
+        report_dir.display()
+    );
+    Ok(ExitCode::from(documents::exit::for_verdict(s.overall)))
+}
+
+/// `hwcert verify`.
+fn cmd_verify(args: VerifyArgs) -> Result<ExitCode> {
+    if let Some(p) = &args.principal {
+        if p.is_empty() {
+            bail!("--principal must not be empty");
+        }
+    }
+    let v = reports::verify::verify(
+        &args.report,
+        &args.allowed_signers,
+        args.principal.as_deref(),
+    )?;
+    let mut out = String::new();
+    for c in &v.checks {
+        out.push_str(&format!(
+            "{} {:<9} {}\n",
+            if c.ok { "ok  " } else { "FAIL" },
+            c.what,
+            c.detail
+        ));
+    }
+    for n in &v.notes {
+        out.push_str(&format!("note {n}\n"));
+    }
+    if v.ok() {
+        out.push_str(&format!("hwcert: {}: verified\n", v.report.display()));
+        write_stdout(out.as_bytes())?;
+        Ok(ExitCode::SUCCESS)
+    } else {
+        let failed: Vec<&str> = v.checks.iter().filter(|c| !c.ok).map(|c| c.what).collect();
+        out.push_str(&format!(
+            "hwcert: {}: NOT verified ({} failed)\n",
+            v.report.display(),
+            failed.join(", ")
+        ));
+        write_stdout(out.as_bytes())?;
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// `hwcert keygen`.
+fn cmd_keygen(args: KeygenArgs) -> Result<ExitCode> {
+    let principal = args
+        .principal
+        .unwrap_or_else(reports::keys::default_principal);
+    let file = match args.file {
+        Some(f) => f,
+        None => {
+            let p = reports::keys::default_key_path()?;
+            if let Some(dir) = p.parent() {
+                use std::os::unix::fs::DirBuilderExt;
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            p
+        }
+    };
+    let k = reports::keys::keygen(&file, &principal)?;
+    eprintln!(
+        "hwcert: wrote {} (private key, mode 0600) and {}\nhwcert: key {} for principal {}; \
+         verifiers put this line in their allowed_signers file:",
+        k.private.display(),
+        k.public.display(),
+        k.fingerprint,
+        k.principal
+    );
+    println!("{}", k.allowed_signers);
+    Ok(ExitCode::SUCCESS)
+}

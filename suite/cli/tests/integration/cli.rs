@@ -1,0 +1,233 @@
+//! The `hwcert` command line: probe and snapshot on this machine and on trees, and every kind
+//! of wrong argument.
+
+use std::path::Path;
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn hwcert() -> Command {
+    Command::cargo_bin("hwcert").expect("the hwcert binary")
+}
+
+fn run(args: &[&str]) -> Output {
+    hwcert().args(args).output().expect("run hwcert")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> Value {
+    assert!(o.status.success(), "hwcert failed: {}", stderr(o));
+    serde_json::from_slice(&o.stdout).expect("valid JSON on stdout")
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &[][..],
+        &["frobnicate"],
+        &["probe", "--bogus"],
+        &["probe", "--sysroot"],
+        &["snapshot"],
+        &["snapshot", "-o"],
+        &["probe", "--json", "extra-argument"],
+    ] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).is_empty(), "{args:?} says why");
+    }
+}
+
+#[test]
+fn help_and_version() {
+    let o = run(&["--help"]);
+    assert!(o.status.success());
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        help.contains("probe") && help.contains("snapshot"),
+        "{help}"
+    );
+    let o = run(&["--version"]);
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("hwcert "));
+}
+
+#[test]
+fn not_a_linux_tree_is_one_line_and_nonzero() {
+    let empty = tempfile::tempdir().expect("tmp");
+    let garbage = empty.path().join("garbage.tar.gz");
+    std::fs::write(&garbage, b"this is not an archive").expect("write");
+    let missing = empty.path().join("missing");
+    for root in [empty.path(), garbage.as_path(), missing.as_path()] {
+        let o = run(&["probe", "--sysroot", root.to_str().expect("utf8")]);
+        assert_eq!(o.status.code(), Some(1), "{}", root.display());
+        let e = stderr(&o);
+        assert_eq!(e.trim_end().lines().count(), 1, "one line: {e}");
+        assert!(e.starts_with("hwcert: error: "), "{e}");
+        assert!(o.stdout.is_empty());
+    }
+}
+
+#[test]
+fn live_probe_json_and_summary() {
+    let v = json(&run(&["probe", "--json", "--no-udev"]));
+    assert_eq!(v["schema"], "hwcert.inventory/1");
+    assert!(v["host"]["kernel"].is_string());
+    assert!(v["cpu"]["cpus"].as_u64().unwrap_or(0) >= 1, "{}", v["cpu"]);
+    assert!(v["memory"]["total_bytes"].as_u64().unwrap_or(0) > 0);
+    assert!(v["warnings"].is_array());
+    let o = run(&["probe"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = String::from_utf8_lossy(&o.stdout);
+    for key in [
+        "Host:",
+        "Kernel:",
+        "CPU:",
+        "Memory:",
+        "PCI (",
+        "Storage (",
+        "Network (",
+    ] {
+        assert!(s.contains(key), "summary lacks {key}:\n{s}");
+    }
+}
+
+/// Every identifier in an inventory document is redacted.
+fn assert_redacted(v: &Value) {
+    let text = v.to_string();
+    for n in v["network"].as_array().into_iter().flatten() {
+        if let Some(mac) = n["mac"].as_str() {
+            assert_eq!(mac, "REDACTED", "{text}");
+        }
+    }
+    for b in v["storage"].as_array().into_iter().flatten() {
+        if let Some(s) = b["serial"].as_str() {
+            assert_eq!(s, "REDACTED");
+        }
+    }
+}
+
+/// The JSON paths where two documents differ, with both values.
+fn diff(want: &Value, got: &Value) -> Vec<String> {
+    fn walk(p: String, a: &Value, b: &Value, out: &mut Vec<String>) {
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                for k in keys {
+                    let n = Value::Null;
+                    walk(
+                        format!("{p}.{k}"),
+                        x.get(k).unwrap_or(&n),
+                        y.get(k).unwrap_or(&n),
+                        out,
+                    );
+                }
+            }
+            (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+                for (i, (a, b)) in x.iter().zip(y).enumerate() {
+                    walk(format!("{p}[{i}]"), a, b, out);
+                }
+            }
+            _ if a != b => out.push(format!("{p}: want {a}, got {b}")),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(String::new(), want, got, &mut out);
+    out
+}
+
+fn snapshot_roundtrip(sysroot: Option<&Path>, probe_args: &[&str]) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let snap = dir.path().join("snap.tar.gz");
+    let mut args = vec!["snapshot", "-o", snap.to_str().expect("utf8")];
+    let root_s = sysroot
+        .map(|r| r.to_str().expect("utf8").to_string())
+        .unwrap_or_default();
+    if sysroot.is_some() {
+        args.extend(["--sysroot", root_s.as_str()]);
+    }
+    let o = run(&args);
+    assert!(o.status.success(), "snapshot: {}", stderr(&o));
+
+    let mut direct = vec!["probe", "--json", "--no-udev"];
+    direct.extend(probe_args);
+    if sysroot.is_some() {
+        direct.extend(["--sysroot", root_s.as_str()]);
+    }
+    let want = json(&run(&direct));
+    assert_redacted(&want);
+
+    // The archive itself, and the extracted tree.
+    let mut from_archive = vec!["probe", "--json", "--sysroot", snap.to_str().expect("utf8")];
+    from_archive.extend(probe_args);
+    let got = json(&run(&from_archive));
+    let d = diff(&want, &got);
+    assert!(
+        d.is_empty(),
+        "the snapshot does not reproduce the inventory:\n{}",
+        d.join("\n")
+    );
+
+    let x = dir.path().join("x");
+    std::fs::create_dir(&x).expect("mkdir");
+    let st = std::process::Command::new("tar")
+        .args([
+            "-xzf",
+            snap.to_str().expect("utf8"),
+            "-C",
+            x.to_str().expect("utf8"),
+        ])
+        .status()
+        .expect("tar");
+    assert!(st.success());
+    let mut from_dir = vec!["probe", "--json", "--sysroot", x.to_str().expect("utf8")];
+    from_dir.extend(probe_args);
+    let d = diff(&want, &json(&run(&from_dir)));
+    assert!(
+        d.is_empty(),
+        "extracted snapshot differs:\n{}",
+        d.join("\n")
+    );
+    assert!(x.join("hwcert-snapshot.json").is_file());
+}
+
+#[test]
+fn live_snapshot_round_trips() {
+    snapshot_roundtrip(None, &[]);
+    snapshot_roundtrip(None, &["--all"]);
+}
+
+#[test]
+fn fixture_snapshots_round_trip() {
+    let fixtures = testing::fixtures::fixtures_dir();
+    let mut n = 0;
+    for e in std::fs::read_dir(&fixtures).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            snapshot_roundtrip(Some(&p), &["--all"]);
+            n += 1;
+        }
+    }
+    eprintln!("round-tripped {n} hand-made trees");
+}
+
+#[test]
+fn snapshot_refuses_what_is_not_linux() {
+    let empty = tempfile::tempdir().expect("tmp");
+    let out = empty.path().join("s.tar.gz");
+    let o = run(&[
+        "snapshot",
+        "-o",
+        out.to_str().expect("utf8"),
+        "--sysroot",
+        empty.path().to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!out.exists(), "no half-written archive");
+    let o = run(&["snapshot", "-o", "/nonexistent-dir/s.tar.gz"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o).trim_end().lines().count(), 1, "{}", stderr(&o));
+}

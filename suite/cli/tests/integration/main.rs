@@ -1,0 +1,11 @@
+//! The integration tests of this crate, in one binary (one link instead of one per file).
+
+mod certify;
+mod cli;
+mod hwdb_cli;
+mod plan_cli;
+mod report_cli;
+mod run_cli;
+mod run_isolation;
+mod run_resume;
+mod support;

@@ -1,0 +1,226 @@
+//! `hwcert run --resume`: after `kill -9` of the supervisor the running instance is journaled
+//! `interrupted` and runs again, finished instances never run twice, a reboot (boot_id) is
+//! told apart from a supervisor crash, a run directory in use is refused, a torn journal line
+//! is dropped, and bad directories are usage errors.
+
+use crate::support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::*;
+
+/// How many attempts the log of `name` holds (one header per start).
+fn attempts(dir: &std::path::Path, name: &str) -> usize {
+    std::fs::read_to_string(dir.join(format!("logs/{name}.log")))
+        .unwrap_or_default()
+        .matches(&format!("=== hwcert: {name} started"))
+        .count()
+}
+
+#[test]
+fn resume_after_kill_9_journals_interrupted_and_never_reruns_finished() {
+    become_subreaper();
+    let d = tempfile::tempdir().expect("tmp");
+    let (mut sup, group, _) = start_with_sleep(d.path(), "pass,cmd_pass,sleep=60,fail");
+    let sup_pid = sup.0.id();
+    kill9(&mut sup.0);
+    assert!(reap_until_gone(group.0, Duration::from_secs(5)));
+    assert_eq!(
+        names(d.path()),
+        ["selftest::pass", "selftest::cmd_pass::st0"]
+    );
+
+    // The plan, the filter and the options come from plan.json: no HWCERT_SELFTEST now.
+    let o = resume(d.path(), &[("HWCERT_SELFTEST_SLEEP", "0.2")]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "selftest::fail blocks\n{}",
+        show(&o)
+    );
+    let j = journal(d.path());
+    let n: Vec<(&str, &str)> = j
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().expect("name"),
+                e["status"].as_str().expect("status"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        n,
+        [
+            ("selftest::pass", "pass"),
+            ("selftest::cmd_pass::st0", "pass"),
+            ("selftest::sleep", "interrupted"),
+            ("selftest::sleep", "pass"),
+            ("selftest::fail", "fail"),
+        ]
+    );
+    let r = reason_of(&j[2]);
+    assert!(
+        r.contains("supervisor") && r.contains(&format!("pid {sup_pid}")),
+        "{r}"
+    );
+    // Finished instances ran once; the interrupted one twice.
+    assert_eq!(attempts(d.path(), "selftest::pass"), 1);
+    assert_eq!(attempts(d.path(), "selftest::cmd_pass::st0"), 1);
+    assert_eq!(attempts(d.path(), "selftest::sleep"), 2);
+    let out = text(&o.stdout);
+    assert!(out.contains("INTERRUPTED"), "{out}");
+    assert!(out.contains("(from the journal)"), "{out}");
+
+    // Resuming a finished run runs nothing and keeps the verdict.
+    let before = journal(d.path()).len();
+    let o = resume(d.path(), &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert_eq!(journal(d.path()).len(), before);
+    assert_eq!(attempts(d.path(), "selftest::pass"), 1);
+    assert_eq!(attempts(d.path(), "selftest::sleep"), 2);
+}
+
+#[test]
+fn reboot_is_told_from_a_supervisor_crash_and_a_busy_dir_is_refused() {
+    become_subreaper();
+    let d = tempfile::tempdir().expect("tmp");
+    let (mut sup, group, _) = start_with_sleep(d.path(), "sleep=60,pass");
+
+    // While it runs, the directory is locked.
+    let o = resume(d.path(), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    let e = text(&o.stderr);
+    assert!(
+        e.contains("in use by another hwcert run") && e.contains(&format!("pid {}", sup.0.id())),
+        "{e}"
+    );
+    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
+
+    kill9(&mut sup.0);
+    assert!(reap_until_gone(group.0, Duration::from_secs(5)));
+    // Pretend the machine rebooted since: another boot id in the state file.
+    let p = d.path().join("state.json");
+    let mut s: Value = serde_json::from_slice(&std::fs::read(&p).expect("state")).expect("json");
+    assert_eq!(s["running"][0]["name"], "selftest::sleep");
+    s["boot_id"] = "00000000-0000-0000-0000-000000000000".into();
+    std::fs::write(&p, serde_json::to_vec(&s).expect("json")).expect("write");
+
+    let o = resume(d.path(), &[("HWCERT_SELFTEST_SLEEP", "0")]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let j = journal(d.path());
+    assert_eq!(j[0]["status"], "interrupted");
+    let r = reason_of(&j[0]);
+    assert!(r.contains("rebooted") && r.contains("boot_id"), "{r}");
+    assert_eq!(j[0]["boot_id"], "00000000-0000-0000-0000-000000000000");
+    assert_eq!(status_of(d.path(), "selftest::sleep"), "pass");
+    assert_eq!(status_of(d.path(), "selftest::pass"), "pass");
+}
+
+#[test]
+fn a_torn_last_journal_line_is_dropped_and_that_instance_runs_again() {
+    let d = tempfile::tempdir().expect("tmp");
+    let o = run_in(d.path(), "pass,skip", &["selftest::"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    // Cut the last line in half, as a power cut during the write would.
+    let p = d.path().join("journal.jsonl");
+    let t = std::fs::read_to_string(&p).expect("journal");
+    let keep = t.trim_end().rfind('\n').expect("two lines") + 1;
+    std::fs::write(&p, &t[..keep + 20]).expect("write");
+    let o = resume(d.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(
+        text(&o.stderr).contains("incomplete last line"),
+        "{}",
+        show(&o)
+    );
+    assert_eq!(names(d.path()), ["selftest::pass", "selftest::skip"]);
+}
+
+#[test]
+fn bad_resume_directories_are_usage_errors() {
+    let d = tempfile::tempdir().expect("tmp");
+    let missing = d.path().join("missing");
+    let garbage = d.path().join("garbage");
+    std::fs::create_dir(&garbage).expect("mkdir");
+    std::fs::write(garbage.join("plan.json"), "not json").expect("write");
+    for (dir, want) in [
+        (missing.as_path(), "no such directory"),
+        (d.path(), "not a hwcert run directory"),
+        (garbage.as_path(), "plan.json"),
+    ] {
+        let o = resume(dir, &[]);
+        assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+        let e = text(&o.stderr);
+        assert!(e.starts_with("hwcert: error: ") && e.contains(want), "{e}");
+        assert_eq!(e.trim_end().lines().count(), 1, "one line: {e}");
+    }
+    // A resume takes its filter from plan.json, not from the command line.
+    let r = tempfile::tempdir().expect("tmp");
+    let o = run_in(r.path(), "pass", &["selftest::"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let o = std::process::Command::new(hwcert())
+        .args(["run", "--resume"])
+        .arg(r.path())
+        .arg("selftest::fail")
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    // And a fresh run refuses an existing run directory.
+    let o = run_in(r.path(), "pass", &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert!(text(&o.stderr).contains("--resume"), "{}", show(&o));
+}
+
+#[test]
+fn the_plan_records_the_filter_and_options_for_the_resume() {
+    let d = tempfile::tempdir().expect("tmp");
+    let o = run_in(
+        d.path(),
+        "pass,fail,skip",
+        &["--skip", "fail", "--test-threads=1", "selftest::"],
+    );
+    // selftest::fail, a blocker, was skipped by the filter: the run is incomplete.
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let plan: Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("plan.json")).expect("plan"))
+            .expect("json");
+    assert_eq!(
+        plan["test_args"],
+        serde_json::json!(["--test-threads=1", "--skip=fail", "--", "selftest::"])
+    );
+    // Remove the last result: the resume runs it again under the same filter (so not fail).
+    let p = d.path().join("journal.jsonl");
+    let t = std::fs::read_to_string(&p).expect("journal");
+    let first = t.lines().next().expect("a line");
+    std::fs::write(&p, format!("{first}\n")).expect("write");
+    let o = resume(d.path(), &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert_eq!(names(d.path()), ["selftest::pass", "selftest::skip"]);
+}
+
+#[test]
+fn an_interruption_is_journaled_once_even_if_a_resume_dies_too() {
+    become_subreaper();
+    let d = tempfile::tempdir().expect("tmp");
+    let (mut sup, group, _) = start_with_sleep(d.path(), "sleep=60");
+    kill9(&mut sup.0);
+    assert!(reap_until_gone(group.0, Duration::from_secs(5)));
+    // A resume that journaled the interruption and died before rewriting state.json.
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("state.json")).expect("state"))
+            .expect("json");
+    let line = serde_json::json!({
+        "name": "selftest::sleep", "status": "interrupted", "reason": "the supervisor died",
+        "started": state["running"][0]["started"], "duration_ms": 5, "measurements": [],
+        "log": "logs/selftest::sleep.log", "boot_id": state["boot_id"],
+    });
+    std::fs::write(d.path().join("journal.jsonl"), format!("{line}\n")).expect("write");
+    let o = resume(d.path(), &[("HWCERT_SELFTEST_SLEEP", "0")]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let statuses: Vec<String> = journal(d.path())
+        .iter()
+        .map(|e| e["status"].as_str().expect("status").to_string())
+        .collect();
+    assert_eq!(statuses, ["interrupted", "pass"]);
+}

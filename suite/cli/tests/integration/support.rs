@@ -1,0 +1,243 @@
+//! Helpers for the `hwcert run` tests: run the binary with self-tests planned, read the
+//! journal, watch and reap process groups.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub fn hwcert() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_hwcert"))
+}
+
+/// The profile that plans no built-in case, only the self-tests.
+pub fn selftest_profile() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/selftest-only.toml")
+}
+
+/// `hwcert run --out DIR ARGS…` with `HWCERT_SELFTEST=selftests` (a fresh run when `out` is
+/// given), planning only the self-tests unless ARGS name a profile or a resume.
+pub fn command(selftests: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(hwcert());
+    c.arg("run");
+    if !args.iter().any(|a| *a == "--profile" || *a == "--resume") {
+        c.arg("--profile").arg(selftest_profile());
+    }
+    c.args(args)
+        .env("HWCERT_SELFTEST", selftests)
+        .env_remove("HWCERT_SELFTEST_SLEEP")
+        .env_remove("RUST_BACKTRACE")
+        .stdin(Stdio::null());
+    c
+}
+
+pub fn run_in(dir: &Path, selftests: &str, args: &[&str]) -> Output {
+    let mut a = vec!["--out", dir.to_str().expect("utf-8 path")];
+    a.extend_from_slice(args);
+    command(selftests, &a).output().expect("run hwcert")
+}
+
+pub fn resume(dir: &Path, env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(hwcert());
+    c.arg("run")
+        .arg("--resume")
+        .arg(dir)
+        .env_remove("HWCERT_SELFTEST")
+        .env_remove("RUST_BACKTRACE")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run hwcert --resume")
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+pub fn show(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}--- stderr\n{}",
+        o.status,
+        text(&o.stdout),
+        text(&o.stderr)
+    )
+}
+
+/// Every journal line, parsed (a line that does not parse fails the test).
+pub fn journal(dir: &Path) -> Vec<Value> {
+    let t = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap_or_default();
+    assert!(
+        t.is_empty() || t.ends_with('\n'),
+        "journal ends with a newline"
+    );
+    t.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("journal line {l}: {e}")))
+        .collect()
+}
+
+/// The last journal entry of each instance.
+pub fn latest(dir: &Path) -> HashMap<String, Value> {
+    let mut m = HashMap::new();
+    for e in journal(dir) {
+        m.insert(e["name"].as_str().expect("name").to_string(), e);
+    }
+    m
+}
+
+pub fn names(dir: &Path) -> Vec<String> {
+    journal(dir)
+        .iter()
+        .map(|e| e["name"].as_str().expect("name").to_string())
+        .collect()
+}
+
+pub fn status_of(dir: &Path, name: &str) -> String {
+    latest(dir)
+        .get(name)
+        .and_then(|e| e["status"].as_str())
+        .unwrap_or("<none>")
+        .to_string()
+}
+
+pub fn reason_of(e: &Value) -> String {
+    e["reason"].as_str().unwrap_or("").to_string()
+}
+
+pub fn log_of(dir: &Path, e: &Value) -> String {
+    std::fs::read_to_string(dir.join(e["log"].as_str().expect("log path"))).unwrap_or_default()
+}
+
+/// Poll `f` until it holds or `d` passes.
+pub fn wait_for(d: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + d;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Make this test process the reaper of orphans below it (as PID 1 would be), so that dead
+/// processes of a killed supervisor's tree are reaped here and vanish.
+pub fn become_subreaper() {
+    // SAFETY: prctl on this process.
+    let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    assert_eq!(r, 0, "PR_SET_CHILD_SUBREAPER");
+}
+
+/// kill(-pgid, 0) fails with ESRCH: no process of the group is left (zombies included).
+pub fn group_gone(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks.
+    let r = unsafe { libc::kill(-pgid, 0) };
+    r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
+pub fn pid_gone(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
+/// Reap what of the group is our child (after `become_subreaper`), until it is gone.
+pub fn reap_until_gone(pgid: i32, d: Duration) -> bool {
+    wait_for(d, || {
+        loop {
+            let mut st = 0;
+            // SAFETY: waitpid on children of this group.
+            if unsafe { libc::waitpid(-pgid, &mut st, libc::WNOHANG) } <= 0 {
+                break;
+            }
+        }
+        group_gone(pgid)
+    })
+}
+
+/// The running entry of `name` in state.json: its worker's process group, once spawned.
+pub fn running_pgid(dir: &Path, name: &str) -> Option<i32> {
+    let s: Value = serde_json::from_slice(&std::fs::read(dir.join("state.json")).ok()?).ok()?;
+    s["running"]
+        .as_array()?
+        .iter()
+        .find(|r| r["name"] == name)
+        .and_then(|r| r["pgid"].as_i64())
+        .map(|p| p as i32)
+}
+
+/// `grandchild sleep N pid P in process group G` from selftest::sleep's log.
+pub fn grandchild(log: &str) -> Option<(i32, i32)> {
+    let l = log
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("grandchild sleep"))?;
+    let w: Vec<&str> = l.split_whitespace().collect();
+    let pid = w.get(4)?.parse().ok()?;
+    let pgid = w.get(8)?.parse().ok()?;
+    Some((pid, pgid))
+}
+
+/// Kills a process group this test started when dropped (also when the test fails), so no
+/// process outlives the test.
+pub struct GroupGuard(pub i32);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        // SAFETY: a signal to a process group this test created.
+        unsafe { libc::kill(-self.0, libc::SIGKILL) };
+    }
+}
+
+/// A background supervisor, killed when dropped.
+pub struct Supervisor(pub std::process::Child);
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        kill9(&mut self.0);
+    }
+}
+
+/// Start `hwcert run` in the background with a selftest::sleep that outlives the test's
+/// patience, and wait until its grandchild runs. Returns the supervisor, the worker's process
+/// group and the grandchild's pid.
+pub fn start_with_sleep(dir: &Path, selftests: &str) -> (Supervisor, GroupGuard, i32) {
+    let sup = command(
+        selftests,
+        &["--out", dir.to_str().expect("utf-8"), "selftest::"],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("spawn hwcert run");
+    let sup = Supervisor(sup);
+    let log = dir.join("logs/selftest::sleep.log");
+    let mut found = None;
+    let ok = wait_for(Duration::from_secs(30), || {
+        let pg = running_pgid(dir, "selftest::sleep");
+        let gc = std::fs::read_to_string(&log)
+            .ok()
+            .and_then(|l| grandchild(&l));
+        if let (Some(pg), Some((pid, gpg))) = (pg, gc) {
+            assert_eq!(pg, gpg, "the grandchild is in the worker's group");
+            found = Some((pg, pid));
+            return true;
+        }
+        false
+    });
+    assert!(ok, "selftest::sleep did not start in 30 s");
+    let (pg, pid) = found.expect("found");
+    (sup, GroupGuard(pg), pid)
+}
+
+/// SIGKILL a process we started.
+pub fn kill9(child: &mut std::process::Child) {
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let _ = child.wait();
+}
