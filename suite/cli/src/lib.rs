@@ -7,6 +7,8 @@
 use anyhow::{Context, Result};
 
 pub mod hwdb;
+pub mod plan;
+pub mod run;
 
 /// Write to stdout; a closed pipe (`hwcert probe | head`) is not an error.
 pub fn write_stdout(b: &[u8]) -> Result<()> {

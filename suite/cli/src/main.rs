@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
-use harness::{open_sysroot, planner, runner};
-use suite::{hwdb, write_stdout};
+use harness::{open_sysroot, runner};
+use suite::{hwdb, plan, run, write_stdout};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -67,12 +67,12 @@ enum Command {
         show_identifiers: bool,
     },
     /// List the case instances a run would hold, in order, with time limits and estimates.
-    Plan(planner::PlanArgs),
+    Plan(plan::PlanArgs),
     /// Run the certification cases, each in its own worker process, journaled and resumable.
-    Run(runner::RunArgs),
+    Run(run::RunArgs),
     /// Run one instance (used by `hwcert run`; not for people).
     #[command(name = "__worker", hide = true)]
-    Worker(runner::WorkerArgs),
+    Worker(run::WorkerArgs),
     /// Write the report of a run: report.json (signed), report.html, report.md, junit.xml, logs.
     ///
     /// report.json is the record; its signature (report.json.sig, OpenSSH SSHSIG, namespace
@@ -176,9 +176,9 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Plan(args) => planner::cmd_plan(args),
-        Command::Run(args) => runner::cmd_run(args),
-        Command::Worker(args) => runner::cmd_worker(args),
+        Command::Plan(args) => plan::cmd_plan(args),
+        Command::Run(args) => run::cmd_run(args),
+        Command::Worker(args) => run::cmd_worker(args),
         Command::Report(args) => cmd_report(args),
         Command::Verify(args) => cmd_verify(args),
         Command::Keygen(args) => cmd_keygen(args),
@@ -313,7 +313,7 @@ fn cmd_certify(profile: &str, output: Option<PathBuf>, key: Option<PathBuf>) -> 
                 .unwrap_or_else(|_| "host".into());
             PathBuf::from("certification").join(format!(
                 "{host}-{}",
-                runner::rundir::compact_utc(std::time::SystemTime::now())
+                hwsys::time::compact_utc(std::time::SystemTime::now())
             ))
         }
     };
@@ -348,19 +348,12 @@ fn cmd_certify(profile: &str, output: Option<PathBuf>, key: Option<PathBuf>) -> 
     }
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let run_dir = out.join("run");
-    // The same run as `hwcert run --profile P --out OUT/run`.
-    let run_cli = Cli::try_parse_from([
-        std::ffi::OsStr::new("hwcert"),
-        "run".as_ref(),
-        "--profile".as_ref(),
-        profile.as_ref(),
-        "--out".as_ref(),
-        run_dir.as_os_str(),
-    ])?;
-    let Command::Run(run_args) = run_cli.command else {
-        bail!("internal error: run arguments");
-    };
-    let ran = runner::cmd_run(run_args)?;
+    // The same run as `hwcert run --profile P --out OUT/run`, through the runner's API.
+    let ran = runner::run(runner::RunRequest {
+        profile: Some(profile.to_string()),
+        out: Some(run_dir.clone()),
+        ..Default::default()
+    })?;
     if ran == ExitCode::from(2) || !run_dir.join("plan.json").exists() {
         bail!("the run did not start (see above); no report written");
     }

@@ -16,8 +16,7 @@
 
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -27,23 +26,6 @@ use hwsys::units::{util_linux_size, SizeStyle};
 
 use crate::profile::{self, format_duration, CommandCase, Located, Pattern, Profile, StressLength};
 use documents::plan::{stressor_of, InstanceKind, NotPlanned, Plan, PlannedInstance, PLAN_SCHEMA};
-
-/// `hwcert plan` arguments.
-#[derive(clap::Args, Debug)]
-pub struct PlanArgs {
-    /// A built-in profile (quick, standard, full) or a profile file (TOML).
-    #[arg(long, default_value = "quick", value_name = "NAME|FILE")]
-    pub profile: String,
-    /// Plan for a recorded machine: a sysroot directory or snapshot.
-    #[arg(long, value_name = "DIR|FILE", default_value = "/")]
-    pub sysroot: PathBuf,
-    /// Also list every case that was not planned, and why.
-    #[arg(long)]
-    pub explain: bool,
-    /// Print the plan document.
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// What a plan is made from.
 pub struct PlanRequest<'a> {
@@ -640,40 +622,4 @@ pub fn render_text(plan: &Plan, profile: Option<&Profile>, explain: bool) -> Str
         }
     }
     out
-}
-
-/// `hwcert plan`.
-pub fn cmd_plan(args: PlanArgs) -> Result<ExitCode> {
-    let profile = profile::load(&args.profile)?;
-    let (root, _tmp) = crate::open_sysroot(&args.sysroot)?;
-    let inv = inventory::probe(&inventory::ProbeOptions {
-        sysroot: root.clone(),
-        ..Default::default()
-    })?;
-    let req = PlanRequest::new(&profile, &inv, &root);
-    let Planned { mut plan, warnings } = make_plan_with(&req, &cases::catalog())?;
-    plan.sysroot = args.sysroot.display().to_string();
-    let text = if args.json {
-        let mut s = serde_json::to_string_pretty(&plan)?;
-        s.push('\n');
-        s
-    } else {
-        render_text(&plan, Some(&profile), args.explain)
-    };
-    for w in &warnings {
-        eprintln!("hwcert: warning: {w}");
-    }
-    write_stdout(text.as_bytes())?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Write to stdout; a closed pipe (`hwcert plan | head`) is not an error.
-fn write_stdout(b: &[u8]) -> Result<()> {
-    use anyhow::Context as _;
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(b).and_then(|_| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => r.context("cannot write to standard output"),
-    }
 }

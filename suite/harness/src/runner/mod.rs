@@ -42,55 +42,29 @@ pub mod rundir;
 mod supervise;
 mod worker;
 
-pub use worker::{cmd_worker, WorkerArgs};
+pub use worker::{worker, WorkerRequest};
 
 use rundir::{Journal, JournalEntry, RunState, Running, INVENTORY_FILE, PLAN_FILE};
 
-/// `hwcert run` arguments.
-#[derive(clap::Args, Debug)]
-pub struct RunArgs {
-    /// A built-in profile (quick, standard, full) or a profile file (TOML) [default: quick].
-    #[arg(long, value_name = "NAME|FILE")]
+/// What to run: a new run (a profile on a sysroot into a directory) or the resume of one,
+/// with libtest-mimic's selection and test options. `hwcert run` and `hwcert certify` make
+/// one of these from their command lines.
+#[derive(Debug, Default)]
+pub struct RunRequest {
+    /// A built-in profile (quick, standard, full) or a profile file [default: quick].
     pub profile: Option<String>,
-    /// Run against a recorded machine: a sysroot directory or a snapshot [default: /].
-    #[arg(long, value_name = "DIR|FILE")]
+    /// A recorded machine: a sysroot directory or a snapshot [default: /].
     pub sysroot: Option<PathBuf>,
     /// The run directory to create [default: ./runs/<host>-<UTC time>].
-    #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Continue the run in DIR: the same plan, filter and options; only what has no final
-    /// result runs.
-    #[arg(
-        long,
-        value_name = "DIR",
-        conflicts_with_all = ["profile", "sysroot", "out", "destructive", "devices"]
-    )]
+    /// Continue the run in this directory instead.
     pub resume: Option<PathBuf>,
-    /// Allow destructive cases on the devices named with --device.
-    #[arg(long, requires = "devices")]
+    /// Destructive cases may write the devices in `devices`.
     pub destructive: bool,
-    /// A device that destructive cases may write (a block device name); repeat for more.
-    #[arg(long = "device", value_name = "ID", requires = "destructive")]
     pub devices: Vec<String>,
-    #[command(flatten, next_help_heading = "Test options (as for cargo test)")]
+    /// Filters and test options, as for `cargo test`.
     pub test: Arguments,
-    #[command(flatten)]
-    help: RunHelp,
 }
-
-/// Replaces the help template and note that the flattened libtest-mimic arguments bring along
-/// (flattened last, so its settings win).
-#[derive(clap::Args, Debug)]
-#[command(
-    help_template = "{about-with-newline}\n{usage-heading} {usage}\n\n{all-args}{after-help}",
-    after_help = "Instance names are test names: FILTER, --exact, --skip, --ignored and --list work \
-                  as for cargo test. Instances run one at a time unless --test-threads is given. \
-                  Destructive instances are ignored unless --destructive --device names their \
-                  target.\n\nExit status: 0 when every blocker passed or was skipped with a \
-                  reason, 1 when a blocker failed, errored, timed out, crashed or was \
-                  interrupted, 2 for a usage error."
-)]
-struct RunHelp {}
 
 /// A usage error: exit status 2.
 #[derive(Debug)]
@@ -108,9 +82,10 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
     Usage(msg.into()).into()
 }
 
-/// `hwcert run`.
-pub fn cmd_run(args: RunArgs) -> Result<ExitCode> {
-    match run(args) {
+/// Run (or resume) a plan. A usage error (a wrong option, a --resume directory that is not a
+/// run's) is printed and gives exit status 2, before any run directory is made.
+pub fn run(args: RunRequest) -> Result<ExitCode> {
+    match start(args) {
         Err(e) if e.downcast_ref::<Usage>().is_some() => {
             eprintln!("hwcert: error: {e}");
             Ok(ExitCode::from(2))
@@ -203,7 +178,7 @@ fn is_root() -> bool {
 
 /// Probe the machine and make the plan (plus self-tests when HWCERT_SELFTEST is set).
 fn make_plan(
-    args: &RunArgs,
+    args: &RunRequest,
     sysroot: &Path,
     plan_sysroot: &Path,
 ) -> Result<(inventory::Inventory, Plan)> {
@@ -243,7 +218,7 @@ fn allowed(plan: &Plan, inst: &PlannedInstance) -> bool {
             .is_some_and(|t| plan.options.destructive_devices.iter().any(|d| d == t))
 }
 
-fn run(args: RunArgs) -> Result<ExitCode> {
+fn start(args: RunRequest) -> Result<ExitCode> {
     if let Some(dir) = args.resume.clone() {
         return resume(&dir, args);
     }
@@ -366,7 +341,7 @@ fn new_run_dir(inv: &inventory::Inventory) -> Result<PathBuf> {
     )
 }
 
-fn resume(dir: &Path, args: RunArgs) -> Result<ExitCode> {
+fn resume(dir: &Path, args: RunRequest) -> Result<ExitCode> {
     let shown = dir.display();
     if !dir.is_dir() {
         return Err(usage(format!("--resume {shown}: no such directory")));

@@ -25,20 +25,17 @@ use documents::plan::{InstanceKind, Plan, PlannedInstance};
 #[cfg(feature = "selftest")]
 use testing::selftest;
 
-/// `hwcert __worker` arguments (hidden; the supervisor writes them).
-#[derive(clap::Args, Debug)]
-pub struct WorkerArgs {
+/// One instance for a worker process (`hwcert __worker`, whose arguments the supervisor
+/// writes).
+#[derive(Debug)]
+pub struct WorkerRequest {
     /// The run directory.
-    #[arg(long, value_name = "DIR")]
     pub run_dir: PathBuf,
     /// The instance to run.
-    #[arg(long, value_name = "NAME")]
     pub instance: String,
     /// The read end of the supervisor's lifeline pipe.
-    #[arg(long, value_name = "FD")]
     pub watch_fd: Option<i32>,
     /// The supervisor's pid (to notice it died before the death signal was armed).
-    #[arg(long, value_name = "PID")]
     pub supervisor_pid: Option<i32>,
 }
 
@@ -52,7 +49,7 @@ extern "C" fn kill_own_group(_sig: libc::c_int) {
 /// Arm both lifelines: the pipe watcher and the parent-death signal. First make sure this
 /// process leads its own process group (the supervisor already made it so), so that killing
 /// "our group" can never reach whoever started the worker.
-fn arm_lifelines(args: &WorkerArgs) {
+fn arm_lifelines(args: &WorkerRequest) {
     // SAFETY: setpgid on this process.
     unsafe { libc::setpgid(0, 0) };
     if let Some(fd) = args.watch_fd {
@@ -110,7 +107,7 @@ fn reset_oom_score() {
 }
 
 /// `hwcert __worker`: run one instance and write its outcome.
-pub fn cmd_worker(args: WorkerArgs) -> Result<ExitCode> {
+pub fn worker(args: WorkerRequest) -> Result<ExitCode> {
     arm_lifelines(&args);
     reset_oom_score();
 

@@ -1,0 +1,101 @@
+//! `hwcert run` and the hidden `hwcert __worker`: the command lines over [`harness::runner`].
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use libtest_mimic::Arguments;
+
+use harness::runner::{self, RunRequest, WorkerRequest};
+
+/// `hwcert run` arguments.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// A built-in profile (quick, standard, full) or a profile file (TOML) [default: quick].
+    #[arg(long, value_name = "NAME|FILE")]
+    pub profile: Option<String>,
+    /// Run against a recorded machine: a sysroot directory or a snapshot [default: /].
+    #[arg(long, value_name = "DIR|FILE")]
+    pub sysroot: Option<PathBuf>,
+    /// The run directory to create [default: ./runs/<host>-<UTC time>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Continue the run in DIR: the same plan, filter and options; only what has no final
+    /// result runs.
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with_all = ["profile", "sysroot", "out", "destructive", "devices"]
+    )]
+    pub resume: Option<PathBuf>,
+    /// Allow destructive cases on the devices named with --device.
+    #[arg(long, requires = "devices")]
+    pub destructive: bool,
+    /// A device that destructive cases may write (a block device name); repeat for more.
+    #[arg(long = "device", value_name = "ID", requires = "destructive")]
+    pub devices: Vec<String>,
+    #[command(flatten, next_help_heading = "Test options (as for cargo test)")]
+    pub test: Arguments,
+    #[command(flatten)]
+    help: RunHelp,
+}
+
+/// Replaces the help template and note that the flattened libtest-mimic arguments bring along
+/// (flattened last, so its settings win).
+#[derive(clap::Args, Debug)]
+#[command(
+    help_template = "{about-with-newline}\n{usage-heading} {usage}\n\n{all-args}{after-help}",
+    after_help = "Instance names are test names: FILTER, --exact, --skip, --ignored and --list work \
+                  as for cargo test. Instances run one at a time unless --test-threads is given. \
+                  Destructive instances are ignored unless --destructive --device names their \
+                  target.\n\nExit status: 0 when every blocker passed or was skipped with a \
+                  reason, 1 when a blocker failed, errored, timed out, crashed or was \
+                  interrupted, 2 for a usage error."
+)]
+struct RunHelp {}
+
+impl From<RunArgs> for RunRequest {
+    fn from(a: RunArgs) -> Self {
+        RunRequest {
+            profile: a.profile,
+            sysroot: a.sysroot,
+            out: a.out,
+            resume: a.resume,
+            destructive: a.destructive,
+            devices: a.devices,
+            test: a.test,
+        }
+    }
+}
+
+/// `hwcert run`.
+pub fn cmd_run(args: RunArgs) -> Result<ExitCode> {
+    runner::run(args.into())
+}
+
+/// `hwcert __worker` arguments (hidden; the supervisor writes them).
+#[derive(clap::Args, Debug)]
+pub struct WorkerArgs {
+    /// The run directory.
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: PathBuf,
+    /// The instance to run.
+    #[arg(long, value_name = "NAME")]
+    pub instance: String,
+    /// The read end of the supervisor's lifeline pipe.
+    #[arg(long, value_name = "FD")]
+    pub watch_fd: Option<i32>,
+    /// The supervisor's pid (to notice it died before the death signal was armed).
+    #[arg(long, value_name = "PID")]
+    pub supervisor_pid: Option<i32>,
+}
+
+/// `hwcert __worker`.
+pub fn cmd_worker(a: WorkerArgs) -> Result<ExitCode> {
+    runner::worker(WorkerRequest {
+        run_dir: a.run_dir,
+        instance: a.instance,
+        watch_fd: a.watch_fd,
+        supervisor_pid: a.supervisor_pid,
+    })
+}
