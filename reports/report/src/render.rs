@@ -5,8 +5,6 @@
 //! break a table or smuggle in markup. Log excerpts are read from the report directory's
 //! `logs/`, whose hashes report.json holds.
 
-use std::fs;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use minijinja::value::{Serde, Value};
@@ -35,43 +33,14 @@ const LOG_TAIL_BYTES: u64 = 16 * 1024;
 /// The last `n` lines of a log (at most the last 16 KiB), as text: invalid UTF-8 replaced,
 /// terminal escapes and control characters other than tab removed.
 pub fn log_tail(path: &Path, n: usize) -> Option<Vec<String>> {
-    let mut f = fs::File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
-    let from = len.saturating_sub(LOG_TAIL_BYTES);
-    f.seek(SeekFrom::Start(from)).ok()?;
-    let mut buf = Vec::new();
-    f.take(LOG_TAIL_BYTES).read_to_end(&mut buf).ok()?;
-    let text = String::from_utf8_lossy(&buf);
-    let mut lines: Vec<&str> = text.lines().collect();
-    if from > 0 && !lines.is_empty() {
-        lines.remove(0); // cut in the middle
-    }
-    let start = lines.len().saturating_sub(n);
-    Some(lines[start..].iter().map(|l| clean_line(l)).collect())
-}
-
-/// A log line without terminal escapes or control characters.
-fn clean_line(l: &str) -> String {
-    let mut out = String::with_capacity(l.len());
-    let mut chars = l.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // CSI: ESC [ params final-byte; other escapes: ESC + one char.
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                for d in chars.by_ref() {
-                    if ('@'..='~').contains(&d) {
-                        break;
-                    }
-                }
-            } else {
-                chars.next();
-            }
-        } else if c == '\t' || !c.is_control() {
-            out.push(c);
-        }
-    }
-    out
+    hwsys::text::tail(
+        path,
+        hwsys::text::Tail {
+            lines: n,
+            max_bytes: LOG_TAIL_BYTES,
+            ..hwsys::text::Tail::default()
+        },
+    )
 }
 
 #[derive(Serialize)]
@@ -927,6 +896,9 @@ mod tests {
 
     #[test]
     fn log_lines_are_cleaned() {
-        assert_eq!(clean_line("\u{1b}[31mred\u{1b}[0m ok\u{7}\tx"), "red ok\tx");
+        assert_eq!(
+            hwsys::text::strip_escapes("\u{1b}[31mred\u{1b}[0m ok\u{7}\tx"),
+            "red ok\tx"
+        );
     }
 }
