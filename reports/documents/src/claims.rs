@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::Overall;
 use crate::status::Status;
+use crate::verdict::Overall;
 
 /// One entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -8,9 +8,9 @@
 //! | 3 | nothing matched (`hwdb query`) |
 //!
 //! A run's status comes from the same rule as its report's verdict: [`for_verdict`] of
-//! [`crate::report::judge`].
+//! [`crate::verdict::rule`].
 
-use crate::report::Overall;
+use crate::verdict::Overall;
 
 pub const OK: u8 = 0;
 pub const NO: u8 = 1;

@@ -10,11 +10,13 @@ use std::path::Path;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+use crate::error::Error;
 use crate::measure::Measurement;
 use crate::plan::Component;
-use crate::rundir::JOURNAL_FILE;
 use crate::status::Status;
-use crate::Error;
+
+/// The journal's file name in the run directory.
+pub const JOURNAL_FILE: &str = "journal.jsonl";
 
 /// One finished (or interrupted) instance: a line of journal.jsonl.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

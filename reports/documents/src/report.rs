@@ -15,6 +15,8 @@ use crate::claims::HclEntry;
 use crate::measure::Measurement;
 use crate::rundir::RunDir;
 pub use crate::status::Status;
+pub use crate::verdict::Overall;
+use crate::verdict::{leaves_open, rule};
 
 /// The schema name and version of report.json.
 pub const SCHEMA: &str = "hwcert.report/1";
@@ -97,30 +99,6 @@ pub struct RunInfo {
     pub sysroot: Option<String>,
     /// The boots the run spanned (more than one after a reboot and a resume).
     pub boot_ids: Vec<String>,
-}
-
-/// The overall outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Overall {
-    /// Every blocker passed, or skipped with a reason.
-    #[serde(rename = "certified")]
-    Certified,
-    /// A blocker failed (fail, error, timeout or crash).
-    #[serde(rename = "not certified")]
-    NotCertified,
-    /// No blocker failed, but one did not run, was interrupted or skipped without a reason.
-    #[serde(rename = "incomplete")]
-    Incomplete,
-}
-
-impl Overall {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Overall::Certified => "certified",
-            Overall::NotCertified => "not certified",
-            Overall::Incomplete => "incomplete",
-        }
-    }
 }
 
 /// The verdict, with the instances that decided it.
@@ -395,38 +373,8 @@ fn component_rank(c: &str) -> (usize, String) {
     )
 }
 
-/// Whether a blocker ending with this status and reason leaves certification open: not
-/// finished, or skipped without saying why.
-pub fn leaves_open(status: Status, reason: Option<&str>) -> bool {
-    status.is_unfinished() || (status == Status::Skip && reason.is_none_or(|s| s.trim().is_empty()))
-}
-
 fn unfinished(r: &InstanceResult) -> bool {
     leaves_open(r.status, r.reason.as_deref())
-}
-
-/// The certification rule, over `(blocker, status, reason)` of each instance: not certified
-/// when a blocker failed (fail, error, timeout, crash); incomplete when a blocker did not
-/// finish or skipped without a reason, or when there is no blocker at all; certified
-/// otherwise. The report's verdict and every exit status come from here.
-pub fn rule<'a>(results: impl IntoIterator<Item = (bool, Status, Option<&'a str>)>) -> Overall {
-    let mut incomplete = false;
-    let mut any = false;
-    for (blocker, status, reason) in results {
-        if !blocker {
-            continue;
-        }
-        any = true;
-        if status.is_failure() {
-            return Overall::NotCertified;
-        }
-        incomplete |= leaves_open(status, reason);
-    }
-    if incomplete || !any {
-        Overall::Incomplete
-    } else {
-        Overall::Certified
-    }
 }
 
 /// The verdict over some results (all of them, one component's, one HCL entry's cases).
@@ -436,19 +384,6 @@ pub fn judge<'a>(results: impl IntoIterator<Item = &'a InstanceResult>) -> Overa
             .into_iter()
             .map(|r| (r.blocker, r.status, r.reason.as_deref())),
     )
-}
-
-/// The verdict of a plan and the last journal line of each instance, as the report will give
-/// it: a planned instance without a line is `not run`; lines for instances the plan does not
-/// hold do not count.
-pub fn judge_plan(
-    plan: &crate::plan::Plan,
-    latest: &std::collections::HashMap<String, crate::journal::JournalEntry>,
-) -> Overall {
-    rule(plan.instances.iter().map(|i| match latest.get(&i.name) {
-        Some(e) => (i.blocker, e.status, e.reason.as_deref()),
-        None => (i.blocker, Status::NotRun, None),
-    }))
 }
 
 fn list(names: &[String], max: usize) -> String {

@@ -21,13 +21,13 @@ use std::path::{Component as PathComponent, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::error::Error;
 use crate::journal::{self, JournalEntry};
 use crate::plan::Plan;
-use crate::Error;
 
 pub const INVENTORY_FILE: &str = "inventory.json";
 pub const PLAN_FILE: &str = "plan.json";
-pub const JOURNAL_FILE: &str = "journal.jsonl";
+pub use crate::journal::JOURNAL_FILE;
 pub const STATE_FILE: &str = "state.json";
 pub const LOGS_DIR: &str = "logs";
 pub const RESULTS_DIR: &str = "results";

@@ -41,11 +41,7 @@ pub use documents::Error;
 use inventory::Inventory;
 
 /// Files of a report directory.
-pub const REPORT_JSON: &str = "report.json";
-pub const REPORT_SIG: &str = "report.json.sig";
-pub const REPORT_HTML: &str = "report.html";
-pub const REPORT_MD: &str = "report.md";
-pub const JUNIT_XML: &str = "junit.xml";
+pub use documents::reportdir::{JUNIT_XML, REPORT_HTML, REPORT_JSON, REPORT_MD, REPORT_SIG};
 
 /// Lowercase hex SHA-256.
 pub fn sha256_hex(b: &[u8]) -> String {
@@ -239,7 +235,7 @@ pub fn build_report(
     };
     // The renderings read the document only (it reads back from report.json as it is: the
     // tests hold that), and the logs report.json hashes.
-    render::write_all(&report, out_dir, signed_by.as_deref())?;
+    write_renderings(&report, out_dir, signed_by.as_deref())?;
     Ok(ReportSummary {
         out_dir: out_dir.to_path_buf(),
         overall: report.verdict.overall,
@@ -249,4 +245,14 @@ pub fn build_report(
         logs: n_logs,
         warnings: report.warnings,
     })
+}
+
+/// Write report.html, report.md and junit.xml into `dir` (which holds the logs).
+pub fn write_renderings(r: &Report, dir: &Path, signed_by: Option<&str>) -> Result<(), Error> {
+    let (html, md) = render::pages(r, dir, signed_by)?;
+    write_atomic(&dir.join(REPORT_HTML), html.as_bytes())?;
+    write_atomic(&dir.join(REPORT_MD), md.as_bytes())?;
+    let xml = junit::junit(r, dir)?;
+    write_atomic(&dir.join(JUNIT_XML), xml.as_bytes())?;
+    Ok(())
 }

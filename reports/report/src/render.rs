@@ -140,7 +140,7 @@ struct ComponentView<'a> {
     verdict: &'static str,
     class: &'static str,
     blockers: u64,
-    counts: &'a crate::Counts,
+    counts: &'a documents::report::Counts,
     failed_blockers: &'a [String],
     incomplete: &'a [String],
 }
@@ -857,17 +857,13 @@ pub fn markdown(r: &Report, dir: &Path, signed_by: Option<&str>) -> Result<Strin
     render(&environment()?, "report.md.j2", &ctx)
 }
 
-/// Write report.html, report.md and junit.xml into `dir` (which holds the logs).
-pub fn write_all(r: &Report, dir: &Path, signed_by: Option<&str>) -> Result<(), Error> {
+/// report.html and report.md of a report whose logs are in `dir`.
+pub fn pages(r: &Report, dir: &Path, signed_by: Option<&str>) -> Result<(String, String), Error> {
     let env = environment()?;
     let ctx = Value::from(Serde(&view(r, dir, signed_by)));
     let html = render(&env, "report.html.j2", &ctx)?;
-    crate::write_atomic(&dir.join(crate::REPORT_HTML), html.as_bytes())?;
     let md = render(&env, "report.md.j2", &ctx)?;
-    crate::write_atomic(&dir.join(crate::REPORT_MD), md.as_bytes())?;
-    let xml = crate::junit::junit(r, dir)?;
-    crate::write_atomic(&dir.join(crate::JUNIT_XML), xml.as_bytes())?;
-    Ok(())
+    Ok((html, md))
 }
 
 #[cfg(test)]

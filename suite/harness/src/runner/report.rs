@@ -143,7 +143,7 @@ pub fn line(e: &JournalEntry, suffix: &str) -> String {
 }
 
 /// The summary by component and the exit code, from the report's own rule
-/// ([`documents::report::judge_plan`]): 0 only when the run is certified.
+/// ([`documents::verdict::judge_plan`]): 0 only when the run is certified.
 pub fn summary(plan: &Plan, latest: &HashMap<String, JournalEntry>) -> (String, u8) {
     let mut by_comp: BTreeMap<&str, [usize; 7]> = BTreeMap::new();
     let mut failed = Vec::new();
@@ -159,7 +159,7 @@ pub fn summary(plan: &Plan, latest: &HashMap<String, JournalEntry>) -> (String, 
         by_comp.entry(comp).or_default()[i] += 1;
         if inst.blocker
             && (e.status.is_failure()
-                || documents::report::leaves_open(e.status, e.reason.as_deref()))
+                || documents::verdict::leaves_open(e.status, e.reason.as_deref()))
         {
             failed.push(e);
         }
@@ -181,7 +181,7 @@ pub fn summary(plan: &Plan, latest: &HashMap<String, JournalEntry>) -> (String, 
         }
         s.push('\n');
     }
-    let overall = documents::report::judge_plan(plan, latest);
+    let overall = documents::verdict::judge_plan(plan, latest);
     let code = documents::exit::for_verdict(overall);
     let blockers = plan.instances.iter().filter(|i| i.blocker).count();
     let not_run: Vec<&str> = plan

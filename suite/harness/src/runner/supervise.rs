@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use cases::{Measurement, Outcome, Status, Verdict};
 
 use super::rundir;
-use super::signal_name;
+use super::signals::signal_name;
 
 /// The pipe that ties every worker's life to the supervisor's: workers inherit the read end;
 /// only this process holds the write end (close-on-exec), so when it dies, however it dies,

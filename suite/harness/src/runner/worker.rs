@@ -241,7 +241,10 @@ fn run_command(dir: &Path, inst: &PlannedInstance, argv: &[String]) -> Outcome {
         (Some(c), _) => Verdict::fail("exit status 0", format!("exit status {c}")),
         (None, Some(sig)) => Verdict::fail(
             "exit status 0",
-            format!("killed by signal {sig} ({})", super::signal_name(sig)),
+            format!(
+                "killed by signal {sig} ({})",
+                super::signals::signal_name(sig)
+            ),
         ),
         (None, None) => Verdict::error(format!("the command ended oddly: {status}")),
     };
