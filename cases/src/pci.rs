@@ -80,22 +80,6 @@ pub(crate) fn cases() -> Vec<Box<dyn Case>> {
     ]
 }
 
-/// "Broadcom / LSI MegaRAID 12GSAS/PCIe Secure SAS39xx [1000:10e2]".
-pub(crate) fn label(d: &PciDevice) -> String {
-    let name = match (&d.vendor_name, &d.device_name) {
-        (Some(v), Some(n)) => format!("{v} {n}"),
-        (Some(v), None) => format!("{v} device"),
-        _ => d
-            .class_name
-            .clone()
-            .unwrap_or_else(|| "unknown device".into()),
-    };
-    match (&d.vendor_id, &d.device_id) {
-        (Some(v), Some(i)) => format!("{name} [{v}:{i}]"),
-        _ => name,
-    }
-}
-
 fn find<'a>(inv: &'a Inventory, addr: &str) -> Option<&'a PciDevice> {
     inv.pci.iter().find(|d| d.address == addr)
 }
@@ -121,7 +105,7 @@ fn select_driver_bound(inv: &Inventory) -> Selection {
         .pci
         .iter()
         .filter(|d| needs_driver(d))
-        .map(|d| Target::item(&d.address, Some(label(d))))
+        .map(|d| Target::item(&d.address, Some(d.label())))
         .collect();
     targets_or(
         ts,
@@ -135,7 +119,7 @@ fn driver_bound(ctx: &mut Context<'_>) -> Verdict {
         Err(v) => return v,
     };
     let dev = find(ctx.inventory, &addr);
-    let name = dev.map(label).unwrap_or_else(|| addr.clone());
+    let name = dev.map(|d| d.label()).unwrap_or_else(|| addr.clone());
     let dir = format!("{DEVICES}/{addr}");
     if !ctx.sysroot.exists(&dir) {
         return Verdict::fail(
@@ -207,7 +191,7 @@ pub fn link_targets(inv: &Inventory) -> Vec<&PciDevice> {
 fn select_links(inv: &Inventory) -> Selection {
     let ts = link_targets(inv)
         .into_iter()
-        .map(|d| Target::item(&d.address, Some(label(d))))
+        .map(|d| Target::item(&d.address, Some(d.label())))
         .collect();
     targets_or(ts, "no PCIe function with link speed and width attributes")
 }
@@ -313,7 +297,7 @@ fn select_aer(inv: &Inventory) -> Selection {
         .pci
         .iter()
         .filter(|d| d.aer.is_some())
-        .map(|d| Target::item(&d.address, Some(label(d))))
+        .map(|d| Target::item(&d.address, Some(d.label())))
         .collect();
     targets_or(
         ts,

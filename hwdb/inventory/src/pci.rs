@@ -122,6 +122,25 @@ pub struct PciLink {
     pub max_gts: Option<f64>,
 }
 
+impl PciDevice {
+    /// One line for a person, the same everywhere a device is named: "Broadcom / LSI MegaRAID
+    /// 12GSAS/PCIe Secure SAS39xx [1000:10e2]" (the class name when the device has no name).
+    pub fn label(&self) -> String {
+        let name = match (&self.vendor_name, &self.device_name) {
+            (Some(v), Some(n)) => format!("{v} {n}"),
+            (Some(v), None) => format!("{v} device"),
+            _ => self
+                .class_name
+                .clone()
+                .unwrap_or_else(|| "unknown device".into()),
+        };
+        match (&self.vendor_id, &self.device_id) {
+            (Some(v), Some(i)) => format!("{name} [{v}:{i}]"),
+            _ => name,
+        }
+    }
+}
+
 impl PciLink {
     /// Whether the link runs below the function's own maximum speed or width. (Whether the
     /// other end of the link is the limit is not known from this function's attributes.)

@@ -153,7 +153,7 @@ pub fn select(sels: &[Selector], inv: &Inventory) -> Vec<Target> {
     let mut out = Vec::new();
     for d in &inv.pci {
         if sels.iter().any(|s| s.matches_pci(d)) {
-            out.push(Target::item(d.address.clone(), pci_label(d)));
+            out.push(Target::item(d.address.clone(), Some(d.label())));
         }
     }
     for b in &inv.storage {
@@ -188,21 +188,6 @@ pub fn select(sels: &[Selector], inv: &Inventory) -> Vec<Target> {
         }
     }
     out
-}
-
-/// "Broadcom / LSI MegaRAID 12GSAS/PCIe Secure SAS39xx [1000:10e2]".
-fn pci_label(d: &inventory::pci::PciDevice) -> Option<String> {
-    let names = [d.vendor_name.as_deref(), d.device_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let ids = match (&d.vendor_id, &d.device_id) {
-        (Some(v), Some(d)) => format!("[{v}:{d}]"),
-        _ => String::new(),
-    };
-    let s = format!("{names} {ids}").trim().to_string();
-    (!s.is_empty()).then_some(s)
 }
 
 #[cfg(test)]
