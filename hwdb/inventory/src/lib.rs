@@ -14,7 +14,6 @@
 //! println!("{} CPUs", inv.cpu.cpus.unwrap_or(0));
 //! ```
 
-pub mod arm;
 pub mod cpu;
 pub mod dmi;
 pub mod host;

@@ -3,43 +3,12 @@
 
 use std::fmt::Write as _;
 
+// Sizes as people read them, in binary units (memory) and decimal ones (disks, as labelled).
+use hwsys::units::{decimal as human_decimal, iec as human_bytes};
+
 use crate::Inventory;
 
 const KEY_WIDTH: usize = 17;
-
-/// Bytes in binary units with one decimal ("23.5 GiB", "128 MiB", "0 B").
-pub fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let mut i = 0;
-    let mut v = b as f64;
-    while v >= 1024.0 && i + 1 < UNITS.len() {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{b} B")
-    } else if (v - v.round()).abs() < 0.05 {
-        format!("{} {}", v.round() as u64, UNITS[i])
-    } else {
-        format!("{v:.1} {}", UNITS[i])
-    }
-}
-
-/// Disk sizes in decimal units, as vendors label them ("480 GB", "1.2 TB").
-pub fn human_decimal(b: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
-    let mut i = 0;
-    let mut v = b as f64;
-    while v >= 1000.0 && i + 1 < UNITS.len() {
-        v /= 1000.0;
-        i += 1;
-    }
-    if i == 0 || v >= 100.0 || (v - v.round()).abs() < 0.05 {
-        format!("{} {}", v.round() as u64, UNITS[i])
-    } else {
-        format!("{v:.1} {}", UNITS[i])
-    }
-}
 
 fn kv(out: &mut String, key: &str, value: impl AsRef<str>) {
     let v = value.as_ref();

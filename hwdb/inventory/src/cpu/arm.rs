@@ -9,6 +9,16 @@
 //! A MIDR_EL1 value is `implementer[31:24] variant[23:20] architecture[19:16] part[15:4]
 //! revision[3:0]`; lscpu prints the implementer name as "Vendor ID", the part name as "Model
 //! name" and, for ARM Ltd. cores, `r<variant>p<revision>` as "Stepping".
+//!
+//! The probe decodes with it the CPU types `/proc/cpuinfo` describes by their MIDR numbers, or
+//! builds those types from the MIDR registers in sysfs when cpuinfo has no ARM ids.
+
+use std::collections::BTreeMap;
+
+use hwsys::sysroot::Sysroot;
+
+use super::cputype::{Cpuinfo, RawType};
+use super::model::{CpuSet, SYS_CPU};
 
 /// Parts designed by Arm Ltd. (implementer 0x41).
 const ARM: &[(u32, &str)] = &[
@@ -337,6 +347,109 @@ impl Midr {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Decoding the CPU types
+
+/// "0x41" -> 0x41, as lscpu's parse_id (a "0x" prefix is required).
+fn parse_arm_id(s: &str) -> Option<u32> {
+    let hex = s.trim().strip_prefix("0x")?;
+    let digits: String = hex.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+    u32::from_str_radix(&digits, 16).ok()
+}
+
+/// strtol with base 0 (0x hex, 0 octal, else decimal), leading digits only.
+fn strtol0(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (radix, body) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        (16, h)
+    } else if s.len() > 1 && s.starts_with('0') {
+        (8, &s[1..])
+    } else {
+        (10, s)
+    };
+    let digits: String = body.chars().take_while(|c| c.is_digit(radix)).collect();
+    if digits.is_empty() {
+        return (radix == 8).then_some(0);
+    }
+    i64::from_str_radix(&digits, radix).ok()
+}
+
+/// Decode one type's MIDR numbers into lscpu's names (lscpu's arm_ids_decode and
+/// arm_rXpY_decode).
+pub(super) fn arm_decode(t: &mut RawType) {
+    let Some(imp) = t
+        .vendor
+        .as_deref()
+        .and_then(parse_arm_id)
+        .filter(|&i| i > 0)
+    else {
+        return;
+    };
+    let Some(vendor) = implementer_name(imp) else {
+        return;
+    };
+    t.vendor = Some(vendor.to_string());
+    if let Some(part) = t.model.as_deref().and_then(parse_arm_id).filter(|&p| p > 0) {
+        if let Some(name) = part_name(imp, part) {
+            t.modelname = Some(name.to_string());
+        }
+    }
+    if imp == 0x41 {
+        let revision = t.revision.as_deref().and_then(|r| {
+            let d: String = r
+                .trim()
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            d.parse::<i64>().ok()
+        });
+        let variant = t.stepping.as_deref().and_then(strtol0);
+        if let (Some(r), Some(v)) = (revision, variant) {
+            t.stepping = Some(format!("r{v}p{r}"));
+        }
+    }
+}
+
+pub(super) fn is_known_arm(t: &RawType) -> bool {
+    t.vendor
+        .as_deref()
+        .and_then(parse_arm_id)
+        .is_some_and(|i| i > 0 && implementer_name(i).is_some())
+}
+
+/// Types from the MIDR registers when cpuinfo has no ARM ids (a truncated or foreign cpuinfo).
+pub(super) fn midr_types(sys: &Sysroot, possible: &CpuSet, info: &mut Cpuinfo) {
+    let mut by_midr: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut types: Vec<RawType> = Vec::new();
+    let mut assigned = BTreeMap::new();
+    for &cpu in possible {
+        let Some(midr) = sys.parse_hex(&format!("{SYS_CPU}/cpu{cpu}/regs/identification/midr_el1"))
+        else {
+            continue;
+        };
+        let idx = *by_midr.entry(midr).or_insert_with(|| {
+            let m = Midr::decode(midr);
+            let mut t = info
+                .assigned
+                .get(&cpu)
+                .and_then(|&i| info.types.get(i))
+                .cloned()
+                .unwrap_or_default();
+            t.vendor = Some(format!("0x{:02x}", m.implementer));
+            t.model = Some(format!("0x{:03x}", m.part));
+            t.stepping = Some(format!("0x{:x}", m.variant));
+            t.revision = Some(m.revision.to_string());
+            types.push(t);
+            types.len() - 1
+        });
+        assigned.insert(cpu, idx);
+    }
+    if !types.is_empty() {
+        info.types = types;
+        info.assigned = assigned;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,5 +536,13 @@ mod tests {
         assert_eq!(m.stepping(), "r1p0");
         assert_eq!(Midr::decode(0x4111_d461).stepping(), "r1p1");
         assert_eq!(Midr::decode(0xffff_ffff_0000_0000).implementer, 0);
+    }
+
+    #[test]
+    fn strtol_base_0() {
+        assert_eq!(strtol0("0x1f"), Some(31));
+        assert_eq!(strtol0("010"), Some(8));
+        assert_eq!(strtol0("0"), Some(0));
+        assert_eq!(strtol0("x"), None);
     }
 }
