@@ -58,7 +58,7 @@ def strip(src: str) -> str:
             out.append(c)
             i += 1
     s = "".join(out)
-    m = re.search(r"#\[cfg\(test\)\]\s*mod\s+\w+\s*\{", s)
+    m = re.search(r"#\[cfg\(test\)\]\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+\w+\s*\{", s)
     return s[: m.start()] if m else s
 
 

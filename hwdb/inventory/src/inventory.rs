@@ -1,11 +1,11 @@
-//! The inventory document (`hwcert.inventory/1`) and the probe that fills it.
+//! The inventory document (`hwcert.inventory/1`): what a probe found, and redaction.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use crate::{cpu, dmi, host, memory, network, pci, storage};
-use hwsys::sysroot::{Sysroot, Warning};
+use hwsys::sysroot::Warning;
 
 /// The schema name and version of the inventory document.
 pub const SCHEMA: &str = "hwcert.inventory/1";
@@ -91,73 +91,6 @@ pub struct ProbedBy {
     pub udev: bool,
     /// Whether identifiers (serials, UUIDs, MACs) are shown.
     pub identifiers: bool,
-}
-
-/// Probe the machine described by `opts`.
-pub fn probe(opts: &ProbeOptions) -> Result<Inventory, ProbeError> {
-    check_tree(&opts.sysroot)?;
-    let sys = Sysroot::new(&opts.sysroot);
-    Ok(probe_sysroot(&sys, opts))
-}
-
-/// Whether `root` looks like a Linux tree at all.
-fn check_tree(root: &Path) -> Result<(), ProbeError> {
-    if !root.is_dir() {
-        return Err(ProbeError::NoSuchDir(root.to_path_buf()));
-    }
-    let any = [
-        "proc/cpuinfo",
-        "sys/devices",
-        "sys/block",
-        "sys/class",
-        "etc/os-release",
-    ]
-    .iter()
-    .any(|p| root.join(p).symlink_metadata().is_ok());
-    if any {
-        Ok(())
-    } else {
-        Err(ProbeError::NotLinux(root.to_path_buf()))
-    }
-}
-
-/// Probe through an existing reader (a recording one, for snapshots).
-pub fn probe_sysroot(sys: &Sysroot, opts: &ProbeOptions) -> Inventory {
-    let host = host::probe(sys);
-    let dmi = dmi::probe(sys);
-    let cpu = cpu::probe(sys, host.arch.as_deref());
-    let memory = memory::probe(sys);
-    let pci = pci::probe(sys, host.kernel.as_deref());
-    let (storage, nvme) = storage::probe(sys, opts.all);
-    let network = network::probe(sys);
-    let mut inv = Inventory {
-        schema: SCHEMA.to_string(),
-        probed_by: ProbedBy {
-            tool: "hwcert".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            pci_ids: pci::database_version(),
-            udev: false,
-            identifiers: opts.show_identifiers,
-        },
-        host,
-        dmi,
-        cpu,
-        memory,
-        pci,
-        storage,
-        nvme,
-        network,
-        warnings: Vec::new(),
-    };
-    #[cfg(feature = "udev")]
-    if opts.udev && sys.is_live() {
-        inv.probed_by.udev = crate::udev_enrich::enrich(&mut inv);
-    }
-    inv.warnings = sys.take_warnings();
-    if !opts.show_identifiers {
-        inv.redact();
-    }
-    inv
 }
 
 fn redact(v: &mut Option<String>) {

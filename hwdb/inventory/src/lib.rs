@@ -31,6 +31,8 @@ mod testutil;
 mod udev_enrich;
 
 mod inventory;
+mod probe;
 
 pub use hwsys::{Sysroot, Warning};
-pub use inventory::{probe, probe_sysroot, Inventory, ProbeError, ProbeOptions, REDACTED, SCHEMA};
+pub use inventory::{Inventory, ProbeError, ProbeOptions, REDACTED, SCHEMA};
+pub use probe::{probe, probe_sysroot};

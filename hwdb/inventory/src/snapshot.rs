@@ -15,7 +15,8 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::inventory::{probe_sysroot, ProbeError, ProbeOptions, REDACTED};
+use crate::inventory::{ProbeError, ProbeOptions, REDACTED};
+use crate::probe::probe_sysroot;
 use crate::{dmi, smbios};
 use hwsys::sysroot::{Recorded, Sysroot};
 
