@@ -154,22 +154,6 @@ pub(crate) fn list(items: &[String], max: usize) -> String {
     }
 }
 
-/// A byte count for a message: "1.5 GiB".
-pub(crate) fn bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 /// Whether `name` matches a shell-style pattern with `*` and `?` (no classes).
 pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
@@ -225,8 +209,6 @@ mod tests {
 
     #[test]
     fn formatting() {
-        assert_eq!(bytes(512), "512 B");
-        assert_eq!(bytes(3 << 29), "1.5 GiB");
         let v: Vec<String> = (0..5).map(|i| i.to_string()).collect();
         assert_eq!(list(&v, 3), "0, 1, 2 and 2 more");
         assert_eq!(list(&v[..2], 3), "0, 1");

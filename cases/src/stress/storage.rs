@@ -52,10 +52,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use hwsys::units::iec;
 use hwsys::Sysroot;
 
 use super::counters::Counters;
-use super::{duration, human, setting, size_setting, sys, STRESS_TIMEOUT};
+use super::{duration, setting, size_setting, sys, STRESS_TIMEOUT};
 use crate::{Case, CaseInfo, Component, Context, Inventory, Requirements, Selection, Target};
 use crate::{Verdict, Verdict as V};
 
@@ -107,7 +108,7 @@ impl Case for StorageStress {
                 let mut label: Vec<String> = Vec::new();
                 label.extend(d.model.clone());
                 if let Some(s) = d.size_bytes {
-                    label.push(human(s));
+                    label.push(iec(s));
                 }
                 label.extend(d.transport.clone());
                 Target::item(&d.name, (!label.is_empty()).then(|| label.join(", ")))
@@ -1305,8 +1306,8 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
         ctx.log(format!(
             "DESTRUCTIVE: raw device {} ({}), testing {}",
             dev.display(),
-            human(size),
-            human(region)
+            iec(size),
+            iec(region)
         ));
         path = dev;
     } else {
@@ -1328,15 +1329,15 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
                 mount.point,
                 mount.fstype,
                 mount.source,
-                human(free),
-                human(keep)
+                iec(free),
+                iec(keep)
             ));
         }
         if fits < want {
             ctx.log(format!(
                 "scratch file shrunk to {} to keep {} free",
-                human(fits),
-                human(keep)
+                iec(fits),
+                iec(keep)
             ));
         }
         static SERIAL: AtomicU64 = AtomicU64::new(0);
@@ -1379,7 +1380,7 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
         ctx.log(format!(
             "scratch file {} of {} on {} ({} from {}), unlinked while open",
             spath.display(),
-            human(region),
+            iec(region),
             mount.point,
             mount.fstype,
             mount.source
@@ -1423,7 +1424,7 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
     ctx.log(format!(
         "engine {}, sequential {} × {} in flight, random 4 KiB × {} in flight, {} s",
         kind.name(),
-        human(seq_bs),
+        iec(seq_bs),
         seq_depth,
         rand_depth,
         dur.as_secs_f64()

@@ -232,7 +232,7 @@ fn disks_are_selected_and_the_rest_not() {
     };
     assert_eq!(t.len(), 1);
     assert_eq!(t[0].id.as_deref(), Some("sda"));
-    assert_eq!(t[0].label.as_deref(), Some("Disk, 1.0 TiB"));
+    assert_eq!(t[0].label.as_deref(), Some("Disk, 1 TiB"));
     inv.storage.remove(0);
     assert!(matches!(
         StorageStress::new().select(&inv),
