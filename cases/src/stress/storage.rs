@@ -52,6 +52,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use hwsys::mountinfo;
+pub use hwsys::mountinfo::Mount;
 use hwsys::units::iec;
 use hwsys::Sysroot;
 
@@ -883,58 +885,12 @@ fn random_reads(
 // ---------------------------------------------------------------------------------------------
 // Where to write: mounts, holders, refusals
 
-/// One line of `proc/self/mountinfo`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Mount {
-    pub majmin: String,
-    /// The root of the mount within its filesystem.
-    pub root: String,
-    pub point: String,
-    pub options: String,
-    pub fstype: String,
-    pub source: String,
-}
-
-/// Parse `proc/self/mountinfo` (octal escapes such as `\040` undone).
-pub fn parse_mountinfo(text: &str) -> Vec<Mount> {
-    text.lines()
-        .filter_map(|l| {
-            let (left, right) = l.split_once(" - ")?;
-            let f: Vec<&str> = left.split(' ').collect();
-            let r: Vec<&str> = right.split(' ').collect();
-            if f.len() < 6 || r.len() < 2 {
-                return None;
-            }
-            Some(Mount {
-                majmin: f[2].to_string(),
-                root: unescape(f[3]),
-                point: unescape(f[4]),
-                options: f[5].to_string(),
-                fstype: r[0].to_string(),
-                source: unescape(r[1]),
-            })
-        })
-        .collect()
-}
-
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
-            out.push(v);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// The mounts of `proc/self/mountinfo`: none when it cannot be read, lines that are not
+/// mountinfo lines left out.
+fn mounts(sys: &Sysroot) -> Vec<Mount> {
+    sys.read("proc/self/mountinfo")
+        .map(|t| mountinfo::parse(&t).0)
+        .unwrap_or_default()
 }
 
 /// A block device related to a disk: the disk, a partition, or something built on them.
@@ -1031,10 +987,7 @@ pub fn refusals(sys: &Sysroot, name: &str) -> Vec<String> {
     for h in fam.iter().filter(|m| m.on.is_some()) {
         out.push(describe_holder(sys, h));
     }
-    let mounts = sys
-        .read("proc/self/mountinfo")
-        .map(|t| parse_mountinfo(&t))
-        .unwrap_or_default();
+    let mounts = mounts(sys);
     for m in &fam {
         let majmin = sys.attr(&format!("{}/dev", m.path));
         let names = dev_names(sys, m);
@@ -1051,11 +1004,7 @@ pub fn refusals(sys: &Sysroot, name: &str) -> Vec<String> {
         }
     }
     if let Some(swaps) = sys.read("proc/swaps") {
-        for l in swaps.lines().skip(1) {
-            let Some(dev) = l.split_whitespace().next() else {
-                continue;
-            };
-            let dev = unescape(dev);
+        for dev in mountinfo::swaps(&swaps) {
             if let Some(m) = fam.iter().find(|m| dev_names(sys, m).contains(&dev)) {
                 out.push(format!("{} is in use as swap", m.name));
             }
@@ -1149,10 +1098,7 @@ fn scratch_dir(
     wanted: Option<&Path>,
 ) -> Result<(PathBuf, Mount), String> {
     let fam = family(sys, disk);
-    let mounts = sys
-        .read("proc/self/mountinfo")
-        .map(|t| parse_mountinfo(&t))
-        .unwrap_or_default();
+    let mounts = mounts(sys);
     let mut on_disk: Vec<Mount> = Vec::new();
     for m in &fam {
         let majmin = sys.attr(&format!("{}/dev", m.path));

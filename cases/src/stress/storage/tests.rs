@@ -78,12 +78,13 @@ fn histogram_quantiles_are_within_its_resolution() {
 
 #[test]
 fn mountinfo_lines_parse_with_escapes() {
-    let m = parse_mountinfo(
+    let (m, bad) = mountinfo::parse(
         "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard\n\
          40 27 8:17 /data /srv/my\\040data ro,nosuid shared:5 - xfs /dev/sdb1 rw\n\
          garbage\n",
     );
     assert_eq!(m.len(), 2);
+    assert_eq!(bad, [3]);
     assert_eq!(m[0].majmin, "254:0");
     assert_eq!(m[0].point, "/");
     assert_eq!(m[1].point, "/srv/my data");
@@ -93,6 +94,24 @@ fn mountinfo_lines_parse_with_escapes() {
         ("xfs", "/dev/sdb1")
     );
     assert_eq!(m[1].options, "ro,nosuid");
+}
+
+#[test]
+fn an_octal_escape_above_255_is_kept_as_written() {
+    // The unescape this case once had computed `\777` in a u8 and panicked on overflow.
+    let d = crafted();
+    write(
+        d.path(),
+        "proc/self/mountinfo",
+        "40 1 8:33 /x\\777 /mnt/a\\777b\\040c rw - ext4 /dev/sdc1\\400 rw\n",
+    );
+    let sys = Sysroot::new(d.path());
+    let m = mounts(&sys);
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].root, "/x\\777");
+    assert_eq!(m[0].point, "/mnt/a\\777b c");
+    assert_eq!(m[0].source, "/dev/sdc1\\400");
+    assert_eq!(refusals(&sys, "sdc"), ["sdc1 is mounted at /mnt/a\\777b c"]);
 }
 
 /// A machine with: sdb clean; sdc1 mounted at /data; sdd an LVM PV holding the root LV;
