@@ -43,7 +43,8 @@ use std::time::{Duration, Instant};
 use hwsys::units::iec;
 
 use super::counters::Counters;
-use super::{duration, setting, size_setting, sys, STRESS_TIMEOUT};
+use super::settings::{self, duration, setting, size_setting, STRESS_TIMEOUT};
+use super::sys;
 use crate::{Case, CaseInfo, Component, Context, Inventory, Requirements, Selection, Target};
 use crate::{Verdict, Verdict as V};
 
@@ -215,7 +216,7 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks) -> Verdict {
         return V::error("proc/meminfo has no MemAvailable: cannot size the test safely");
     };
     let total = sys::meminfo(&ctx.sysroot, "MemTotal").unwrap_or(available);
-    let cpus = match super::stress_cpus(ctx) {
+    let cpus = match settings::stress_cpus(ctx) {
         Ok((c, _)) => c,
         Err(e) => return V::error(e),
     };

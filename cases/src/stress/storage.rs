@@ -58,7 +58,8 @@ use hwsys::units::iec;
 use hwsys::Sysroot;
 
 use super::counters::Counters;
-use super::{duration, setting, size_setting, sys, STRESS_TIMEOUT};
+use super::settings::{duration, setting, size_setting, STRESS_TIMEOUT};
+use super::sys;
 use crate::{Case, CaseInfo, Component, Context, Inventory, Requirements, Selection, Target};
 use crate::{Verdict, Verdict as V};
 
