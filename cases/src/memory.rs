@@ -18,6 +18,8 @@
 //!   the reason (virtual machines have none; on bare metal the platform's EDAC driver is not
 //!   loaded).
 
+use hwsys::units::iec;
+
 use crate::util::{self, machine, reads_files, Spec};
 use crate::{Case, Component, Context, Verdict};
 
@@ -91,7 +93,7 @@ pub fn firmware_allowance(s: &Sizes, dimms: u64) -> u64 {
 /// Compare; `Err` holds the problems. Log lines go to `log`.
 pub fn check_sizes(s: &Sizes, log: &mut Vec<String>) -> Result<(), Vec<String>> {
     let mut problems = Vec::new();
-    let b = util::bytes;
+    let b = iec;
     let Some(total) = s.mem_total else {
         return Err(vec!["no MemTotal in /proc/meminfo".into()]);
     };

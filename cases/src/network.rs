@@ -404,7 +404,7 @@ pub fn named(options: &RunOptions, name: &str) -> Named {
     } else if options
         .mtu_interfaces
         .iter()
-        .any(|p| p.contains(['*', '?']) && util::glob_match(p, name))
+        .any(|p| p.contains(['*', '?']) && hwsys::glob::wildcard(p, name))
     {
         Named::ByPattern
     } else {
@@ -624,5 +624,24 @@ mod tests {
         assert!(ifname("../x").is_none());
         assert!(ifname("").is_none());
         assert!(ifname("eth0").is_some());
+    }
+
+    #[test]
+    fn interface_patterns_take_star_and_question_mark_only() {
+        let by = |pattern: &str, name: &str| {
+            let o = RunOptions {
+                mtu_interfaces: vec![pattern.into()],
+                ..RunOptions::default()
+            };
+            named(&o, name)
+        };
+        assert_eq!(by("eth*", "eth0"), Named::ByPattern);
+        assert_eq!(by("*", "enp1s0f1"), Named::ByPattern);
+        assert_eq!(by("enp?s0", "enp1s0"), Named::ByPattern);
+        assert_eq!(by("enp?s0", "enp10s0"), Named::No);
+        assert_eq!(by("e*0*1", "enp0s0f1"), Named::ByPattern);
+        assert_eq!(by("eth0", "eth01"), Named::No);
+        assert_eq!(by("*", ""), Named::ByPattern);
+        assert_eq!(by("e[n]p*", "enp1s0"), Named::No, "no bracket classes");
     }
 }

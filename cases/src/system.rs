@@ -21,6 +21,7 @@
 
 use std::collections::BTreeMap;
 
+use hwsys::units::iec;
 use inventory::host::{decode_taint, OsRelease};
 
 use crate::util::{self, machine, reads_files, Spec};
@@ -403,7 +404,7 @@ fn kdump_ready(ctx: &mut Context<'_>) -> Verdict {
     let mut missing = Vec::new();
     match (size, &param) {
         (Some(n), _) if n > 0 => {
-            ctx.log(format!("crash kernel memory reserved: {}", util::bytes(n)));
+            ctx.log(format!("crash kernel memory reserved: {}", iec(n)));
         }
         (Some(_), Some(p)) => missing.push(format!(
             "no crash kernel memory reserved although the command line has {p} \

@@ -1,5 +1,5 @@
 //! What the case modules share: a case made of plain functions, selector helpers, and small
-//! formatting and system-call helpers.
+//! message helpers (sizes are `hwsys::units::iec`, patterns `hwsys::glob::wildcard`).
 
 use std::time::Duration;
 
@@ -154,50 +154,6 @@ pub(crate) fn list(items: &[String], max: usize) -> String {
     }
 }
 
-/// A byte count for a message: "1.5 GiB".
-pub(crate) fn bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
-/// Whether `name` matches a shell-style pattern with `*` and `?` (no classes).
-pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    let (mut pi, mut ni) = (0usize, 0usize);
-    let (mut star, mut mark) = (None::<usize>, 0usize);
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ni;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ni = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
-}
-
 /// An OS error for a message: "permission denied" rather than "Permission denied (os error 13)".
 pub(crate) fn os_error(e: &std::io::Error) -> String {
     let s = e.to_string();
@@ -212,21 +168,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn globbing() {
-        assert!(glob_match("eth*", "eth0"));
-        assert!(glob_match("*", "enp1s0f1"));
-        assert!(glob_match("enp?s0", "enp1s0"));
-        assert!(!glob_match("enp?s0", "enp10s0"));
-        assert!(glob_match("e*0*1", "enp0s0f1"));
-        assert!(!glob_match("eth0", "eth01"));
-        assert!(glob_match("", ""));
-        assert!(!glob_match("", "x"));
-    }
-
-    #[test]
     fn formatting() {
-        assert_eq!(bytes(512), "512 B");
-        assert_eq!(bytes(3 << 29), "1.5 GiB");
         let v: Vec<String> = (0..5).map(|i| i.to_string()).collect();
         assert_eq!(list(&v, 3), "0, 1, 2 and 2 more");
         assert_eq!(list(&v[..2], 3), "0, 1");

@@ -25,6 +25,7 @@ use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::Instant;
 
+use hwsys::units::iec;
 use inventory::storage::BlockDevice;
 
 use crate::util::{self, live, reads_files, targets_or, Spec};
@@ -107,7 +108,7 @@ fn disk_label(b: &BlockDevice) -> String {
     let model = b.model.clone().unwrap_or_else(|| "disk".into());
     let size = b
         .size_bytes
-        .map(|s| format!(", {}", util::bytes(s)))
+        .map(|s| format!(", {}", iec(s)))
         .unwrap_or_default();
     let how = b
         .transport
@@ -339,10 +340,7 @@ pub fn read_spread(
 
 /// Judge a spread read: the verdict, with the throughput measured.
 pub fn judge_read(ctx: &mut Context<'_>, dev: &str, r: Result<ReadStats, ReadFailure>) -> Verdict {
-    let expected = format!(
-        "{} read across {dev} without an I/O error",
-        util::bytes(READ_TOTAL)
-    );
+    let expected = format!("{} read across {dev} without an I/O error", iec(READ_TOTAL));
     match r {
         Ok(s) => {
             let mbps = if s.seconds > 0.0 {
@@ -354,9 +352,9 @@ pub fn judge_read(ctx: &mut Context<'_>, dev: &str, r: Result<ReadStats, ReadFai
             ctx.measure("bytes_read", s.bytes as f64, "bytes");
             ctx.log(format!(
                 "{dev}: {} in {} reads over {} in {:.3} s ({mbps:.1} MB/s)",
-                util::bytes(s.bytes),
+                iec(s.bytes),
                 s.reads,
-                util::bytes(s.device_size),
+                iec(s.device_size),
                 s.seconds
             ));
             if s.reads == 0 {
@@ -375,10 +373,7 @@ pub fn judge_read(ctx: &mut Context<'_>, dev: &str, r: Result<ReadStats, ReadFai
         },
         Err(ReadFailure::Io { offset, message }) => Verdict::fail(
             expected,
-            format!(
-                "{message} reading at byte {offset} ({})",
-                util::bytes(offset)
-            ),
+            format!("{message} reading at byte {offset} ({})", iec(offset)),
         ),
         Err(ReadFailure::Short {
             offset,

@@ -30,7 +30,8 @@ use hwsys::Sysroot;
 
 use super::counters::{self, Counters};
 use super::kernels::{self, Inputs, Kernel, Reference, FMAS_PER_ROUND, N, SETS, STEPS};
-use super::{bool_setting, duration, median, setting, sys, STRESS_TIMEOUT};
+use super::settings::{self, bool_setting, duration, setting, STRESS_TIMEOUT};
+use super::sys;
 use crate::{Case, CaseInfo, Component, Context, Inventory, Requirements, Selection, Target};
 use crate::{Verdict, Verdict as V};
 
@@ -140,7 +141,7 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks) -> Verdict {
         Err(e) => return V::error(e),
         Ok(v) => v.unwrap_or(false),
     };
-    let (cpus, excluded) = match super::stress_cpus(ctx) {
+    let (cpus, excluded) = match settings::stress_cpus(ctx) {
         Ok(c) => c,
         Err(e) => return V::error(e),
     };
@@ -448,11 +449,33 @@ fn steal_percent(
     (dt > 0).then(|| 100.0 * s1.saturating_sub(*s0) as f64 / dt as f64)
 }
 
+/// The median of some numbers (the mean of the middle two for an even count); 0 for none.
+fn median(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::stress::testing::{live_inventory, machine, options, Log};
     use crate::Context;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&[]), 0.0);
+    }
 
     fn run(settings: &[(&str, &str)], hooks: &Hooks) -> (Verdict, Vec<crate::Measurement>, String) {
         let inv = live_inventory();

@@ -91,22 +91,15 @@ impl Reference {
         Reference { c, chains }
     }
 
-    /// FNV-1a over every result bit pattern.
+    /// FNV-1a over every result bit pattern (little-endian), the matrices then the chains.
     pub fn digest(&self) -> u64 {
-        let mut h = 0xcbf2_9ce4_8422_2325u64;
-        let mut eat = |w: u64| {
-            for byte in w.to_le_bytes() {
-                h ^= u64::from(byte);
-                h = h.wrapping_mul(0x0100_0000_01b3);
-            }
-        };
-        for m in &self.c {
-            m.iter().for_each(|x| eat(x.to_bits()));
-        }
-        for c in &self.chains {
-            c.iter().for_each(|&x| eat(x));
-        }
-        h
+        let words = self
+            .c
+            .iter()
+            .flat_map(|m| m.iter().map(|x| x.to_bits()))
+            .chain(self.chains.iter().flatten().copied());
+        let bytes: Vec<u8> = words.flat_map(u64::to_le_bytes).collect();
+        hwsys::hash::fnv1a64(&bytes)
     }
 }
 

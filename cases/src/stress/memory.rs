@@ -40,8 +40,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
+use hwsys::units::iec;
+
 use super::counters::Counters;
-use super::{duration, human, setting, size_setting, sys, STRESS_TIMEOUT};
+use super::settings::{self, duration, setting, size_setting, STRESS_TIMEOUT};
+use super::sys;
 use crate::{Case, CaseInfo, Component, Context, Inventory, Requirements, Selection, Target};
 use crate::{Verdict, Verdict as V};
 
@@ -213,7 +216,7 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks) -> Verdict {
         return V::error("proc/meminfo has no MemAvailable: cannot size the test safely");
     };
     let total = sys::meminfo(&ctx.sysroot, "MemTotal").unwrap_or(available);
-    let cpus = match super::stress_cpus(ctx) {
+    let cpus = match settings::stress_cpus(ctx) {
         Ok((c, _)) => c,
         Err(e) => return V::error(e),
     };
@@ -224,9 +227,9 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks) -> Verdict {
         Some(b) if b > available.saturating_sub(reserve) => {
             return V::error(format!(
                 "memory_bytes = {}: more than MemAvailable ({}) minus the reserve ({})",
-                human(b),
-                human(available),
-                human(reserve)
+                iec(b),
+                iec(available),
+                iec(reserve)
             ))
         }
         Some(b) => b,
@@ -241,8 +244,8 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks) -> Verdict {
     if per_thread == 0 {
         return V::skip(format!(
             "not enough available memory to test: MemAvailable {}, reserve {}",
-            human(available),
-            human(reserve)
+            iec(available),
+            iec(reserve)
         ));
     }
 
@@ -254,14 +257,14 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks) -> Verdict {
         array = stream_cap;
         ctx.log(format!(
             "STREAM arrays limited to {} by available memory",
-            human(array)
+            iec(array)
         ));
     }
     if array < 4 * llc {
         ctx.log(format!(
             "note: STREAM arrays of {} are less than 4 × the last-level caches ({}): rates may include cache hits",
-            human(array),
-            human(llc)
+            iec(array),
+            iec(llc)
         ));
     }
     let elems = (array / 8) as usize;
@@ -277,7 +280,7 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks) -> Verdict {
     ctx.log(format!(
         "STREAM: {} threads, 3 arrays of {}",
         cpus.len(),
-        human(elems as u64 * 8)
+        iec(elems as u64 * 8)
     ));
     let stream_budget = dur.mul_f64(0.25);
     let stream = match run_stream(&cpus, elems, stream_budget) {
@@ -300,8 +303,8 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks) -> Verdict {
     ctx.log(format!(
         "patterns: {} threads × {} = {} ({}), {}",
         cpus.len(),
-        human(per_thread as u64),
-        human(per_thread as u64 * n),
+        iec(per_thread as u64),
+        iec(per_thread as u64 * n),
         if quick {
             "capped for a short run"
         } else {
@@ -402,7 +405,7 @@ pub(crate) fn run_stream(
         sys::Mapping::new(bytes).map_err(|e| {
             format!(
                 "cannot map the STREAM array {what} ({}): {e}",
-                human(bytes as u64)
+                iec(bytes as u64)
             )
         })
     };
@@ -774,7 +777,7 @@ fn pattern_thread(
     let mut map = match sys::Mapping::new(bytes) {
         Ok(m) => m,
         Err(e) => {
-            run.error = Some(format!("cpu{cpu}: cannot map {}: {e}", human(bytes as u64)));
+            run.error = Some(format!("cpu{cpu}: cannot map {}: {e}", iec(bytes as u64)));
             return run;
         }
     };

@@ -1,213 +1,22 @@
-use super::*;
-use crate::stress::testing::{live_inventory, options, Log};
-use crate::{Context, RunOptions};
-use std::os::unix::fs::FileExt;
+//! The stressor as a whole: which disks it selects, and short live runs on scratch files of
+//! the real disks and on loop devices over temporary files (root only), with corruptions
+//! injected between write and read-back.
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::Path;
 use std::process::Command;
 
-fn write(root: &Path, rel: &str, s: &str) {
-    let p = root.join(rel);
-    fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    fs::write(p, s).expect("write");
-}
+use hwsys::Sysroot;
 
-fn mkdir(root: &Path, rel: &str) {
-    fs::create_dir_all(root.join(rel)).expect("mkdir");
-}
+use super::run::{run_with, Hooks};
+use super::target::scratch_dir;
+use super::{StorageStress, BLOCK};
+use crate::stress::sys;
+use crate::stress::testing::{live_inventory, options, Log};
+use crate::{Case, Context, Inventory, RunOptions, Selection, Target, Verdict};
 
-// --- blocks ---------------------------------------------------------------------------------
-
-fn block(offset: u64, generation: u64) -> Vec<u64> {
-    let mut w = vec![0u64; WORDS];
-    fill_block(&mut w, offset, generation, &Noise::new(generation));
-    w
-}
-
-#[test]
-fn a_block_checks_against_its_own_offset_and_generation() {
-    let b = block(8192, 7);
-    assert_eq!(check_block(&b, 8192, 7), Ok(()));
-    assert_eq!(check_block(&b, 4096, 7), Err(BadBlock::Misplaced(8192)));
-    assert_eq!(check_block(&b, 8192, 8), Err(BadBlock::Stale(7)));
-    assert_ne!(block(8192, 7), block(8192, 8));
-    assert_ne!(block(8192, 7), block(4096, 7));
-}
-
-#[test]
-fn every_corrupted_byte_is_caught() {
-    let b = block(1 << 20, 99);
-    let bytes: Vec<u8> = b.iter().flat_map(|w| w.to_le_bytes()).collect();
-    for i in (0..BLOCK).step_by(37).chain([0, 8, BLOCK - 8, BLOCK - 1]) {
-        let mut c = bytes.clone();
-        c[i] ^= 0x10;
-        let words: Vec<u64> = c
-            .chunks_exact(8)
-            .map(|x| u64::from_le_bytes(x.try_into().expect("8 bytes")))
-            .collect();
-        assert_eq!(
-            check_block(&words, 1 << 20, 99),
-            Err(BadBlock::Checksum),
-            "byte {i}"
-        );
-    }
-}
-
-// --- histogram ------------------------------------------------------------------------------
-
-#[test]
-fn histogram_quantiles_are_within_its_resolution() {
-    let mut h = Histogram::default();
-    for us in 1..=1000u64 {
-        h.record(us * 1000);
-    }
-    assert_eq!(h.count(), 1000);
-    let p50 = h.quantile(0.5);
-    let p99 = h.quantile(0.99);
-    assert!((p50 / 500_000.0 - 1.0).abs() < 0.035, "{p50}");
-    assert!((p99 / 990_000.0 - 1.0).abs() < 0.035, "{p99}");
-    let mut small = Histogram::default();
-    small.record(7);
-    assert_eq!(small.quantile(0.5), 7.0);
-    assert_eq!(Histogram::default().quantile(0.5), 0.0);
-    for v in [31u64, 32, 33, 63, 64, 65, 1 << 40] {
-        let mid = Histogram::value(Histogram::index(v));
-        assert!((mid / v as f64 - 1.0).abs() < 0.035, "{v} → {mid}");
-    }
-}
-
-// --- mounts and refusals ---------------------------------------------------------------------
-
-#[test]
-fn mountinfo_lines_parse_with_escapes() {
-    let m = parse_mountinfo(
-        "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard\n\
-         40 27 8:17 /data /srv/my\\040data ro,nosuid shared:5 - xfs /dev/sdb1 rw\n\
-         garbage\n",
-    );
-    assert_eq!(m.len(), 2);
-    assert_eq!(m[0].majmin, "254:0");
-    assert_eq!(m[0].point, "/");
-    assert_eq!(m[1].point, "/srv/my data");
-    assert_eq!(m[1].root, "/data");
-    assert_eq!(
-        (m[1].fstype.as_str(), m[1].source.as_str()),
-        ("xfs", "/dev/sdb1")
-    );
-    assert_eq!(m[1].options, "ro,nosuid");
-}
-
-/// A machine with: sdb clean; sdc1 mounted at /data; sdd an LVM PV holding the root LV;
-/// sde1 in md0; sdf2 used as swap; sdg held by a crypt mapping; sdh read-only.
-fn crafted() -> tempfile::TempDir {
-    let d = tempfile::tempdir().expect("tempdir");
-    let r = d.path();
-    for (disk, dev) in [
-        ("sdb", "8:16"),
-        ("sdc", "8:32"),
-        ("sdd", "8:48"),
-        ("sde", "8:64"),
-        ("sdf", "8:80"),
-        ("sdg", "8:96"),
-        ("sdh", "8:112"),
-    ] {
-        write(r, &format!("sys/block/{disk}/dev"), dev);
-        write(r, &format!("sys/block/{disk}/ro"), "0");
-        mkdir(r, &format!("sys/block/{disk}/holders"));
-    }
-    write(r, "sys/block/sdh/ro", "1");
-    write(r, "sys/block/sdc/sdc1/partition", "1");
-    write(r, "sys/block/sdc/sdc1/dev", "8:33");
-    mkdir(r, "sys/block/sdc/sdc1/holders");
-    mkdir(r, "sys/block/sdd/holders/dm-0");
-    write(r, "sys/block/dm-0/dev", "253:0");
-    write(r, "sys/block/dm-0/dm/name", "vg0-root");
-    write(r, "sys/block/dm-0/dm/uuid", "LVM-abcdef");
-    mkdir(r, "sys/block/dm-0/holders");
-    write(r, "sys/block/sde/sde1/partition", "1");
-    write(r, "sys/block/sde/sde1/dev", "8:65");
-    mkdir(r, "sys/block/sde/sde1/holders/md0");
-    write(r, "sys/block/md0/dev", "9:0");
-    write(r, "sys/block/sdf/sdf2/partition", "2");
-    write(r, "sys/block/sdf/sdf2/dev", "8:82");
-    mkdir(r, "sys/block/sdg/holders/dm-1");
-    write(r, "sys/block/dm-1/dev", "253:1");
-    write(r, "sys/block/dm-1/dm/name", "secret");
-    write(r, "sys/block/dm-1/dm/uuid", "CRYPT-LUKS2-xyz");
-    write(
-        r,
-        "proc/self/mountinfo",
-        "22 1 253:0 / / rw,relatime - xfs /dev/mapper/vg0-root rw\n\
-         40 22 8:33 / /data rw,relatime - ext4 /dev/sdc1 rw\n",
-    );
-    write(
-        r,
-        "proc/swaps",
-        "Filename\tType\tSize\tUsed\tPriority\n/dev/sdf2 partition 1048572 0 -2\n",
-    );
-    d
-}
-
-#[test]
-fn a_clean_disk_has_no_refusals() {
-    let d = crafted();
-    assert_eq!(
-        refusals(&Sysroot::new(d.path()), "sdb"),
-        Vec::<String>::new()
-    );
-}
-
-#[test]
-fn every_kind_of_use_is_refused() {
-    let d = crafted();
-    let sys = Sysroot::new(d.path());
-    assert_eq!(refusals(&sys, "sdc"), ["sdc1 is mounted at /data"]);
-    assert_eq!(
-        refusals(&sys, "sdd"),
-        [
-            "sdd is an LVM physical volume of dm-0 (vg0-root)",
-            "dm-0 is mounted at /",
-            "sdd holds the root filesystem (/ is on dm-0)",
-        ]
-    );
-    assert_eq!(refusals(&sys, "sde"), ["sde1 is a member of MD array md0"]);
-    assert_eq!(refusals(&sys, "sdf"), ["sdf2 is in use as swap"]);
-    assert_eq!(
-        refusals(&sys, "sdg"),
-        ["sdg holds the encrypted volume dm-1 (secret)"]
-    );
-    assert_eq!(refusals(&sys, "sdh"), ["sdh is read-only"]);
-    assert_eq!(
-        refusals(&sys, "sdc1"),
-        ["sdc1 is not a whole block device (no sys/block/sdc1)"]
-    );
-    assert_eq!(
-        refusals(&sys, "../sdb"),
-        ["../sdb is not a whole block device (no sys/block/../sdb)"]
-    );
-}
-
-#[test]
-fn a_mount_by_source_name_alone_is_found() {
-    // btrfs and some overlays show an anonymous device number: the source names the disk.
-    let d = crafted();
-    write(
-        d.path(),
-        "proc/self/mountinfo",
-        "40 1 0:45 / /pool rw - btrfs /dev/sdb rw\n",
-    );
-    assert_eq!(
-        refusals(&Sysroot::new(d.path()), "sdb"),
-        ["sdb is mounted at /pool"]
-    );
-}
-
-#[test]
-fn destructive_devices_match_by_name_or_dev_path() {
-    let list = vec!["/dev/loop3".to_string(), "sdb".to_string()];
-    assert!(destructive_listed(&list, "loop3", false));
-    assert!(destructive_listed(&list, "sdb", false));
-    assert!(!destructive_listed(&list, "sda", false));
-    assert!(!destructive_listed(&[], "sda", false));
-}
+// --- selection ------------------------------------------------------------------------------
 
 #[test]
 fn disks_are_selected_and_the_rest_not() {
@@ -232,7 +41,7 @@ fn disks_are_selected_and_the_rest_not() {
     };
     assert_eq!(t.len(), 1);
     assert_eq!(t[0].id.as_deref(), Some("sda"));
-    assert_eq!(t[0].label.as_deref(), Some("Disk, 1.0 TiB"));
+    assert_eq!(t[0].label.as_deref(), Some("Disk, 1 TiB"));
     inv.storage.remove(0);
     assert!(matches!(
         StorageStress::new().select(&inv),
@@ -576,23 +385,4 @@ fn a_loop_device_with_a_holder_is_refused() {
         "{reason}"
     );
     assert!(reason.contains(&format!("({dm})")), "{reason}");
-}
-
-#[test]
-fn live_refusals_find_lvm_and_md_signatures() {
-    let d = tempfile::tempdir().expect("tempdir");
-    let p = d.path().join("img");
-    let f = File::create(&p).expect("create");
-    f.set_len(1 << 20).expect("size");
-    assert!(live_refusals(&p, 1 << 20).is_empty());
-    let mut label = [0u8; 32];
-    label[..8].copy_from_slice(b"LABELONE");
-    label[24..].copy_from_slice(b"LVM2 001");
-    f.write_all_at(&label, 512).expect("label");
-    f.write_all_at(&0xa92b_4efcu32.to_le_bytes(), 4096)
-        .expect("md");
-    let r = live_refusals(&p, 1 << 20);
-    assert_eq!(r.len(), 2, "{r:?}");
-    assert!(r[0].ends_with("carries an LVM2 physical volume label"));
-    assert!(r[1].ends_with("carries an MD RAID superblock (metadata 1.2)"));
 }
