@@ -62,7 +62,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use crate::store::{Kind, Store};
+use crate::key::Kind;
+use crate::store::Store;
 
 use dir::Dir;
 use target::Target;
@@ -322,7 +323,7 @@ pub fn publish(store: &Store, out: &Path, opts: &PublishOptions) -> Result<Publi
         let store_rep = if in_store.is_empty() {
             None
         } else {
-            let p = store.root().join(crate::store::REPORTS_DIR);
+            let p = store.root().join(crate::layout::REPORTS_DIR);
             Some(Dir::open(&p).map_err(|e| Error::io(&p, e))?)
         };
         // Phase 1: read and parse the entry files, and meanwhile link the store's reports in.
@@ -814,7 +815,7 @@ fn entry_paths(store: &Store) -> Result<(Vec<Dir>, Vec<EntryFile>), Error> {
     use std::os::unix::ffi::OsStrExt;
     let mut paths: Vec<EntryFile> = Vec::new();
     let mut dirs = Vec::new();
-    for d in [crate::store::SYSTEMS_DIR, crate::store::COMPONENTS_DIR] {
+    for d in [crate::layout::SYSTEMS_DIR, crate::layout::COMPONENTS_DIR] {
         let dir = store.root().join(d);
         let rd = match fs::read_dir(&dir) {
             Ok(rd) => rd,
@@ -842,7 +843,7 @@ fn entry_paths(store: &Store) -> Result<(Vec<Dir>, Vec<EntryFile>), Error> {
 
 /// The reports the store holds: the names of `reports/` that are SHA-256s, sorted.
 fn store_reports(store: &Store) -> Result<Vec<String>, Error> {
-    let dir = store.root().join(crate::store::REPORTS_DIR);
+    let dir = store.root().join(crate::layout::REPORTS_DIR);
     let rd = match fs::read_dir(&dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -1257,7 +1258,7 @@ mod tests {
         fs::create_dir_all(&d).expect("mkdir");
         fs::write(d.join("report.json"), b"{}").expect("write");
         fs::write(d.join("report.json.sig"), b"sig").expect("write");
-        let src = Dir::open(&st.root().join(crate::store::REPORTS_DIR)).expect("open");
+        let src = Dir::open(&st.root().join(crate::layout::REPORTS_DIR)).expect("open");
         let mut buf = Vec::new();
         for (hard, site) in [(true, "linked"), (false, "copied")] {
             let site = t.path().join(site);

@@ -187,7 +187,9 @@ fn new_entries(
     sha: &str,
     signer: &reports::verify::Signer,
 ) -> Result<(Vec<crate::store::NewEntry>, Vec<String>), SubmitError> {
-    use crate::store::{CaseResult, Certification, Key, Names, NewEntry};
+    use crate::entry::{CaseResult, Certification, Names};
+    use crate::key::Key;
+    use crate::store::NewEntry;
     let mut out = Vec::new();
     let mut left_out = Vec::new();
     let date = report
@@ -351,7 +353,7 @@ fn new_entries(
                 names,
                 certification: cert,
             }),
-            Err(crate::store::HclError::Invalid(why)) => {
+            Err(crate::error::HclError::Invalid(why)) => {
                 return Err(refuse(Refusal::Unusable, format!("{what}: {why}")))
             }
             Err(e) => return Err(refuse(Refusal::Unusable, format!("{what}: {e}"))),

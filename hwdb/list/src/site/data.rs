@@ -179,8 +179,8 @@ pub(crate) fn write_index_js(path: &Path, rows: &[Row], order: &[usize]) -> Resu
     out.push_str("],\n\"kind\":\"");
     for &i in order {
         out.push(match rows[i].e.kind {
-            crate::store::Kind::System => '0',
-            crate::store::Kind::Component => '1',
+            crate::key::Kind::System => '0',
+            crate::key::Kind::Component => '1',
         });
     }
     // Columns: `[width, digits]`, each row's string index in `width` base-64 digits.

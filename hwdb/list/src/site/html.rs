@@ -1,7 +1,7 @@
 //! The site's HTML, written by hand into a `String`: 100,000 entry pages must take well under
 //! a second of CPU, and every value goes through [`text`], which escapes it.
 
-use crate::store::Kind;
+use crate::key::Kind;
 
 use super::view::CertView;
 

@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use crate::store::Kind;
+use crate::key::Kind;
 
 use super::view::{CaseView, CertView, EntryView, KeyView};
 

@@ -1,4 +1,4 @@
-//! Entry files read for the site: a borrowed view of [`crate::store::Entry`].
+//! Entry files read for the site: a borrowed view of [`crate::entry::Entry`].
 //!
 //! Parsing 100,000 entry files into `Entry` (some forty owned strings each) takes seconds, most
 //! of it allocating; this view borrows its strings from the file's bytes (a `Cow` owns only a
@@ -14,7 +14,8 @@ use std::path::Path;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
-use crate::store::{Key, Kind, SCHEMA};
+use crate::entry::SCHEMA;
+use crate::key::{Key, Kind};
 
 type S<'a> = Cow<'a, str>;
 
@@ -28,7 +29,7 @@ pub(crate) struct CaseView<'a> {
     pub blocker: bool,
 }
 
-/// One certification (see [`crate::store::Certification`]).
+/// One certification (see [`crate::entry::Certification`]).
 #[derive(Debug, Deserialize)]
 pub(crate) struct CertView<'a> {
     #[serde(borrow)]
@@ -64,7 +65,7 @@ pub(crate) struct CertView<'a> {
     pub cases: Vec<CaseView<'a>>,
 }
 
-/// An entry's key (see [`crate::store::Key`]).
+/// An entry's key (see [`crate::key::Key`]).
 #[derive(Debug, Deserialize)]
 pub(crate) struct KeyView<'a> {
     #[serde(borrow, default)]
@@ -158,7 +159,7 @@ impl KeyView<'_> {
 
     /// As [`Key::pci_ids`]: `8086:1572 8086:0001`.
     pub fn pci_ids(&self) -> Option<String> {
-        crate::store::pci_ids([
+        crate::key::pci_ids([
             self.vendor_id.as_deref(),
             self.device_id.as_deref(),
             self.subsystem_vendor_id.as_deref(),
@@ -167,7 +168,7 @@ impl KeyView<'_> {
     }
 }
 
-/// One entry (see [`crate::store::Entry`]; its `names` are flattened into it, as in the file).
+/// One entry (see [`crate::entry::Entry`]; its `names` are flattened into it, as in the file).
 #[derive(Debug, Deserialize)]
 pub(crate) struct EntryView<'a> {
     #[serde(borrow)]
@@ -239,7 +240,7 @@ impl<'de> Deserialize<'de> for Borrowed<'de> {
 impl<'a> EntryView<'a> {
     /// Parse an entry file's bytes; the error reads as [`Entry::from_file_bytes`]'s does.
     ///
-    /// [`Entry::from_file_bytes`]: crate::store::Entry::from_file_bytes
+    /// [`Entry::from_file_bytes`]: crate::entry::Entry::from_file_bytes
     pub fn parse(path: &Path, b: &'a [u8]) -> Result<EntryView<'a>, String> {
         let bad = |why: String| {
             format!(
@@ -282,9 +283,9 @@ impl<'a> EntryView<'a> {
         self.certifications.first()
     }
 
-    /// As [`crate::store::Entry::title`].
+    /// As [`crate::entry::Entry::title`].
     pub fn title(&self) -> String {
-        crate::store::title(
+        crate::entry::title(
             self.kind,
             [
                 self.key.system_vendor.as_deref(),
@@ -342,7 +343,8 @@ pub(crate) fn minify_into(out: &mut Vec<u8>, json: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Entry, Store};
+    use crate::entry::Entry;
+    use crate::store::Store;
 
     /// The view's fields, as an `Entry`, to compare with hwdb's parse.
     fn to_entry(v: &EntryView) -> Entry {
@@ -352,7 +354,7 @@ mod tests {
             id: v.id.to_string(),
             kind: v.kind,
             key: v.key.to_key(),
-            names: crate::store::Names {
+            names: crate::entry::Names {
                 vendor: o(&v.vendor),
                 name: o(&v.name),
                 subsystem_vendor: o(&v.subsystem_vendor),
@@ -363,7 +365,7 @@ mod tests {
             certifications: v
                 .certifications
                 .iter()
-                .map(|c| crate::store::Certification {
+                .map(|c| crate::entry::Certification {
                     report_sha256: c.report_sha256.to_string(),
                     date: c.date.to_string(),
                     added: c.added.to_string(),
@@ -385,7 +387,7 @@ mod tests {
                     cases: c
                         .cases
                         .iter()
-                        .map(|x| crate::store::CaseResult {
+                        .map(|x| crate::entry::CaseResult {
                             name: x.name.to_string(),
                             status: x.status.to_string(),
                             blocker: x.blocker,
