@@ -181,7 +181,7 @@ impl Key {
                 let p = self.system_product.as_deref().unwrap_or("");
                 // The names as given are the key; the slug is for people, the hash keeps two
                 // names with the same slug apart.
-                let hash = fnv1a64(format!("{v}\u{0}{p}").as_bytes());
+                let hash = hwsys::hash::fnv1a64(format!("{v}\u{0}{p}").as_bytes());
                 format!(
                     "sys-{}-{}-{:08x}",
                     slug(v, 32),
@@ -236,15 +236,6 @@ fn slug(s: &str, max: usize) -> String {
     } else {
         out
     }
-}
-
-fn fnv1a64(b: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &x in b {
-        h ^= u64::from(x);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
 }
 
 /// `8086:1572`, or `8086:1572 8086:0001` with the subsystem, from vendor, device, subsystem

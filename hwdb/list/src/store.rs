@@ -27,11 +27,9 @@
 //! report whose signature they checked (`hwcert hwdb add` does).
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{self, Write};
-use std::os::unix::io::AsRawFd;
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::entry::{Certification, Entry, Names, SCHEMA};
 use crate::error::{io_err, HclError};
@@ -78,42 +76,14 @@ pub struct Store {
 
 /// The store's lock, held while the value lives.
 pub struct StoreLock {
-    _file: File,
+    _lock: hwsys::fs::Lock,
 }
 
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Write `bytes` to `path` atomically: a temporary file beside it, fsync, rename, fsync of the
-/// directory.
+/// Write `bytes` to `path` atomically with [`hwsys::fs::write_atomic`]: a temporary file
+/// beside it (`.tmp-PID-N-NAME`, which the store's .gitignore leaves out), fsync, rename, fsync
+/// of the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), HclError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".tmp-{}-{}-{name}",
-        std::process::id(),
-        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let res = (|| {
-        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(bytes).map_err(io_err(&tmp))?;
-        f.sync_all().map_err(io_err(&tmp))?;
-        drop(f);
-        fs::rename(&tmp, path).map_err(io_err(path))?;
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if res.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    res
+    hwsys::fs::write_atomic(path, bytes).map_err(io_err(path))
 }
 
 impl Store {
@@ -158,22 +128,13 @@ impl Store {
     /// Take the store's lock, waiting for another writer to finish.
     pub fn lock(&self) -> Result<StoreLock, HclError> {
         let p = self.root.join(LOCK_FILE);
-        let f = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&p)
-            .map_err(io_err(&p))?;
-        loop {
-            // SAFETY: flock on a file descriptor we own.
-            let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
-            if r == 0 {
-                return Ok(StoreLock { _file: f });
-            }
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(HclError::Io { path: p, error: e });
-            }
+        match hwsys::fs::Lock::take(&p, hwsys::fs::Wait::Yes).map_err(io_err(&p))? {
+            Some(lock) => Ok(StoreLock { _lock: lock }),
+            // Waiting, the lock is always had in the end.
+            None => Err(HclError::Io {
+                path: p,
+                error: io::ErrorKind::WouldBlock.into(),
+            }),
         }
     }
 
@@ -501,6 +462,18 @@ pub(crate) mod tests {
         let (es, w) = st.entries(1).expect("entries");
         assert!(es.is_empty());
         assert_eq!(w.len(), 1, "{w:?}");
+    }
+
+    #[test]
+    fn the_gitignore_leaves_out_the_lock_and_interrupted_writes() {
+        let t = tempfile::tempdir().expect("tmp");
+        let st = Store::create(t.path()).expect("store");
+        let gi = fs::read_to_string(st.root().join(".gitignore")).expect("read");
+        let lines: Vec<&str> = gi.lines().collect();
+        assert!(lines.contains(&format!("/{LOCK_FILE}").as_str()), "{gi}");
+        // What write_atomic leaves behind when it is killed.
+        let tmp = format!("{}*", hwsys::fs::TMP_PREFIX);
+        assert!(lines.contains(&tmp.as_str()), "{gi}");
     }
 
     #[test]

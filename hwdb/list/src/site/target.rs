@@ -28,6 +28,7 @@ use std::sync::Mutex;
 use super::dir::Dir;
 use super::{lock, FxBuild, MARKER, REPORT_FILES};
 use documents::Error;
+use hwsys::fs::{Lock, Wait};
 
 /// The top-level names of a site, and those of its small directories.
 const TOP: [&str; 8] = [
@@ -63,7 +64,7 @@ pub(crate) struct Target {
 struct Old {
     pages: HashSet<Vec<u8>, FxBuild>,
     reports: HashSet<Vec<u8>, FxBuild>,
-    _lock: fs::File,
+    _lock: Lock,
 }
 
 /// The name a file is written under before it is renamed over `name`: hidden, and unique to
@@ -442,22 +443,22 @@ impl Target {
 /// open): publishing in place, or renaming a new site over it, waits for whoever holds it.
 /// The marker locked is the one at `root` once locked (a site renamed away meanwhile is
 /// not the one wanted).
-pub(crate) fn lock_site(root: &Path) -> Result<fs::File, Error> {
+pub(crate) fn lock_site(root: &Path) -> Result<Lock, Error> {
     use std::os::unix::fs::MetadataExt;
     let marker = root.join(MARKER);
     loop {
         let f = fs::File::open(&marker).map_err(|e| io_err(&marker, e))?;
-        // SAFETY: flock on a descriptor we own; released when the file is closed.
-        while unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f), libc::LOCK_EX) } != 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(io_err(&marker, e));
-            }
-        }
-        let (a, b) = (f.metadata(), fs::metadata(&marker));
-        if let (Ok(a), Ok(b)) = (a, b) {
+        // The file's own inode, to compare with what the marker's name stands for once locked.
+        let a = f.metadata();
+        let lock = match Lock::on(f, Wait::Yes) {
+            Ok(Some(l)) => l,
+            // Waiting, the lock is always had in the end.
+            Ok(None) => return Err(io_err(&marker, io::ErrorKind::WouldBlock.into())),
+            Err(e) => return Err(io_err(&marker, e)),
+        };
+        if let (Ok(a), Ok(b)) = (a, fs::metadata(&marker)) {
             if a.dev() == b.dev() && a.ino() == b.ino() {
-                return Ok(f);
+                return Ok(lock);
             }
         }
     }
