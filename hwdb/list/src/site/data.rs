@@ -5,7 +5,13 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use super::{finish, version_cmp, write, Ctx, FxBuild, Row, INDEX_SCHEMA, PAGE_SIZE, SITE_SCHEMA};
+use super::fx::FxBuild;
+use super::layout::{INDEX_SCHEMA, PAGE_SIZE, SITE_SCHEMA};
+use super::minify::minify_into;
+use super::row::{Ctx, Row};
+use super::util::{ci_cmp, version_cmp};
+use super::view::CertView;
+use super::write::{finish, write};
 use documents::Error;
 
 /// Append `s` as a JSON string that is also safe inside HTML and before `</script>`: `<`,
@@ -227,7 +233,7 @@ pub(crate) fn write_index_js(path: &Path, rows: &[Row], order: &[usize]) -> Resu
             if by_version {
                 version_cmp(x, y)
             } else {
-                super::ci_cmp(x, y)
+                ci_cmp(x, y)
             }
         });
         v
@@ -290,7 +296,7 @@ pub(crate) fn write_json(path: &Path, ctx: &Ctx, rows: &[Row]) -> Result<(), Err
     for (i, r) in rows.iter().enumerate() {
         buf.clear();
         buf.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
-        super::view::minify_into(&mut buf, r.raw);
+        minify_into(&mut buf, r.raw);
         w.write_all(&buf).map_err(|e| Error::io(path, e))?;
     }
     w.write_all(b"\n]}\n").map_err(|e| Error::io(path, e))?;
@@ -355,7 +361,7 @@ pub(crate) fn write_csv(path: &Path, rows: &[Row]) -> Result<(), Error> {
         let e = r.e;
         let k = &e.key;
         let c = e.current();
-        let cs = |f: for<'x> fn(&'x super::view::CertView<'x>) -> &'x str| c.map(f).unwrap_or("");
+        let cs = |f: for<'x> fn(&'x CertView<'x>) -> &'x str| c.map(f).unwrap_or("");
         page.clear();
         page.push_str("entries/");
         page.push_str(&e.id);

@@ -3,9 +3,10 @@
 
 use crate::key::Kind;
 
+use super::layout::{PAGE_SIZE, REPORT_FILES};
+use super::row::{Ctx, Row};
+use super::util::{day, s, shell_quote, thousands};
 use super::view::CertView;
-
-use super::{day, shell_quote, thousands, Ctx, Row, PAGE_SIZE, REPORT_FILES};
 
 /// Append `s` escaped for HTML text and attribute values. C0 control characters other than
 /// tab, newline and carriage return become U+FFFD.
@@ -389,7 +390,7 @@ fn certification_facts(out: &mut String, c: &CertView) {
     out.push_str("</dl>\n");
 }
 
-/// entries/<id>.html.
+/// `entries/<id>.html`.
 pub(crate) fn entry_page(out: &mut String, ctx: &Ctx, r: &Row) {
     let e = r.e;
     let k = &e.key;
@@ -540,10 +541,6 @@ pub(crate) fn entry_page(out: &mut String, ctx: &Ctx, r: &Row) {
     out.push_str("</body>\n</html>\n");
 }
 
-fn s<'a>(o: &'a Option<std::borrow::Cow<'_, str>>) -> &'a str {
-    o.as_deref().unwrap_or("")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -574,8 +571,11 @@ mod against_minijinja {
     use serde::Serialize;
 
     use super::*;
+    use crate::site::fx::FxBuild;
+    use crate::site::options::DEFAULT_TITLE;
+    use crate::site::parse;
+    use crate::site::read::entry_paths;
     use crate::site::view::EntryView;
-    use crate::site::{Ctx, FxBuild, Row, REPORT_FILES};
 
     const TEMPLATE: &str = r#"<!DOCTYPE html>
 <html lang="en">
@@ -764,7 +764,7 @@ mod against_minijinja {
         let t = tempfile::tempdir().expect("tmp");
         testing::synth::generate(t.path(), n, 2).expect("store");
         let st = crate::store::Store::open(t.path()).expect("store");
-        let files: Vec<(std::path::PathBuf, Vec<u8>)> = crate::site::entry_paths(&st)
+        let files: Vec<(std::path::PathBuf, Vec<u8>)> = entry_paths(&st)
             .expect("paths")
             .1
             .into_iter()
@@ -776,7 +776,7 @@ mod against_minijinja {
             .collect();
         let views: Vec<EntryView> = files
             .iter()
-            .map(|(p, b)| EntryView::parse(p, b).expect("entry"))
+            .map(|(p, b)| parse::entry(p, b).expect("entry"))
             .collect();
         let rows: Vec<Row> = views
             .iter()
@@ -790,7 +790,7 @@ mod against_minijinja {
             }
         }
         let ctx = Ctx {
-            title: crate::site::DEFAULT_TITLE,
+            title: DEFAULT_TITLE,
             as_of: "2026-03-01",
             systems: 0,
             components: 0,

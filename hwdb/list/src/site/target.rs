@@ -1,4 +1,4 @@
-//! Where [`publish`](super::publish) writes: a new directory, or a site it published before.
+//! Where [`publish`](fn@crate::site::publish) writes: a new directory, or a site it published before.
 //!
 //! The first publish builds the site in a sibling temporary directory, which is then renamed
 //! into place. Publishing over a site updates it in place, in an order that keeps every state
@@ -26,7 +26,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use super::dir::Dir;
-use super::{lock, FxBuild, MARKER, REPORT_FILES};
+use super::fx::FxBuild;
+use super::layout::{MARKER, REPORT_FILES};
+use super::link::{copy_report, report_rel};
+use super::par::lock;
 use documents::Error;
 use hwsys::fs::{Lock, Wait};
 
@@ -226,10 +229,10 @@ impl Target {
         buf: &mut Vec<u8>,
     ) -> Result<u8, Error> {
         let Some(old) = &self.old else {
-            return super::copy_report(src, &self.reports, sha, hard, buf);
+            return copy_report(src, &self.reports, sha, hard, buf);
         };
         if !old.reports.contains(sha.as_bytes()) {
-            return super::copy_report(src, &self.reports, sha, hard, buf);
+            return copy_report(src, &self.reports, sha, hard, buf);
         }
         let here = self.reports.path().join(sha);
         let st = self
@@ -239,12 +242,12 @@ impl Target {
         if !st.as_ref().is_some_and(is_dir) {
             // Not a directory (a file, or a link to one elsewhere): replaced.
             remove_any(&here).map_err(|e| io_err(&here, e))?;
-            return super::copy_report(src, &self.reports, sha, hard, buf);
+            return copy_report(src, &self.reports, sha, hard, buf);
         }
         let mut mask = 0u8;
         let mut rel = String::with_capacity(sha.len() + 24);
         for (bit, f) in REPORT_FILES.iter().enumerate() {
-            super::report_rel(&mut rel, sha, f);
+            report_rel(&mut rel, sha, f);
             let from_p = src.path().join(&rel);
             let to_p = self.reports.path().join(&rel);
             let a = src
