@@ -4,9 +4,14 @@
 use std::path::Path;
 
 use documents::claims::title;
-use documents::claims::HclEntry;
+use documents::claims::{CaseStatus, HclEntry, PciEntry, Platform, SystemEntry};
 use documents::report::Overall;
 use documents::Error;
+
+use crate::entry::{CaseResult, Certification, Names};
+use crate::error::HclError;
+use crate::key::Key;
+use crate::store::{NewEntry, Submission};
 
 /// Why `hwcert hwdb add` refuses a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +59,7 @@ fn refuse(kind: Refusal, why: impl Into<String>) -> SubmitError {
 /// A verified report, ready for [`crate::store::Store::add`].
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    pub submission: crate::store::Submission,
+    pub submission: Submission,
     /// The report's one-sentence verdict.
     pub summary: String,
     /// Entries of the report left out of the HCL, and why.
@@ -163,7 +168,7 @@ pub fn prepare(report_dir: &Path, allowed_signers: &Path) -> Result<Prepared, Su
         }
     }
     Ok(Prepared {
-        submission: crate::store::Submission {
+        submission: Submission {
             report_sha256: sha,
             report_files: files,
             entries,
@@ -186,8 +191,7 @@ fn new_entries(
     report: &documents::report::Report,
     sha: &str,
     signer: &reports::verify::Signer,
-) -> Result<(Vec<crate::store::NewEntry>, Vec<String>), SubmitError> {
-    use crate::store::{CaseResult, Certification, Key, Names, NewEntry};
+) -> Result<(Vec<NewEntry>, Vec<String>), SubmitError> {
     let mut out = Vec::new();
     let mut left_out = Vec::new();
     let date = report
@@ -228,122 +232,31 @@ fn new_entries(
             left_out.push(format!("{what}: {}", verdict.as_str()));
             continue;
         }
-        let mut cert = Certification {
-            report_sha256: sha.to_string(),
-            date: date.clone(),
-            added: String::new(),
-            profile: report.profile.name.clone(),
-            signed_by: signer.principals.join(", "),
-            signing_key: signer.fingerprint.clone(),
-            tool_version: report.tool.version.clone(),
-            os: platform.os.clone(),
-            kernel: platform.kernel.clone(),
-            driver: None,
-            driver_version: None,
-            firmware: None,
-            system: None,
-            details: Default::default(),
-            cases: cases
-                .iter()
-                .map(|c| CaseResult {
-                    name: c.name.clone(),
-                    status: c.status.as_str().to_string(),
-                    blocker: c.blocker,
-                })
-                .collect(),
+        let mut cert = certification(report, sha, signer, &date, platform, cases);
+        let release = Release {
+            os_id: &os_id,
+            version: &version,
+            arch: &arch,
         };
         let keyed = match e {
-            HclEntry::System(s) => {
-                let (Some(vendor), Some(product)) = (non_empty(&s.vendor), non_empty(&s.product))
-                else {
+            HclEntry::System(s) => match system_key(s, &mut cert, &release) {
+                Some(k) => k,
+                None => {
                     left_out.push(
                         "the system: the firmware names no vendor and product (no DMI), so it \
                          has no key"
                             .into(),
                     );
                     continue;
-                };
-                let bios = [&s.bios_vendor, &s.bios_version]
-                    .into_iter()
-                    .filter_map(non_empty)
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                cert.firmware = match (bios.is_empty(), non_empty(&s.bios_date)) {
-                    (true, _) => None,
-                    (false, Some(d)) => Some(format!("{bios} ({d})")),
-                    (false, None) => Some(bios),
-                };
-                for (k, v) in [
-                    ("product_version", &s.product_version),
-                    ("family", &s.family),
-                    ("board_vendor", &s.board_vendor),
-                    ("board", &s.board),
-                    ("board_version", &s.board_version),
-                    ("bios_vendor", &s.bios_vendor),
-                    ("bios_version", &s.bios_version),
-                    ("bios_date", &s.bios_date),
-                    ("cpu_vendor", &s.cpu_vendor),
-                    ("cpu_model", &s.cpu_model),
-                    ("cpu_sockets", &s.cpu_sockets.map(|n| n.to_string())),
-                ] {
-                    if let Some(v) = non_empty(v) {
-                        cert.details.insert(k.to_string(), v);
-                    }
                 }
-                Key::system(&vendor, &product, &os_id, &version, &arch).map(|k| {
-                    (
-                        k,
-                        Names {
-                            vendor: Some(vendor.clone()),
-                            name: Some(product.clone()),
-                            class: Some("System".into()),
-                            ..Names::default()
-                        },
-                    )
-                })
-            }
-            HclEntry::Pci(p) => {
-                let (Some(v), Some(d)) = (non_empty(&p.vendor_id), non_empty(&p.device_id)) else {
+            },
+            HclEntry::Pci(p) => match pci_key(p, &mut cert, system_title.as_deref(), &release) {
+                Some(k) => k,
+                None => {
                     left_out.push(format!("{what}: no PCI vendor and device ID"));
                     continue;
-                };
-                let subsystem = match (
-                    non_empty(&p.subsystem_vendor_id),
-                    non_empty(&p.subsystem_device_id),
-                ) {
-                    (Some(a), Some(b)) => Some((a, b)),
-                    _ => None,
-                };
-                cert.driver = Some(p.driver.clone()).filter(|d| !d.is_empty());
-                cert.driver_version = non_empty(&p.driver_version);
-                cert.firmware = non_empty(&p.firmware);
-                cert.system = system_title.clone();
-                cert.details.insert("address".into(), p.address.clone());
-                if let Some(r) = non_empty(&p.revision) {
-                    cert.details.insert("revision".into(), r);
                 }
-                Key::pci(
-                    &v,
-                    &d,
-                    subsystem.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
-                    &os_id,
-                    &version,
-                    &arch,
-                )
-                .map(|k| {
-                    (
-                        k,
-                        Names {
-                            vendor: non_empty(&p.vendor_name),
-                            name: non_empty(&p.device_name),
-                            subsystem_vendor: non_empty(&p.subsystem_vendor_name),
-                            subsystem: non_empty(&p.subsystem_name),
-                            class_id: non_empty(&p.class_id),
-                            class: non_empty(&p.class_name),
-                        },
-                    )
-                })
-            }
+            },
         };
         match keyed {
             Ok((key, names)) => out.push(NewEntry {
@@ -351,16 +264,165 @@ fn new_entries(
                 names,
                 certification: cert,
             }),
-            Err(crate::store::HclError::Invalid(why)) => {
+            Err(HclError::Invalid(why)) => {
                 return Err(refuse(Refusal::Unusable, format!("{what}: {why}")))
             }
             Err(e) => return Err(refuse(Refusal::Unusable, format!("{what}: {e}"))),
         }
     }
-    // Several functions of one model (the ports of a NIC) are one entry: keep the first,
-    // with every covering case of them all.
+    Ok((merge_functions(out), left_out))
+}
+
+/// The OS release and architecture a report's entries are certified on.
+struct Release<'a> {
+    os_id: &'a str,
+    version: &'a str,
+    arch: &'a str,
+}
+
+/// What one report says of one entry of its HCL list, but for what only its kind has.
+fn certification(
+    report: &documents::report::Report,
+    sha: &str,
+    signer: &reports::verify::Signer,
+    date: &str,
+    platform: &Platform,
+    cases: &[CaseStatus],
+) -> Certification {
+    Certification {
+        report_sha256: sha.to_string(),
+        date: date.to_string(),
+        added: String::new(),
+        profile: report.profile.name.clone(),
+        signed_by: signer.principals.join(", "),
+        signing_key: signer.fingerprint.clone(),
+        tool_version: report.tool.version.clone(),
+        os: platform.os.clone(),
+        kernel: platform.kernel.clone(),
+        driver: None,
+        driver_version: None,
+        firmware: None,
+        system: None,
+        details: Default::default(),
+        cases: cases
+            .iter()
+            .map(|c| CaseResult {
+                name: c.name.clone(),
+                status: c.status.as_str().to_string(),
+                blocker: c.blocker,
+            })
+            .collect(),
+    }
+}
+
+/// A system's key and names, its firmware and details put into `cert`; `None` when the
+/// firmware names no vendor and product.
+fn system_key(
+    s: &SystemEntry,
+    cert: &mut Certification,
+    rel: &Release,
+) -> Option<Result<(Key, Names), HclError>> {
+    let (Some(vendor), Some(product)) = (non_empty(&s.vendor), non_empty(&s.product)) else {
+        return None;
+    };
+    let bios = [&s.bios_vendor, &s.bios_version]
+        .into_iter()
+        .filter_map(non_empty)
+        .collect::<Vec<_>>()
+        .join(" ");
+    cert.firmware = match (bios.is_empty(), non_empty(&s.bios_date)) {
+        (true, _) => None,
+        (false, Some(d)) => Some(format!("{bios} ({d})")),
+        (false, None) => Some(bios),
+    };
+    for (k, v) in [
+        ("product_version", &s.product_version),
+        ("family", &s.family),
+        ("board_vendor", &s.board_vendor),
+        ("board", &s.board),
+        ("board_version", &s.board_version),
+        ("bios_vendor", &s.bios_vendor),
+        ("bios_version", &s.bios_version),
+        ("bios_date", &s.bios_date),
+        ("cpu_vendor", &s.cpu_vendor),
+        ("cpu_model", &s.cpu_model),
+        ("cpu_sockets", &s.cpu_sockets.map(|n| n.to_string())),
+    ] {
+        if let Some(v) = non_empty(v) {
+            cert.details.insert(k.to_string(), v);
+        }
+    }
+    Some(
+        Key::system(&vendor, &product, rel.os_id, rel.version, rel.arch).map(|k| {
+            (
+                k,
+                Names {
+                    vendor: Some(vendor.clone()),
+                    name: Some(product.clone()),
+                    class: Some("System".into()),
+                    ..Names::default()
+                },
+            )
+        }),
+    )
+}
+
+/// A PCI function's key and names, its driver, firmware, system and details put into `cert`;
+/// `None` without a vendor and device ID.
+fn pci_key(
+    p: &PciEntry,
+    cert: &mut Certification,
+    system_title: Option<&str>,
+    rel: &Release,
+) -> Option<Result<(Key, Names), HclError>> {
+    let (Some(v), Some(d)) = (non_empty(&p.vendor_id), non_empty(&p.device_id)) else {
+        return None;
+    };
+    let subsystem = match (
+        non_empty(&p.subsystem_vendor_id),
+        non_empty(&p.subsystem_device_id),
+    ) {
+        (Some(a), Some(b)) => Some((a, b)),
+        _ => None,
+    };
+    cert.driver = Some(p.driver.clone()).filter(|d| !d.is_empty());
+    cert.driver_version = non_empty(&p.driver_version);
+    cert.firmware = non_empty(&p.firmware);
+    cert.system = system_title.map(str::to_string);
+    cert.details.insert("address".into(), p.address.clone());
+    if let Some(r) = non_empty(&p.revision) {
+        cert.details.insert("revision".into(), r);
+    }
+    Some(
+        Key::pci(
+            &v,
+            &d,
+            subsystem.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
+            rel.os_id,
+            rel.version,
+            rel.arch,
+        )
+        .map(|k| {
+            (
+                k,
+                Names {
+                    vendor: non_empty(&p.vendor_name),
+                    name: non_empty(&p.device_name),
+                    subsystem_vendor: non_empty(&p.subsystem_vendor_name),
+                    subsystem: non_empty(&p.subsystem_name),
+                    class_id: non_empty(&p.class_id),
+                    class: non_empty(&p.class_name),
+                },
+            )
+        }),
+    )
+}
+
+/// Several functions of one model (the ports of a NIC) are one entry: keep the first, with
+/// every covering case of them all.
+fn merge_functions(entries: Vec<NewEntry>) -> Vec<NewEntry> {
     let mut merged: Vec<NewEntry> = Vec::new();
-    for e in out {
+    for e in entries {
         match merged.iter_mut().find(|m| m.key == e.key) {
             Some(m) => {
                 m.certification.cases.extend(e.certification.cases);
@@ -372,5 +434,5 @@ fn new_entries(
             None => merged.push(e),
         }
     }
-    Ok((merged, left_out))
+    merged
 }

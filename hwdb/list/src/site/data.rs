@@ -5,7 +5,13 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use super::{finish, version_cmp, write, Ctx, FxBuild, Row, INDEX_SCHEMA, PAGE_SIZE, SITE_SCHEMA};
+use super::fx::FxBuild;
+use super::layout::{INDEX_SCHEMA, PAGE_SIZE, SITE_SCHEMA};
+use super::minify::minify_into;
+use super::row::{Ctx, Row};
+use super::util::{ci_cmp, version_cmp};
+use super::view::CertView;
+use super::write::{finish, write};
 use documents::Error;
 
 /// Append `s` as a JSON string that is also safe inside HTML and before `</script>`: `<`,
@@ -103,42 +109,8 @@ pub(crate) fn derived_id(out: &mut String, r: &Row) {
 /// the columns are left out. The facets are the select filters' options: `[string index,
 /// rows]`, in the order the select shows them.
 pub(crate) fn write_index_js(path: &Path, rows: &[Row], order: &[usize]) -> Result<(), Error> {
-    // Intern every value once, counting, in the order met; then renumber by frequency.
     let n = order.len();
-    let mut ids: HashMap<&str, u32, FxBuild> =
-        HashMap::with_capacity_and_hasher(n * 2 + 16, FxBuild::default());
-    let mut strs: Vec<&str> = vec![""];
-    let mut counts: Vec<u32> = vec![0];
-    ids.insert("", 0);
-    let mut cols: Vec<Vec<u32>> = COLS.iter().map(|_| Vec::with_capacity(n)).collect();
-    for &i in order {
-        let r = &rows[i];
-        for ((_, f), col) in COLS.iter().zip(cols.iter_mut()) {
-            let s = f(r);
-            let id = *ids.entry(s).or_insert_with(|| {
-                strs.push(s);
-                counts.push(0);
-                (strs.len() - 1) as u32
-            });
-            counts[id as usize] += 1;
-            col.push(id);
-        }
-    }
-    drop(ids);
-    // "" first, then by frequency, then by the string: deterministic.
-    let mut perm: Vec<u32> = (0..strs.len() as u32).collect();
-    perm.sort_unstable_by(|&a, &b| {
-        let (x, y) = (strs[a as usize], strs[b as usize]);
-        (!x.is_empty())
-            .cmp(&!y.is_empty())
-            .then(counts[b as usize].cmp(&counts[a as usize]))
-            .then(x.cmp(y))
-    });
-    let mut rank = vec![0u32; strs.len()];
-    for (new, &old) in perm.iter().enumerate() {
-        rank[old as usize] = new as u32;
-    }
-
+    let t = Interned::of(rows, order);
     let mut out = String::with_capacity(4096 + n * 160);
     out.push_str("/* The hardware compatibility list's index for index.html (");
     out.push_str(INDEX_SCHEMA);
@@ -149,15 +121,109 @@ pub(crate) fn write_index_js(path: &Path, rows: &[Row], order: &[usize]) -> Resu
     out.push_str(",\"page\":");
     push_uint(&mut out, PAGE_SIZE);
     out.push_str(",\n\"s\":[");
-    for (i, &old) in perm.iter().enumerate() {
+    for (i, &old) in t.perm.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        js_str(&mut out, strs[old as usize]);
+        js_str(&mut out, t.strs[old as usize]);
     }
-    // Entry IDs: a component's is its PCI IDs, OS release and architecture, which the script
-    // puts together itself (see `derived_id`); only the others are written, by row.
     out.push_str("],\n\"id\":[");
+    push_ids(&mut out, rows, order);
+    out.push_str("],\n\"kind\":\"");
+    push_kinds(&mut out, rows, order);
+    out.push_str("\",\n\"c\":{");
+    push_columns(&mut out, &t);
+    out.push_str("},\n\"f\":{");
+    push_facets(&mut out, &t);
+    out.push_str("}};\n");
+    write(path, out.as_bytes())
+}
+
+/// The index's columns as indices into its table of distinct strings.
+struct Interned<'a> {
+    /// Every distinct string, `""` first, in the order met.
+    strs: Vec<&'a str>,
+    /// Per column of [`COLS`], each row's index into `strs`.
+    cols: Vec<Vec<u32>>,
+    /// The strings' order in the table written: `""` first, then by frequency, then by the
+    /// string (deterministic); `perm[new] = old`, `rank[old] = new`.
+    perm: Vec<u32>,
+    rank: Vec<u32>,
+}
+
+impl<'a> Interned<'a> {
+    /// Intern every value once, counting, in the order met; then renumber by frequency.
+    fn of(rows: &'a [Row<'a>], order: &[usize]) -> Interned<'a> {
+        let n = order.len();
+        let mut ids: HashMap<&str, u32, FxBuild> =
+            HashMap::with_capacity_and_hasher(n * 2 + 16, FxBuild::default());
+        let mut strs: Vec<&str> = vec![""];
+        let mut counts: Vec<u32> = vec![0];
+        ids.insert("", 0);
+        let mut cols: Vec<Vec<u32>> = COLS.iter().map(|_| Vec::with_capacity(n)).collect();
+        for &i in order {
+            let r = &rows[i];
+            for ((_, f), col) in COLS.iter().zip(cols.iter_mut()) {
+                let s = f(r);
+                let id = *ids.entry(s).or_insert_with(|| {
+                    strs.push(s);
+                    counts.push(0);
+                    (strs.len() - 1) as u32
+                });
+                counts[id as usize] += 1;
+                col.push(id);
+            }
+        }
+        drop(ids);
+        let mut perm: Vec<u32> = (0..strs.len() as u32).collect();
+        perm.sort_unstable_by(|&a, &b| {
+            let (x, y) = (strs[a as usize], strs[b as usize]);
+            (!x.is_empty())
+                .cmp(&!y.is_empty())
+                .then(counts[b as usize].cmp(&counts[a as usize]))
+                .then(x.cmp(y))
+        });
+        let mut rank = vec![0u32; strs.len()];
+        for (new, &old) in perm.iter().enumerate() {
+            rank[old as usize] = new as u32;
+        }
+        Interned {
+            strs,
+            cols,
+            perm,
+            rank,
+        }
+    }
+
+    /// The distinct values of the column `key` with their rows, in the select's order (as
+    /// versions, or as names).
+    fn facet(&self, key: &str, by_version: bool) -> Vec<(u32, u32)> {
+        let c = COLS.iter().position(|(k, _)| *k == key).unwrap_or(0);
+        let mut per = vec![0u32; self.strs.len()];
+        for &id in &self.cols[c] {
+            per[id as usize] += 1;
+        }
+        let mut v: Vec<(u32, u32)> = per
+            .iter()
+            .enumerate()
+            .filter(|&(id, &k)| k > 0 && id != 0)
+            .map(|(id, &k)| (id as u32, k))
+            .collect();
+        v.sort_by(|a, b| {
+            let (x, y) = (self.strs[a.0 as usize], self.strs[b.0 as usize]);
+            if by_version {
+                version_cmp(x, y)
+            } else {
+                ci_cmp(x, y)
+            }
+        });
+        v
+    }
+}
+
+/// Entry IDs: a component's is its PCI IDs, OS release and architecture, which the script
+/// puts together itself (see [`derived_id`]); only the others are written, by row.
+fn push_ids(out: &mut String, rows: &[Row], order: &[usize]) {
     let mut first = true;
     let mut derived = String::new();
     for (k, &i) in order.iter().enumerate() {
@@ -169,27 +235,31 @@ pub(crate) fn write_index_js(path: &Path, rows: &[Row], order: &[usize]) -> Resu
             }
             first = false;
             out.push('[');
-            push_uint(&mut out, k);
+            push_uint(out, k);
             out.push(',');
-            js_str(&mut out, &r.e.id);
+            js_str(out, &r.e.id);
             out.push(']');
         }
     }
-    // Kinds: one character per row, `0` a system, `1` a component.
-    out.push_str("],\n\"kind\":\"");
+}
+
+/// Kinds: one character per row, `0` a system, `1` a component.
+fn push_kinds(out: &mut String, rows: &[Row], order: &[usize]) {
     for &i in order {
         out.push(match rows[i].e.kind {
-            crate::store::Kind::System => '0',
-            crate::store::Kind::Component => '1',
+            crate::key::Kind::System => '0',
+            crate::key::Kind::Component => '1',
         });
     }
-    // Columns: `[width, digits]`, each row's string index in `width` base-64 digits.
-    out.push_str("\",\n\"c\":{");
-    for (c, ((key, _), col)) in COLS.iter().zip(&cols).enumerate() {
+}
+
+/// Columns: `[width, digits]`, each row's string index in `width` base-64 digits.
+fn push_columns(out: &mut String, t: &Interned) {
+    for (c, ((key, _), col)) in COLS.iter().zip(&t.cols).enumerate() {
         if c > 0 {
             out.push_str(",\n");
         }
-        let max = col.iter().map(|&id| rank[id as usize]).max().unwrap_or(0);
+        let max = col.iter().map(|&id| t.rank[id as usize]).max().unwrap_or(0);
         let mut width = 1;
         while width < 5 && (max as u64) >= 64u64.pow(width) {
             width += 1;
@@ -197,41 +267,21 @@ pub(crate) fn write_index_js(path: &Path, rows: &[Row], order: &[usize]) -> Resu
         out.push('"');
         out.push_str(key);
         out.push_str("\":[");
-        push_uint(&mut out, width as usize);
+        push_uint(out, width as usize);
         out.push_str(",\"");
         out.reserve(col.len() * width as usize + 2);
         for &id in col {
-            let v = rank[id as usize];
+            let v = t.rank[id as usize];
             for d in (0..width).rev() {
                 out.push(char::from(B64[(v >> (6 * d)) as usize & 63]));
             }
         }
         out.push_str("\"]");
     }
-    out.push_str("},\n\"f\":{");
-    // The facets: the distinct values of a column with their rows, in the select's order.
-    let facet = |key: &str, by_version: bool| -> Vec<(u32, u32)> {
-        let c = COLS.iter().position(|(k, _)| *k == key).unwrap_or(0);
-        let mut per = vec![0u32; strs.len()];
-        for &id in &cols[c] {
-            per[id as usize] += 1;
-        }
-        let mut v: Vec<(u32, u32)> = per
-            .iter()
-            .enumerate()
-            .filter(|&(id, &k)| k > 0 && id != 0)
-            .map(|(id, &k)| (id as u32, k))
-            .collect();
-        v.sort_by(|a, b| {
-            let (x, y) = (strs[a.0 as usize], strs[b.0 as usize]);
-            if by_version {
-                version_cmp(x, y)
-            } else {
-                super::ci_cmp(x, y)
-            }
-        });
-        v
-    };
+}
+
+/// The facets, the select filters' options: per filter, `[string index, rows]`.
+fn push_facets(out: &mut String, t: &Interned) {
     for (k, (key, by_version)) in [
         ("arch", false),
         ("rel", true),
@@ -247,20 +297,18 @@ pub(crate) fn write_index_js(path: &Path, rows: &[Row], order: &[usize]) -> Resu
         out.push('"');
         out.push_str(key);
         out.push_str("\":[");
-        for (m, (id, count)) in facet(key, by_version).into_iter().enumerate() {
+        for (m, (id, count)) in t.facet(key, by_version).into_iter().enumerate() {
             if m > 0 {
                 out.push(',');
             }
             out.push('[');
-            push_uint(&mut out, rank[id as usize] as usize);
+            push_uint(out, t.rank[id as usize] as usize);
             out.push(',');
-            push_uint(&mut out, count as usize);
+            push_uint(out, count as usize);
             out.push(']');
         }
         out.push(']');
     }
-    out.push_str("}};\n");
-    write(path, out.as_bytes())
 }
 
 /// hcl.json: one document, every entry in full as the store holds it (its file's bytes,
@@ -290,7 +338,7 @@ pub(crate) fn write_json(path: &Path, ctx: &Ctx, rows: &[Row]) -> Result<(), Err
     for (i, r) in rows.iter().enumerate() {
         buf.clear();
         buf.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
-        super::view::minify_into(&mut buf, r.raw);
+        minify_into(&mut buf, r.raw);
         w.write_all(&buf).map_err(|e| Error::io(path, e))?;
     }
     w.write_all(b"\n]}\n").map_err(|e| Error::io(path, e))?;
@@ -355,7 +403,7 @@ pub(crate) fn write_csv(path: &Path, rows: &[Row]) -> Result<(), Error> {
         let e = r.e;
         let k = &e.key;
         let c = e.current();
-        let cs = |f: for<'x> fn(&'x super::view::CertView<'x>) -> &'x str| c.map(f).unwrap_or("");
+        let cs = |f: for<'x> fn(&'x CertView<'x>) -> &'x str| c.map(f).unwrap_or("");
         page.clear();
         page.push_str("entries/");
         page.push_str(&e.id);

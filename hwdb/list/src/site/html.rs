@@ -1,11 +1,12 @@
 //! The site's HTML, written by hand into a `String`: 100,000 entry pages must take well under
 //! a second of CPU, and every value goes through [`text`], which escapes it.
 
-use crate::store::Kind;
+use crate::key::Kind;
 
+use super::layout::{PAGE_SIZE, REPORT_FILES};
+use super::row::{Ctx, Row};
+use super::util::{day, s, shell_quote, thousands};
 use super::view::CertView;
-
-use super::{day, shell_quote, thousands, Ctx, Row, PAGE_SIZE, REPORT_FILES};
 
 /// Append `s` escaped for HTML text and attribute values. C0 control characters other than
 /// tab, newline and carriage return become U+FFFD.
@@ -389,8 +390,36 @@ fn certification_facts(out: &mut String, c: &CertView) {
     out.push_str("</dl>\n");
 }
 
-/// entries/<id>.html.
+/// `entries/<id>.html`.
 pub(crate) fn entry_page(out: &mut String, ctx: &Ctx, r: &Row) {
+    entry_lead(out, ctx, r);
+    out.push_str("<h2 id=\"identity\">Identity</h2>\n<dl class=\"facts\">\n");
+    identity(out, r);
+    out.push_str("</dl>\n");
+
+    match r.e.current() {
+        None => out.push_str(
+            "<h2 id=\"current\">Current certification</h2>\n<p class=\"note\">This entry has no certification.</p>\n",
+        ),
+        Some(c) => {
+            out.push_str("<h2 id=\"current\">Current certification</h2>\n");
+            certification_facts(out, c);
+            out.push_str("<h3 id=\"report\">Signed report</h3>\n<p class=\"links\">");
+            report_links(out, ctx, &c.report_sha256, true);
+            out.push_str("</p>\n");
+            how_to_verify(out, ctx, c);
+            case_results(out, c);
+        }
+    }
+
+    history(out, ctx, r);
+    footer(out, ctx, "../", false);
+    out.push_str("</body>\n</html>\n");
+}
+
+/// An entry page's head, the way back to the index, its title and its lead paragraph: what
+/// it is, certified on which release and architecture, when last.
+fn entry_lead(out: &mut String, ctx: &Ctx, r: &Row) {
     let e = r.e;
     let k = &e.key;
     let title = e.title();
@@ -420,7 +449,13 @@ pub(crate) fn entry_page(out: &mut String, ctx: &Ctx, r: &Row) {
             out.push_str(&format!(" ({n} certifications)"));
         }
     }
-    out.push_str(".</p>\n<h2 id=\"identity\">Identity</h2>\n<dl class=\"facts\">\n");
+    out.push_str(".</p>\n");
+}
+
+/// The facts of an entry page's Identity list.
+fn identity(out: &mut String, r: &Row) {
+    let e = r.e;
+    let k = &e.key;
     fact_code(out, "Entry", "", Some(&e.id));
     fact(out, "Kind", r.kind_label());
     match e.kind {
@@ -449,68 +484,69 @@ pub(crate) fn entry_page(out: &mut String, ctx: &Ctx, r: &Row) {
     }
     fact(out, "OS release", &r.rel);
     fact(out, "Architecture", &k.arch);
-    out.push_str("</dl>\n");
+}
 
-    match e.current() {
-        None => out.push_str(
-            "<h2 id=\"current\">Current certification</h2>\n<p class=\"note\">This entry has no certification.</p>\n",
-        ),
-        Some(c) => {
-            out.push_str("<h2 id=\"current\">Current certification</h2>\n");
-            certification_facts(out, c);
-            out.push_str("<h3 id=\"report\">Signed report</h3>\n<p class=\"links\">");
-            report_links(out, ctx, &c.report_sha256, true);
-            out.push_str("</p>\n");
-            if ctx
-                .report_files
-                .get(&*c.report_sha256)
-                .is_some_and(|m| m & 0b110 == 0b110)
-            {
-                out.push_str(
-                    "<p>Check the signature with stock OpenSSH, in a directory holding \
-                     <code>report.json</code> and <code>report.json.sig</code>, with an \
-                     <code>allowed_signers</code> file that names the lab's public key (fingerprint <code>",
-                );
-                text(out, &c.signing_key);
-                out.push_str("</code>):</p>\n<pre class=\"cmd\">");
-                let cmd = format!(
-                    "ssh-keygen -Y verify -f allowed_signers -I {} -n hwcert-report -s report.json.sig < report.json",
-                    shell_quote(principal(&c.signed_by))
-                );
-                text(out, &cmd);
-                out.push_str("</pre>\n");
-            }
-            out.push_str("<h3 id=\"cases\">Case results</h3>\n");
-            if c.cases.is_empty() {
-                out.push_str("<p class=\"muted\">The report lists no cases for this entry.</p>\n");
-            } else {
-                out.push_str("<table class=\"cases\">\n<caption>The case instances that covered this entry on ");
-                text(out, day(&c.date));
-                out.push_str(
-                    "</caption>\n<thead><tr><th scope=\"col\">Case</th><th scope=\"col\">Result</th>\
-                     <th scope=\"col\">Blocker</th></tr></thead>\n<tbody>\n",
-                );
-                for x in &c.cases {
-                    el(out, "<tr><td class=\"mono\">", &x.name, "</td>");
-                    push_all(
-                        out,
-                        &["<td><span class=\"st ", status_class(&x.status), "\">"],
-                    );
-                    text(out, &x.status);
-                    push_all(
-                        out,
-                        &[
-                            "</span></td><td>",
-                            if x.blocker { "yes" } else { "no" },
-                            "</td></tr>\n",
-                        ],
-                    );
-                }
-                out.push_str("</tbody>\n</table>\n");
-            }
-        }
+/// How to check the current certification's signature, where the site holds report.json and
+/// its signature.
+fn how_to_verify(out: &mut String, ctx: &Ctx, c: &CertView) {
+    if ctx
+        .report_files
+        .get(&*c.report_sha256)
+        .is_some_and(|m| m & 0b110 == 0b110)
+    {
+        out.push_str(
+            "<p>Check the signature with stock OpenSSH, in a directory holding \
+             <code>report.json</code> and <code>report.json.sig</code>, with an \
+             <code>allowed_signers</code> file that names the lab's public key (fingerprint <code>",
+        );
+        text(out, &c.signing_key);
+        out.push_str("</code>):</p>\n<pre class=\"cmd\">");
+        let cmd = format!(
+            "ssh-keygen -Y verify -f allowed_signers -I {} -n hwcert-report -s report.json.sig < report.json",
+            shell_quote(principal(&c.signed_by))
+        );
+        text(out, &cmd);
+        out.push_str("</pre>\n");
     }
+}
 
+/// The current certification's case results.
+fn case_results(out: &mut String, c: &CertView) {
+    out.push_str("<h3 id=\"cases\">Case results</h3>\n");
+    if c.cases.is_empty() {
+        out.push_str("<p class=\"muted\">The report lists no cases for this entry.</p>\n");
+    } else {
+        out.push_str(
+            "<table class=\"cases\">\n<caption>The case instances that covered this entry on ",
+        );
+        text(out, day(&c.date));
+        out.push_str(
+            "</caption>\n<thead><tr><th scope=\"col\">Case</th><th scope=\"col\">Result</th>\
+             <th scope=\"col\">Blocker</th></tr></thead>\n<tbody>\n",
+        );
+        for x in &c.cases {
+            el(out, "<tr><td class=\"mono\">", &x.name, "</td>");
+            push_all(
+                out,
+                &["<td><span class=\"st ", status_class(&x.status), "\">"],
+            );
+            text(out, &x.status);
+            push_all(
+                out,
+                &[
+                    "</span></td><td>",
+                    if x.blocker { "yes" } else { "no" },
+                    "</td></tr>\n",
+                ],
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
+}
+
+/// An entry page's History: every certification, newest first.
+fn history(out: &mut String, ctx: &Ctx, r: &Row) {
+    let e = r.e;
     out.push_str("<h2 id=\"history\">History</h2>\n");
     if e.certifications.is_empty() {
         out.push_str("<p class=\"muted\">None.</p>\n");
@@ -536,12 +572,6 @@ pub(crate) fn entry_page(out: &mut String, ctx: &Ctx, r: &Row) {
         }
         out.push_str("</tbody>\n</table>\n");
     }
-    footer(out, ctx, "../", false);
-    out.push_str("</body>\n</html>\n");
-}
-
-fn s<'a>(o: &'a Option<std::borrow::Cow<'_, str>>) -> &'a str {
-    o.as_deref().unwrap_or("")
 }
 
 #[cfg(test)]
@@ -574,8 +604,11 @@ mod against_minijinja {
     use serde::Serialize;
 
     use super::*;
+    use crate::site::fx::FxBuild;
+    use crate::site::options::DEFAULT_TITLE;
+    use crate::site::parse;
+    use crate::site::read::entry_paths;
     use crate::site::view::EntryView;
-    use crate::site::{Ctx, FxBuild, Row, REPORT_FILES};
 
     const TEMPLATE: &str = r#"<!DOCTYPE html>
 <html lang="en">
@@ -764,7 +797,7 @@ mod against_minijinja {
         let t = tempfile::tempdir().expect("tmp");
         testing::synth::generate(t.path(), n, 2).expect("store");
         let st = crate::store::Store::open(t.path()).expect("store");
-        let files: Vec<(std::path::PathBuf, Vec<u8>)> = crate::site::entry_paths(&st)
+        let files: Vec<(std::path::PathBuf, Vec<u8>)> = entry_paths(&st)
             .expect("paths")
             .1
             .into_iter()
@@ -776,7 +809,7 @@ mod against_minijinja {
             .collect();
         let views: Vec<EntryView> = files
             .iter()
-            .map(|(p, b)| EntryView::parse(p, b).expect("entry"))
+            .map(|(p, b)| parse::entry(p, b).expect("entry"))
             .collect();
         let rows: Vec<Row> = views
             .iter()
@@ -790,7 +823,7 @@ mod against_minijinja {
             }
         }
         let ctx = Ctx {
-            title: crate::site::DEFAULT_TITLE,
+            title: DEFAULT_TITLE,
             as_of: "2026-03-01",
             systems: 0,
             components: 0,

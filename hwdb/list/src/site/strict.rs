@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use crate::store::Kind;
+use crate::key::Kind;
 
 use super::view::{CaseView, CertView, EntryView, KeyView};
 
@@ -405,7 +405,7 @@ mod tests {
         // Any whitespace, or none.
         for b in files.iter().take(50) {
             let mut m = Vec::new();
-            crate::site::view::minify_into(&mut m, b);
+            crate::site::minify::minify_into(&mut m, b);
             assert!(agrees(&m));
             let wide: Vec<u8> = b
                 .iter()

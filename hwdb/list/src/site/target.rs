@@ -1,4 +1,4 @@
-//! Where [`publish`](super::publish) writes: a new directory, or a site it published before.
+//! Where [`publish`](fn@crate::site::publish) writes: a new directory, or a site it published before.
 //!
 //! The first publish builds the site in a sibling temporary directory, which is then renamed
 //! into place. Publishing over a site updates it in place, in an order that keeps every state
@@ -26,8 +26,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use super::dir::Dir;
-use super::{lock, FxBuild, MARKER, REPORT_FILES};
+use super::fx::FxBuild;
+use super::layout::{MARKER, REPORT_FILES};
+use super::link::{copy_report, report_rel};
+use super::par::lock;
 use documents::Error;
+use hwsys::fs::{Lock, Wait};
 
 /// The top-level names of a site, and those of its small directories.
 const TOP: [&str; 8] = [
@@ -63,7 +67,7 @@ pub(crate) struct Target {
 struct Old {
     pages: HashSet<Vec<u8>, FxBuild>,
     reports: HashSet<Vec<u8>, FxBuild>,
-    _lock: fs::File,
+    _lock: Lock,
 }
 
 /// The name a file is written under before it is renamed over `name`: hidden, and unique to
@@ -225,10 +229,10 @@ impl Target {
         buf: &mut Vec<u8>,
     ) -> Result<u8, Error> {
         let Some(old) = &self.old else {
-            return super::copy_report(src, &self.reports, sha, hard, buf);
+            return copy_report(src, &self.reports, sha, hard, buf);
         };
         if !old.reports.contains(sha.as_bytes()) {
-            return super::copy_report(src, &self.reports, sha, hard, buf);
+            return copy_report(src, &self.reports, sha, hard, buf);
         }
         let here = self.reports.path().join(sha);
         let st = self
@@ -238,12 +242,12 @@ impl Target {
         if !st.as_ref().is_some_and(is_dir) {
             // Not a directory (a file, or a link to one elsewhere): replaced.
             remove_any(&here).map_err(|e| io_err(&here, e))?;
-            return super::copy_report(src, &self.reports, sha, hard, buf);
+            return copy_report(src, &self.reports, sha, hard, buf);
         }
         let mut mask = 0u8;
         let mut rel = String::with_capacity(sha.len() + 24);
         for (bit, f) in REPORT_FILES.iter().enumerate() {
-            super::report_rel(&mut rel, sha, f);
+            report_rel(&mut rel, sha, f);
             let from_p = src.path().join(&rel);
             let to_p = self.reports.path().join(&rel);
             let a = src
@@ -442,22 +446,22 @@ impl Target {
 /// open): publishing in place, or renaming a new site over it, waits for whoever holds it.
 /// The marker locked is the one at `root` once locked (a site renamed away meanwhile is
 /// not the one wanted).
-pub(crate) fn lock_site(root: &Path) -> Result<fs::File, Error> {
+pub(crate) fn lock_site(root: &Path) -> Result<Lock, Error> {
     use std::os::unix::fs::MetadataExt;
     let marker = root.join(MARKER);
     loop {
         let f = fs::File::open(&marker).map_err(|e| io_err(&marker, e))?;
-        // SAFETY: flock on a descriptor we own; released when the file is closed.
-        while unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f), libc::LOCK_EX) } != 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(io_err(&marker, e));
-            }
-        }
-        let (a, b) = (f.metadata(), fs::metadata(&marker));
-        if let (Ok(a), Ok(b)) = (a, b) {
+        // The file's own inode, to compare with what the marker's name stands for once locked.
+        let a = f.metadata();
+        let lock = match Lock::on(f, Wait::Yes) {
+            Ok(Some(l)) => l,
+            // Waiting, the lock is always had in the end.
+            Ok(None) => return Err(io_err(&marker, io::ErrorKind::WouldBlock.into())),
+            Err(e) => return Err(io_err(&marker, e)),
+        };
+        if let (Ok(a), Ok(b)) = (a, fs::metadata(&marker)) {
             if a.dev() == b.dev() && a.ino() == b.ino() {
-                return Ok(f);
+                return Ok(lock);
             }
         }
     }

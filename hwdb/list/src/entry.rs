@@ -1,0 +1,183 @@
+//! An entry file: [`Entry`] (its key, [`Names`] and every [`Certification`] with its
+//! [`CaseResult`]s), its one-line title, and its bytes as the store's file holds them.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::HclError;
+use crate::key::{Key, Kind};
+
+/// The schema of an entry file.
+pub const SCHEMA: &str = "hwcert.hcl/1";
+
+/// One case instance that covered an entry in a certification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseResult {
+    pub name: String,
+    /// `pass`, `skip`, … as in the report.
+    pub status: String,
+    pub blocker: bool,
+}
+
+/// One certification of an entry: what one signed report says about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Certification {
+    /// SHA-256 of the report's report.json: the report that certified it.
+    pub report_sha256: String,
+    /// When the run finished (UTC, RFC 3339).
+    pub date: String,
+    /// When the report was added to this store (UTC, RFC 3339).
+    pub added: String,
+    /// The profile the run used (`standard`).
+    pub profile: String,
+    /// The principal(s) the allowed_signers file admits the signing key as.
+    pub signed_by: String,
+    /// The signing key's SHA-256 fingerprint.
+    pub signing_key: String,
+    /// hwcert's version that made the report.
+    pub tool_version: String,
+    /// os-release PRETTY_NAME.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<String>,
+    /// The bound driver (components).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_version: Option<String>,
+    /// The device's firmware revision (components), or the BIOS (systems).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware: Option<String>,
+    /// The system a component was certified in (`Inspur NF5280M5`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// Other facts of the tested configuration (PCI address and revision, board, CPU model…).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, String>,
+    /// The case instances that covered the entry.
+    pub cases: Vec<CaseResult>,
+}
+
+/// Names of an entry, for people: from the newest certification.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Names {
+    /// The vendor (PCI vendor name, or the system's DMI vendor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// The device or product name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subsystem_vendor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subsystem: Option<String>,
+    /// PCI class code (`020000`), for components.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_id: Option<String>,
+    /// `Ethernet controller`; `System` for systems.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+}
+
+/// One entry file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub schema: String,
+    pub id: String,
+    pub kind: Kind,
+    pub key: Key,
+    #[serde(flatten)]
+    pub names: Names,
+    /// Every certification, newest first.
+    pub certifications: Vec<Certification>,
+}
+
+impl Entry {
+    /// The newest certification.
+    pub fn current(&self) -> Option<&Certification> {
+        self.certifications.first()
+    }
+
+    /// A one-line name: `Intel Corporation Ethernet Controller X710 [8086:1572]`,
+    /// `Inspur NF5280M5`.
+    pub fn title(&self) -> String {
+        title(
+            self.kind,
+            [
+                self.key.system_vendor.as_deref(),
+                self.key.system_product.as_deref(),
+            ],
+            [self.key.vendor_id.as_deref(), self.key.device_id.as_deref()],
+            [
+                self.names.vendor.as_deref(),
+                self.names.name.as_deref(),
+                self.names.subsystem.as_deref(),
+            ],
+        )
+    }
+
+    /// The entry as its file holds it: pretty JSON with a trailing newline.
+    pub fn to_file_bytes(&self) -> Vec<u8> {
+        // Serializing plain structs of strings cannot fail.
+        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+
+    /// Parse an entry file's bytes.
+    pub fn from_file_bytes(path: &Path, b: &[u8]) -> Result<Entry, HclError> {
+        let e: Entry = serde_json::from_slice(b).map_err(|e| HclError::BadEntry {
+            path: path.to_path_buf(),
+            why: e.to_string(),
+        })?;
+        let bad = |why: String| HclError::BadEntry {
+            path: path.to_path_buf(),
+            why,
+        };
+        if e.schema != SCHEMA {
+            return Err(bad(format!(
+                "schema \"{}\", expected \"{SCHEMA}\"",
+                e.schema
+            )));
+        }
+        if e.key.kind() != e.kind {
+            return Err(bad(format!(
+                "kind \"{}\" does not match its key",
+                e.kind.as_str()
+            )));
+        }
+        if e.id != e.key.id() {
+            return Err(bad(format!(
+                "id \"{}\" does not match its key (\"{}\")",
+                e.id,
+                e.key.id()
+            )));
+        }
+        Ok(e)
+    }
+}
+
+/// An entry's one-line name from its parts: a system's `[vendor, product]`, a component's
+/// `[vendor_id, device_id]` and `[vendor, name, subsystem]` names (see [`Entry::title`]).
+pub fn title(
+    kind: Kind,
+    system: [Option<&str>; 2],
+    ids: [Option<&str>; 2],
+    names: [Option<&str>; 3],
+) -> String {
+    match kind {
+        Kind::System => system.into_iter().flatten().collect::<Vec<_>>().join(" "),
+        Kind::Component => {
+            let [vendor, name, subsystem] = names;
+            let name = subsystem.or(name).unwrap_or("PCI device");
+            let ids = format!("[{}:{}]", ids[0].unwrap_or("?"), ids[1].unwrap_or("?"));
+            match vendor {
+                Some(v) => format!("{v} {name} {ids}"),
+                None => format!("{name} {ids}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! What goes wrong with a store: [`HclError`], naming the file and what to do.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::layout::{COMPONENTS_DIR, SYSTEMS_DIR};
+
+/// What went wrong with a store, on which file, and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum HclError {
+    #[error("{}: {error}", .path.display())]
+    Io { path: PathBuf, error: io::Error },
+    #[error("{}: not an HCL entry ({why}); fix or remove the file, the store was not changed", .path.display())]
+    BadEntry { path: PathBuf, why: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{}: not an HCL store (no {SYSTEMS_DIR}/ or {COMPONENTS_DIR}/ directory); `hwcert hwdb add` makes one", .0.display())]
+    NotAStore(PathBuf),
+}
+
+/// An io error on `path`, as an [`HclError::Io`].
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> HclError + '_ {
+    move |error| HclError::Io {
+        path: path.to_path_buf(),
+        error,
+    }
+}
