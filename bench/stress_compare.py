@@ -1,7 +1,14 @@
-#!/usr/bin/env python3
-"""Run hwcert's stress cases beside reference tools configured for the same work; print each
-pair and the ratio ours / reference. Called by bench/stress.sh (which installs the tools and
-builds the `stress` example); see there for the list of comparisons.
+"""The stress back end of bench/run.py (`bench/run.py stress`, which checks the tools and builds
+the `stress` example): hwcert's stress cases beside reference tools configured for the same work,
+each pair and the ratio ours / reference. Starting programs, timing, medians, ratios, the pairs'
+table and the record are bench/common.py's.
+
+  memory: STREAM copy vs mbw MEMCPY (one pinned mbw per CPU, converted to STREAM's counting),
+          STREAM all-kernel rate vs stress-ng --stream
+  storage: sequential write/read (1 MiB, depth 4) and 4 KiB random reads (depth 32) with
+          O_DIRECT vs fio with the same block sizes, depths, file size, engine and O_DIRECT, on
+          a scratch file in /var/tmp (the real disk's filesystem; removed afterwards)
+  cpu:    scaling (all CPUs / one CPU) and CPU utilisation vs stress-ng --cpu
 
 Unit conversions, stated once:
   * hwcert and STREAM count MB = 10^6 bytes; copy moves 2 x 8 bytes per element (read + write),
@@ -38,53 +45,44 @@ Fairness, stated once:
     round or, when fio goes first, of the round before).
 """
 
-import argparse
 import json
 import os
 import re
-import resource
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
+
+from common import in_order, log, loadavg, output, Proc, run
 
 MiB = 1 << 20
+SECTIONS = ("memory", "storage", "cpu")
 
 
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
+class Round:
+    """The round being run: its number (from 1) and whether ours goes first in it."""
 
+    def __init__(self, a, pairs):
+        self.a, self.pairs = a, pairs
+        self.i, self.ours_first = 0, True
 
-def load():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
+    def row(self, figure, ours, ref_name, ref, unit, higher_better=True, info=False):
+        """One pair of one run. The goal is ours >= 0.9 x reference (latency: ours <= reference / 0.9)."""
+        self.pairs.add(figure, ours, ref, unit=unit, ours_name="hwcert", ref_name=ref_name, round=self.i,
+                       ours_first=self.ours_first, higher_better=higher_better, info=info)
+
+    def in_order(self, ours, ref):
+        return in_order(self.ours_first, ours, ref)
 
 
 def run_ours(binary, args):
     """Run the stress example; return ({name: value}, cpu seconds, wall seconds)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.monotonic()
-    p = subprocess.run([binary] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                       start_new_session=True)
-    wall = time.monotonic() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    r = run([binary] + args, capture=True)
     try:
-        doc = json.loads(p.stdout)
+        doc = json.loads(r.stdout)
     except json.JSONDecodeError:
-        sys.exit(f"stress example failed: {' '.join(args)}\n{p.stderr}")
+        raise SystemExit(f"stress example failed: {' '.join(args)}\n{r.stderr}")
     if doc["verdict"]["status"] != "pass":
-        log(f"warning: {' '.join(args)}: {doc['verdict']}\n{p.stderr}")
-    return {m["name"]: m["value"] for m in doc["measurements"]}, cpu, wall
-
-
-def sh(cmd, **kw):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                       **kw)
-    if p.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{p.stdout}")
-    return p.stdout
+        log(f"warning: {' '.join(args)}: {doc['verdict']}\n{r.stderr}")
+    return {m["name"]: m["value"] for m in doc["measurements"]}, r.cpu, r.wall
 
 
 def online_cpus():
@@ -95,14 +93,11 @@ def online_cpus():
 
 def mbw_copy(cpus, per_instance_mib, runs):
     """One mbw MEMCPY per CPU at once; (sum of best, sum of average) in MiB/s."""
-    procs = [
-        subprocess.Popen(["taskset", "-c", str(c), "mbw", "-n", str(runs), "-t0", str(per_instance_mib)],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        for c in cpus
-    ]
+    procs = [Proc(["taskset", "-c", str(c), "mbw", "-n", str(runs), "-t0", str(per_instance_mib)],
+                  capture=True, merge=True) for c in cpus]
     best = avg = 0.0
     for p in procs:
-        out, _ = p.communicate()
+        out = p.wait().check().stdout
         rates = [(l.split()[0], float(re.search(r"Copy: ([\d.]+) MiB/s", l).group(1)))
                  for l in out.splitlines() if "Method: MEMCPY" in l]
         best += max(r for k, r in rates if k != "AVG")
@@ -113,8 +108,8 @@ def mbw_copy(cpus, per_instance_mib, runs):
 def stressng_stream(n, array_bytes, secs):
     """stress-ng --stream with per-instance arrays of array_bytes/n; summed MiB/s (read+write)."""
     # stress-ng sizes each instance's arrays as 4 x l3-size / instances.
-    out = sh(["stress-ng", "--stream", str(n), "--stream-l3-size", str(array_bytes // 4),
-              "-t", str(secs), "--metrics-brief"])
+    out = output(["stress-ng", "--stream", str(n), "--stream-l3-size", str(array_bytes // 4),
+                  "-t", str(secs), "--metrics-brief"])
     rates = re.findall(r"memory rate: ([\d.]+) MB read/sec, ([\d.]+) MB write/sec.*\(instance (\d+)\)", out)
     if not rates:
         return None, 0, out
@@ -126,8 +121,8 @@ def stressng_stream(n, array_bytes, secs):
 # --- storage -----------------------------------------------------------------------------------
 
 def disk_of(path):
-    src = sh(["findmnt", "-no", "SOURCE", "-T", path]).strip()
-    chain = sh(["lsblk", "-nrso", "NAME,TYPE", src]).split("\n")
+    src = output(["findmnt", "-no", "SOURCE", "-T", path]).strip()
+    chain = output(["lsblk", "-nrso", "NAME,TYPE", src]).split("\n")
     disks = [l.split()[0] for l in chain if l.split()[1:] == ["disk"]]
     return disks[-1] if disks else os.path.basename(src)
 
@@ -138,7 +133,7 @@ def fio(filename, rw, bs, depth, size, runtime_ms=None, loops=1):
            "--lat_percentiles=1", "--output-format=json"]
     if runtime_ms:
         cmd += ["--time_based", f"--runtime={runtime_ms}ms"]
-    job = json.loads(sh(cmd))["jobs"][0]
+    job = json.loads(run(cmd, capture=True).check().stdout)["jobs"][0]
     return job["write" if "write" in rw else "read"]
 
 
@@ -147,69 +142,41 @@ def allocation(path):
     allocated = os.stat(path).st_blocks * 512
     if not shutil.which("filefrag"):
         return allocated, None
-    p = subprocess.run(["filefrag", "-v", path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    return allocated, (sum("unwritten" in l for l in p.stdout.splitlines()) if p.returncode == 0 else None)
+    r = run(["filefrag", "-v", path], capture=True)
+    return allocated, (sum("unwritten" in l for l in r.stdout.splitlines()) if r.code == 0 else None)
 
 
-# --- printing ----------------------------------------------------------------------------------
+# --- the sections --------------------------------------------------------------------------------
 
-# figure -> {ours: [..], ref: [..], rounds: [(round, ours first)], ref_name, unit, higher_better, info}
-PAIRS = {}
-ROUND = {"i": 0, "ours_first": True}
-
-
-def row(figure, ours, ref_name, ref, unit, higher_better=True, info=False):
-    """One pair of one run. The goal is ours >= 0.9 x reference (latency: ours <= reference / 0.9)."""
-    p = PAIRS.setdefault(figure, {"ours": [], "ref": [], "rounds": [], "ref_name": ref_name, "unit": unit,
-                                  "higher_better": higher_better, "info": info})
-    p["ours"].append(ours)
-    p["ref"].append(ref)
-    p["rounds"].append((ROUND["i"], ROUND["ours_first"]))
-    log(f"  {figure}: ours {ours:.1f} {unit}, {ref_name} {ref:.1f} {unit}, ratio {ours / ref if ref else 0:.3f}")
-
-
-def median(v):
-    v = sorted(v)
-    k = len(v)
-    return v[k // 2] if k % 2 else (v[k // 2 - 1] + v[k // 2]) / 2
-
-
-def in_order(ours, ref):
-    """Run ours and the reference in this round's order; return (ours' result, reference's)."""
-    if ROUND["ours_first"]:
-        o = ours()
-        return o, ref()
-    r = ref()
-    return ours(), r
-
-
-def memory(a, secs, cpus):
+def memory(rnd, secs, cpus):
+    a = rnd.a
     n = len(cpus)
     array = a.array_mib * MiB
     # stress-ng is compared with ours' all-CPU run: after it in an ours-first round, before it
     # (and before mbw) otherwise.
-    sng_first = None if ROUND["ours_first"] else stressng_stream(n, array, max(secs, 10))
-    (m, _, _), (best, avg) = in_order(
+    sng_first = None if rnd.ours_first else stressng_stream(n, array, max(secs, 10))
+    (m, _, _), (best, avg) = rnd.in_order(
         lambda: run_ours(a.bin, ["memory", str(secs), f"stream_array_bytes={array}", "memory_bytes=256M"]),
         lambda: mbw_copy(cpus, a.array_mib // n, 50))
-    row(f"memory copy {n} CPUs, best", m["copy_mb_s"], f"{n} x mbw MEMCPY, best", best * 2 * 1.048576, "MB/s")
-    row(f"memory copy {n} CPUs vs average", m["copy_mb_s"], f"{n} x mbw MEMCPY, avg", avg * 2 * 1.048576, "MB/s",
-        info=True)
+    rnd.row(f"memory copy {n} CPUs, best", m["copy_mb_s"], f"{n} x mbw MEMCPY, best", best * 2 * 1.048576, "MB/s")
+    rnd.row(f"memory copy {n} CPUs vs average", m["copy_mb_s"], f"{n} x mbw MEMCPY, avg", avg * 2 * 1.048576,
+            "MB/s", info=True)
     # One CPU: the same per-thread arrays, one thread, one mbw.
-    (m1, _, _), (best1, _) = in_order(
+    (m1, _, _), (best1, _) = rnd.in_order(
         lambda: run_ours(a.bin, ["memory", str(secs), f"stream_array_bytes={array // n}", "memory_bytes=64M",
                                  f"cpu_list={cpus[0]}"]),
         lambda: mbw_copy(cpus[:1], a.array_mib // n, 50))
-    row("memory copy 1 CPU, best", m1["copy_mb_s"], "1 x mbw MEMCPY, best", best1 * 2 * 1.048576, "MB/s")
+    rnd.row("memory copy 1 CPU, best", m1["copy_mb_s"], "1 x mbw MEMCPY, best", best1 * 2 * 1.048576, "MB/s")
     sng, seen, out = sng_first or stressng_stream(n, array, max(secs, 10))
     combined = 10 / (2 / m["copy_mb_s"] + 2 / m["scale_mb_s"] + 3 / m["add_mb_s"] + 3 / m["triad_mb_s"])
     if sng is None:
         log(f"stress-ng --stream printed no rate:\n{out}")
     else:
-        row("memory STREAM 4-kernel rate", combined, "stress-ng --stream x1.048576", sng * 1.048576, "MB/s")
+        rnd.row("memory STREAM 4-kernel rate", combined, "stress-ng --stream x1.048576", sng * 1.048576, "MB/s")
 
 
-def storage(a, secs, disk, state):
+def storage(rnd, secs, disk, state):
+    a = rnd.a
     work = tempfile.mkdtemp(prefix="hwcert-bench.", dir="/var/tmp")
     try:
         def ours():
@@ -235,118 +202,114 @@ def storage(a, secs, disk, state):
             os.unlink(f)
             return w, r, rr, allocated, unwritten, ms
 
-        s, (w, r, rr, allocated, unwritten, ms) = in_order(ours, reference)
+        s, (w, r, rr, allocated, unwritten, ms) = rnd.in_order(ours, reference)
         log(f"  ours read at random for {s['randread_seconds']:.2f} s, fio for {ms / 1000:.2f} s; "
             f"fio.dat {allocated / MiB:.0f} MiB allocated, "
             f"{'?' if unwritten is None else unwritten} unwritten extents")
-        row("sequential write 1 MiB qd4", s["seq_write_mb_s"], "fio write", w["bw_bytes"] / 1e6, "MB/s")
-        row("sequential read 1 MiB qd4", s["seq_read_mb_s"], "fio read", r["bw_bytes"] / 1e6, "MB/s")
-        row("random read 4 KiB qd32", s["randread_4k_iops"], "fio randread", rr["iops"], "IOPS")
+        rnd.row("sequential write 1 MiB qd4", s["seq_write_mb_s"], "fio write", w["bw_bytes"] / 1e6, "MB/s")
+        rnd.row("sequential read 1 MiB qd4", s["seq_read_mb_s"], "fio read", r["bw_bytes"] / 1e6, "MB/s")
+        rnd.row("random read 4 KiB qd32", s["randread_4k_iops"], "fio randread", rr["iops"], "IOPS")
         pct = rr["lat_ns"]["percentile"]
-        row("random read latency p50", s["lat_p50_us"], "fio lat p50", pct["50.000000"] / 1e3, "us", False)
-        row("random read latency p99", s["lat_p99_us"], "fio lat p99", pct["99.000000"] / 1e3, "us", False)
+        rnd.row("random read latency p50", s["lat_p50_us"], "fio lat p50", pct["50.000000"] / 1e3, "us", False)
+        rnd.row("random read latency p99", s["lat_p99_us"], "fio lat p99", pct["99.000000"] / 1e3, "us", False)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def cpu(a, secs, cpus):
+def cpu(rnd, secs, cpus):
+    a = rnd.a
     n = len(cpus)
 
     def sng_cpu(k, extra):
-        out = sh(["stress-ng", "--cpu", str(k), "--cpu-method", "matrixprod", "-t", str(secs),
-                  "--metrics"] + extra)
+        out = output(["stress-ng", "--cpu", str(k), "--cpu-method", "matrixprod", "-t", str(secs),
+                      "--metrics"] + extra)
         line = next(l for l in out.splitlines() if re.search(r"metrc:.*\] cpu\s+\d", l))
         f = line.split("] ")[1].split()
         return float(f[5]), float(f[7])  # bogo ops/s (real time), CPU used per instance %
 
-    (c_all, cpu_all, wall_all), (ref_all, ref_busy) = in_order(
+    (c_all, cpu_all, wall_all), (ref_all, ref_busy) = rnd.in_order(
         lambda: run_ours(a.bin, ["cpu", str(secs)]), lambda: sng_cpu(n, []))
-    (c_one, _, _), (ref_one, _) = in_order(
+    (c_one, _, _), (ref_one, _) = rnd.in_order(
         lambda: run_ours(a.bin, ["cpu", str(secs), f"cpu_list={cpus[0]}"]),
         lambda: sng_cpu(1, ["--taskset", str(cpus[0])]))
     one = c_one[f"cpu{cpus[0]}_ops_per_s"]
-    row(f"cpu scaling {n} CPUs / 1", c_all["total_ops_per_s"] / one, "stress-ng --cpu matrixprod",
-        ref_all / ref_one, "x")
-    row("cpu utilisation", 100 * cpu_all / wall_all / n, "stress-ng CPU used per instance", ref_busy, "%")
+    rnd.row(f"cpu scaling {n} CPUs / 1", c_all["total_ops_per_s"] / one, "stress-ng --cpu matrixprod",
+            ref_all / ref_one, "x")
+    rnd.row("cpu utilisation", 100 * cpu_all / wall_all / n, "stress-ng CPU used per instance", ref_busy, "%")
     return (f"ours {c_all['total_ops_per_s']:.0f} rounds/s ({c_all['fma_gflops']:.1f} GFLOP/s FMA) on {n} CPUs, "
             f"{one:.0f} on cpu{cpus[0]} alone; stress-ng matrixprod {ref_all:.1f} bogo ops/s, {ref_one:.1f} alone")
 
 
-SECTIONS = ("memory", "storage", "cpu")
+# --- the benchmark -------------------------------------------------------------------------------
 
-
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--repeat", type=int, default=3, help="runs of every pair (medians are compared)")
-    ap.add_argument("--sections", default=",".join(SECTIONS),
-                    help="comma-separated, of: " + ", ".join(SECTIONS))
-    ap.add_argument("--array-mib", type=int, default=256, help="STREAM array size (each of 3)")
-    ap.add_argument("--file-mib", type=int, default=1024, help="storage test file size")
-    a = ap.parse_args()
-    sections = [x.strip() for x in a.sections.split(",") if x.strip()]
+def parse_sections(text):
+    sections = [x.strip() for x in text.split(",") if x.strip()]
     unknown = [x for x in sections if x not in SECTIONS]
     if unknown or not sections:
-        sys.exit(f"--sections {a.sections}: expected some of {', '.join(SECTIONS)}")
-    secs = a.seconds
+        raise SystemExit(f"--sections {text}: expected some of {', '.join(SECTIONS)}")
+    return sections
+
+
+def tools(sections):
+    """The commands the sections need: (command, why)."""
+    need = []
+    if "memory" in sections:
+        need += ["mbw", "stress-ng", "taskset"]
+    if "storage" in sections:
+        need += ["fio", "findmnt", "lsblk"]
+    if "cpu" in sections:
+        need += ["stress-ng"]
+    return list(dict.fromkeys(need))
+
+
+def meets(ratio, higher_better):
+    return ratio >= 0.9 if higher_better else ratio <= 1 / 0.9
+
+
+def verdict(x):
+    """The goal, ours >= 0.9 x reference (latency <= reference / 0.9), for both ratios."""
+    if x["info"]:
+        return "for the record"
+    ok = meets(x["ratio_of_medians"], x["higher_better"]) and meets(x["median_of_ratios"], x["higher_better"])
+    return "ok" if ok else "BELOW GOAL"
+
+
+def run_all(a, pairs):
+    """Every round of the chosen sections (a: bin, seconds, rounds, sections, array_mib,
+    file_mib), pairs into PAIRS; prints the table. Returns what else the record keeps."""
+    sections, secs = a.sections, a.seconds
     cpus = online_cpus()
-    disk = disk_of("/var/tmp")
+    disk = disk_of("/var/tmp") if "storage" in sections else None
     loads = []
-    print(f"hwcert stress benchmark: {', '.join(sections)}; {len(cpus)} CPUs, {secs} s per run, {a.repeat} rounds "
+    print(f"hwcert stress benchmark: {', '.join(sections)}; {len(cpus)} CPUs, {secs} s per run, {a.rounds} rounds "
           f"(ours and the reference back to back, ours first in odd rounds, the reference in even ones), "
-          f"load average at start {load()}")
+          f"load average at start {loadavg()}", flush=True)
     absolute = []
     storage_state = {}
-    for i in range(a.repeat):
-        ROUND.update(i=i + 1, ours_first=i % 2 == 0)
-        first = "ours" if ROUND["ours_first"] else "the reference"
+    rnd = Round(a, pairs)
+    for i in range(a.rounds):
+        rnd.i, rnd.ours_first = i + 1, i % 2 == 0
+        first = "ours" if rnd.ours_first else "the reference"
         for section in sections:
-            log(f"round {i + 1}: {section}, {first} first (load {load()})")
-            loads.append(load())
+            log(f"round {i + 1}: {section}, {first} first (load {loadavg()})")
+            loads.append(loadavg())
             if section == "memory":
-                memory(a, secs, cpus)
+                memory(rnd, secs, cpus)
             elif section == "storage":
-                storage(a, secs, disk, storage_state)
+                storage(rnd, secs, disk, storage_state)
             else:
-                absolute.append(cpu(a, secs, cpus))
-    loads.append(load())
-
-    def meets(ratio, higher_better):
-        return ratio >= 0.9 if higher_better else ratio <= 1 / 0.9
+                absolute.append(cpu(rnd, secs, cpus))
+    loads.append(loadavg())
 
     print()
-    print(f"{'figure':34} {'ours':>10} {'reference':>10} {'unit':5} {'ratio':>6} {'paired':>6} {'(range)':>11}  "
-          f"reference")
-    for fig, p in PAIRS.items():
-        o, r = median(p["ours"]), median(p["ref"])
-        ratio = o / r if r else float("nan")
-        each = [x / y for x, y in zip(p["ours"], p["ref"]) if y]
-        paired = median(each) if each else float("nan")
-        ok = meets(ratio, p["higher_better"]) and meets(paired, p["higher_better"])
-        verdict = "for the record" if p["info"] else ("ok" if ok else "BELOW GOAL")
-        note = "" if p["higher_better"] else ", lower is better"
-        rng = f"{min(each):.2f}-{max(each):.2f}" if each else ""
-        print(f"{fig:34} {o:10.1f} {r:10.1f} {p['unit']:5} {ratio:6.3f} {paired:6.3f} {rng:>11}  {p['ref_name']}  "
-              f"[{verdict}{note}]")
+    pairs.print_table(verdict)
+    print("The goal (ours >= 0.9 x reference; latency <= reference / 0.9) must hold for both ratio and paired.")
     print()
-    print("ours and reference: medians of the rounds; ratio = median ours / median reference; paired = median of "
-          "the per-round ratios; range = the per-round ratios. The goal (ours >= 0.9 x reference; latency "
-          "<= reference / 0.9) must hold for both ratio and paired.")
-    print()
-    print("per round (* = ours ran first): ours / reference = ratio")
-    for fig, p in PAIRS.items():
-        cells = [f"{i}{'*' if first else ' '} {o:.1f} / {r:.1f} = {o / r if r else float('nan'):.2f}"
-                 for o, r, (i, first) in zip(p["ours"], p["ref"], p["rounds"])]
-        print(f"  {fig} ({p['unit']}):")
-        for c in cells:
-            print(f"    {c}")
+    pairs.print_rounds()
     for i, t in enumerate(absolute):
         print(f"absolute cpu, round {i + 1}: {t} (different work: not comparable)")
-    if "storage" in sections:
+    if disk:
         print(f"disk: {disk} (scratch files in /var/tmp, removed)")
     print(f"load averages (1, 5, 15 min) at each section: {' | '.join(loads)}")
-
-
-if __name__ == "__main__":
-    main()
+    return {"cpus": cpus, "disk": disk, "absolute_cpu": absolute, "loadavg_at_sections": loads,
+            "goals": {fig: verdict(x) for fig, x in pairs.summary().items()}}
