@@ -144,6 +144,14 @@ class Crate:
         if depth > 20 or not segs:
             return None
         head = segs[0]
+        if (
+            head == "super"
+            and len(segs) > 1
+            and re.search(r"\bmod\s+\w+\s*\{", self.text[mod])
+            and segs[1] in self.items(mod)
+        ):
+            # `super::` inside an inline module of this file names this file's item.
+            return mod
         if head in ("crate", "super", "self"):
             cur = self.start(mod, head)
             rest = segs[1:]
@@ -164,6 +172,8 @@ class Crate:
         names, globs = self.reexports(cur)
         if name in names:
             t = names[name]
+            if t[0] not in ("crate", "super", "self") and (cur + (t[0],)) not in self.files:
+                return None  # a re-export of another crate's item: no file of this crate
             r = self.resolve(cur, t + rest[1:] if t[-1] == name else t, depth + 1)
             return r if r is not None else cur
         for g in globs:

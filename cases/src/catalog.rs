@@ -1,0 +1,23 @@
+//! The catalog: every built-in case, in the order plans list them.
+
+use crate::case::Case;
+use crate::{cpu, memory, network, pci, storage, stress, system};
+
+/// Every built-in case, in catalog order (system, cpu, memory, pci, storage, network).
+pub fn catalog() -> Vec<Box<dyn Case>> {
+    let mut all = Vec::new();
+    all.extend(system::cases());
+    all.extend(cpu::cases());
+    all.extend(memory::cases());
+    all.extend(pci::cases());
+    all.extend(storage::cases());
+    all.extend(network::cases());
+    // Stress last: the driver cases say quickly what is wrong before hours of load.
+    all.extend(stress::stress_cases());
+    all
+}
+
+/// The built-in case named `name` (`cpu::all_online`).
+pub fn find(name: &str) -> Option<Box<dyn Case>> {
+    catalog().into_iter().find(|c| c.info().name == name)
+}
