@@ -200,10 +200,12 @@ pub trait Case: Send + Sync {
     fn run(&self, ctx: &mut Context<'_>) -> Verdict;
 }
 
-/// The instance name of a case on a target: `case` or `case::target`.
+/// The instance name of a case on a target: `case` or `case::target`. A target ID comes
+/// from the machine (an interface or disk name, or a crafted snapshot's): its control
+/// characters are escaped, so the name is safe in every output that prints it.
 pub fn instance_name(case: &str, target: &Target) -> String {
     match &target.id {
-        Some(id) => format!("{case}::{id}"),
+        Some(id) => format!("{case}::{}", hwsys::text::escape_controls(id)),
         None => case.to_string(),
     }
 }

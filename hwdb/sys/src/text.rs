@@ -29,6 +29,42 @@ pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Multi-line text for a terminal: line breaks and tabs kept, every other control character
+/// (ESC, BEL, backspace, C1 controls, a lone carriage return …) shown as by
+/// [`escape_controls`], never obeyed. Every human-readable output goes through this.
+pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut buf = [0u8; 4];
+    for c in s.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            c => out.push_str(&escape_controls(c.encode_utf8(&mut buf))),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Serialized JSON made terminal-safe without changing its value: DEL and the C1 controls
+/// (U+007F–U+009F, which JSON allows raw in strings and some terminals obey) written as
+/// `\u00XX` escapes. serde_json already escapes the C0 controls.
+pub fn json_terminal_safe(json: String) -> String {
+    if !json.chars().any(|c| ('\u{7f}'..='\u{9f}').contains(&c)) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if ('\u{7f}'..='\u{9f}').contains(&c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A log line without terminal escapes (CSI `ESC [ … final`, OSC `ESC ] … BEL|ESC \`, and
 /// two-character escapes) or control characters other than tab.
 pub fn strip_escapes(l: &str) -> String {
@@ -129,6 +165,28 @@ pub fn tail(path: &Path, t: Tail) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_keeps_its_value() {
+        let v = serde_json::json!({"a": "x\u{9b}2J\u{7f}\u{1b}"});
+        let s = json_terminal_safe(serde_json::to_string(&v).expect("json"));
+        assert_eq!(s, r#"{"a":"x\u009b2J\u007f\u001b"}"#);
+        let back: serde_json::Value = serde_json::from_str(&s).expect("parses");
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn text_keeps_lines_and_tabs_only() {
+        assert_eq!(escape_text("a\tb\nc"), "a\tb\nc");
+        assert_eq!(
+            escape_text("Model:\u{1b}]0;title\u{7}\u{1b}[2J x\r\n\u{8}\u{9b}"),
+            "Model:\\e]0;title\\x07\\e[2J x\\r\n\\x08\\u{009b}"
+        );
+        assert!(matches!(
+            escape_text("plain\n"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn controls_are_shown_not_obeyed() {

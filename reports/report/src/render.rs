@@ -751,7 +751,10 @@ pub fn md_escape(s: &str) -> String {
             '>' => o.push_str("&gt;"),
             '&' => o.push_str("&amp;"),
             '\n' | '\r' | '\t' => o.push(' '),
-            c if c.is_control() => {}
+            // Shown, never obeyed: `\e` (escaped for Markdown as `\\e`).
+            c if c.is_control() => o.push_str(
+                &hwsys::text::escape_controls(c.encode_utf8(&mut [0u8; 4])).replace('\\', "\\\\"),
+            ),
             c => o.push(c),
         }
     }
@@ -762,7 +765,13 @@ pub fn md_escape(s: &str) -> String {
 fn md_code(s: &str) -> String {
     let one_line: String = s
         .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => " ".to_string(),
+            c if c.is_control() => {
+                hwsys::text::escape_controls(c.encode_utf8(&mut [0u8; 4])).into_owned()
+            }
+            c => c.to_string(),
+        })
         .collect();
     let one_line = one_line.replace('|', "\\|");
     let mut longest = 0;

@@ -11,6 +11,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use hcl::{Entry, Kind, Query, Store};
 
+use crate::{esay, say};
+
 /// `hwcert hwdb …`.
 #[derive(clap::Subcommand, Debug)]
 pub enum HwdbCommand {
@@ -118,7 +120,7 @@ fn cmd_add(a: AddArgs) -> Result<ExitCode> {
         let prepared = match hcl::submit::prepare(dir, &a.allowed_signers) {
             Ok(p) => p,
             Err(hcl::submit::SubmitError::Refused { kind, why }) => {
-                eprintln!(
+                esay!(
                     "hwcert: {}: refused ({}): {why}",
                     dir.display(),
                     kind.as_str()
@@ -138,7 +140,7 @@ fn cmd_add(a: AddArgs) -> Result<ExitCode> {
             ),
         };
         for n in &prepared.notes {
-            eprintln!("hwcert: note: {n}");
+            esay!("hwcert: note: {n}");
         }
         let sub = &prepared.submission;
         let signer = sub
@@ -154,7 +156,7 @@ fn cmd_add(a: AddArgs) -> Result<ExitCode> {
         let out = st
             .add(sub, &now_rfc3339())
             .with_context(|| format!("cannot add {} to {}", dir.display(), a.db.display()))?;
-        println!(
+        say!(
             "hwcert: {}: verified, signed by {signer}; report {}",
             dir.display(),
             &sub.report_sha256[..16]
@@ -186,13 +188,13 @@ fn cmd_add(a: AddArgs) -> Result<ExitCode> {
                         ),
                     })
                     .unwrap_or_default();
-                println!("  {what:<9} {id}  {title}");
+                say!("  {what:<9} {id}  {title}");
             }
         }
         for l in &prepared.left_out {
-            println!("  left out  {l}");
+            say!("  left out  {l}");
         }
-        println!(
+        say!(
             "hwcert: {}: {} new, {} updated, {} unchanged",
             a.db.display(),
             out.added.len(),
@@ -202,7 +204,7 @@ fn cmd_add(a: AddArgs) -> Result<ExitCode> {
     }
     Ok(if refused > 0 {
         if a.reports.len() > 1 {
-            eprintln!(
+            esay!(
                 "hwcert: {refused} of {} reports refused; the others were added",
                 a.reports.len()
             );
@@ -254,7 +256,7 @@ fn cmd_query(q: QueryArgs) -> Result<ExitCode> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let sel = st.select(&query, threads)?;
     for w in &sel.warnings {
-        eprintln!("hwcert: warning: {w}");
+        esay!("hwcert: warning: {w}");
     }
     let mut found: Vec<&Entry> = sel.entries.iter().collect();
     // Newest certification first, then by ID.
@@ -263,11 +265,11 @@ fn cmd_query(q: QueryArgs) -> Result<ExitCode> {
         d(b).cmp(&d(a)).then(a.id.cmp(&b.id))
     });
     if q.json {
-        let mut s = serde_json::to_string_pretty(&found)?;
+        let mut s = hwsys::text::json_terminal_safe(serde_json::to_string_pretty(&found)?);
         s.push('\n');
         crate::write_stdout(s.as_bytes())?;
     } else if found.is_empty() {
-        println!(
+        say!(
             "no certified entry matches ({} entries in {})",
             sel.total,
             q.db.display()
@@ -323,7 +325,7 @@ fn cmd_query(q: QueryArgs) -> Result<ExitCode> {
             found.len(),
             if found.len() == 1 { "entry" } else { "entries" }
         ));
-        crate::write_stdout(out.as_bytes())?;
+        crate::write_human(&out)?;
     }
     Ok(if found.is_empty() {
         ExitCode::FAILURE
@@ -353,7 +355,7 @@ fn cmd_publish(p: PublishArgs) -> Result<ExitCode> {
         )
     })?;
     for w in &s.warnings {
-        eprintln!("hwcert: warning: {w}");
+        esay!("hwcert: warning: {w}");
     }
     let changes = if s.in_place {
         format!(
@@ -363,7 +365,7 @@ fn cmd_publish(p: PublishArgs) -> Result<ExitCode> {
     } else {
         String::new()
     };
-    println!(
+    say!(
         "hwcert: published {} systems and {} components ({} reports) to {} in {:.1} s{changes}; open {}",
         s.systems,
         s.components,

@@ -10,6 +10,26 @@ pub mod hwdb;
 pub mod plan;
 pub mod run;
 
+/// `println!` for people: control characters in the text (device strings, names, reasons read
+/// from the machine or a snapshot) are shown escaped, never obeyed by the terminal.
+#[macro_export]
+macro_rules! say {
+    () => { println!() };
+    ($($t:tt)*) => { println!("{}", hwsys::text::escape_text(&format!($($t)*))) };
+}
+
+/// `eprintln!` for people, escaped as [`say!`].
+#[macro_export]
+macro_rules! esay {
+    () => { eprintln!() };
+    ($($t:tt)*) => { eprintln!("{}", hwsys::text::escape_text(&format!($($t)*))) };
+}
+
+/// Human-readable text to stdout, control characters escaped ([`hwsys::text::escape_text`]).
+pub fn write_human(s: &str) -> Result<()> {
+    write_stdout(hwsys::text::escape_text(s).as_bytes())
+}
+
 /// Write to stdout; a closed pipe (`hwcert probe | head`) is not an error.
 pub fn write_stdout(b: &[u8]) -> Result<()> {
     use std::io::Write;

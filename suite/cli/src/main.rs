@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
 use harness::{open_sysroot, runner};
-use suite::{hwdb, plan, run, write_stdout};
+use suite::{esay, hwdb, plan, run, say, write_human, write_stdout};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -168,7 +168,7 @@ fn main() -> ExitCode {
             for cause in e.chain().skip(1) {
                 msg.push_str(&format!(": {cause}"));
             }
-            eprintln!("hwcert: error: {msg}");
+            esay!("hwcert: error: {msg}");
             ExitCode::FAILURE
         }
     }
@@ -210,14 +210,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 udev: !no_udev,
             };
             let inv = inventory::probe(&opts)?;
-            let text = if json {
-                let mut s = serde_json::to_string_pretty(&inv)?;
+            if json {
+                let mut s = hwsys::text::json_terminal_safe(serde_json::to_string_pretty(&inv)?);
                 s.push('\n');
-                s
+                write_stdout(s.as_bytes())?;
             } else {
-                inventory::summary::render(&inv)
-            };
-            write_stdout(text.as_bytes())?;
+                write_human(&inventory::summary::render(&inv))?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Snapshot {
@@ -248,7 +247,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .with_context(|| format!("cannot set the mode of {}", tmp.path().display()))?;
             tmp.persist(&output)
                 .with_context(|| format!("cannot write {}", output.display()))?;
-            eprintln!(
+            esay!(
                 "hwcert: wrote {} ({} files, {} links, {} directories; identifiers {})",
                 output.display(),
                 manifest.files,
@@ -279,7 +278,7 @@ fn cmd_report(args: ReportArgs) -> Result<ExitCode> {
     };
     let s = reports::build_report(&args.run_dir, &out, key.as_deref())?;
     let c = &s.counts;
-    eprintln!(
+    esay!(
         "hwcert: wrote {} (report.json, report.html, report.md, junit.xml, {} logs); {}",
         out.display(),
         s.logs,
@@ -289,14 +288,14 @@ fn cmd_report(args: ReportArgs) -> Result<ExitCode> {
         }
     );
     if !s.warnings.is_empty() {
-        eprintln!(
+        esay!(
             "hwcert: {} warnings (in report.json): {}",
             s.warnings.len(),
             s.warnings[0]
         );
     }
-    println!("{}", s.summary);
-    println!(
+    say!("{}", s.summary);
+    say!(
         "{} instances: {} pass, {} fail, {} error, {} timeout, {} crash, {} interrupted, {} not run, {} skip",
         c.total, c.pass, c.fail, c.error, c.timeout, c.crash, c.interrupted, c.not_run, c.skip
     );
@@ -331,7 +330,7 @@ fn cmd_certify(profile: &str, output: Option<PathBuf>, key: Option<PathBuf>) -> 
     };
     let signing = reports::keys::load_signing_key(&key)?;
     if created {
-        eprintln!(
+        esay!(
             "hwcert: made a local lab key at {}: this report is signed by a local lab key, not by              a certification authority. Give reviewers its allowed_signers line:",
             key.display()
         );
@@ -341,7 +340,7 @@ fn cmd_certify(profile: &str, output: Option<PathBuf>, key: Option<PathBuf>) -> 
         } else {
             principal
         };
-        eprintln!(
+        esay!(
             "  {}",
             reports::keys::allowed_signers_line(&principal, signing.public_key())?
         );
@@ -359,10 +358,10 @@ fn cmd_certify(profile: &str, output: Option<PathBuf>, key: Option<PathBuf>) -> 
     }
     let report_dir = out.join("report");
     let s = reports::build_report(&run_dir, &report_dir, Some(&key))?;
-    println!();
-    println!("{}", s.summary);
-    println!("Report:   {}", report_dir.join("report.html").display());
-    println!(
+    say!();
+    say!("{}", s.summary);
+    say!("Report:   {}", report_dir.join("report.html").display());
+    say!(
         "Verify:   hwcert verify {} --allowed-signers FILE   (or ssh-keygen -Y verify … -n hwcert-report)",
         report_dir.display()
     );
@@ -395,7 +394,7 @@ fn cmd_verify(args: VerifyArgs) -> Result<ExitCode> {
     }
     if v.ok() {
         out.push_str(&format!("hwcert: {}: verified\n", v.report.display()));
-        write_stdout(out.as_bytes())?;
+        write_human(&out)?;
         Ok(ExitCode::SUCCESS)
     } else {
         let failed: Vec<&str> = v.checks.iter().filter(|c| !c.ok).map(|c| c.what).collect();
@@ -404,7 +403,7 @@ fn cmd_verify(args: VerifyArgs) -> Result<ExitCode> {
             v.report.display(),
             failed.join(", ")
         ));
-        write_stdout(out.as_bytes())?;
+        write_human(&out)?;
         Ok(ExitCode::FAILURE)
     }
 }
@@ -430,7 +429,7 @@ fn cmd_keygen(args: KeygenArgs) -> Result<ExitCode> {
         }
     };
     let k = reports::keys::keygen(&file, &principal)?;
-    eprintln!(
+    esay!(
         "hwcert: wrote {} (private key, mode 0600) and {}\nhwcert: key {} for principal {}; \
          verifiers put this line in their allowed_signers file:",
         k.private.display(),
@@ -438,6 +437,6 @@ fn cmd_keygen(args: KeygenArgs) -> Result<ExitCode> {
         k.fingerprint,
         k.principal
     );
-    println!("{}", k.allowed_signers);
+    say!("{}", k.allowed_signers);
     Ok(ExitCode::SUCCESS)
 }

@@ -8,7 +8,7 @@ use anyhow::Result;
 use harness::planner::{make_plan_with, render_text, PlanRequest, Planned};
 use harness::{open_sysroot, profile};
 
-use crate::write_stdout;
+use crate::{esay, write_human, write_stdout};
 
 /// `hwcert plan` arguments.
 #[derive(clap::Args, Debug)]
@@ -39,15 +39,19 @@ pub fn cmd_plan(args: PlanArgs) -> Result<ExitCode> {
     let Planned { mut plan, warnings } = make_plan_with(&req, &cases::catalog())?;
     plan.sysroot = args.sysroot.display().to_string();
     let text = if args.json {
-        let mut s = serde_json::to_string_pretty(&plan)?;
+        let mut s = hwsys::text::json_terminal_safe(serde_json::to_string_pretty(&plan)?);
         s.push('\n');
         s
     } else {
         render_text(&plan, Some(&profile), args.explain)
     };
     for w in &warnings {
-        eprintln!("hwcert: warning: {w}");
+        esay!("hwcert: warning: {w}");
     }
-    write_stdout(text.as_bytes())?;
+    if args.json {
+        write_stdout(text.as_bytes())?;
+    } else {
+        write_human(&text)?;
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 
 mod certify;
 mod cli;
+mod escapes;
 mod hwdb_cli;
 mod plan_cli;
 mod report_cli;

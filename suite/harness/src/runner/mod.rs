@@ -35,6 +35,7 @@ use cases::Status;
 
 use crate::{planner, profile};
 use documents::plan::{Plan, PlannedInstance};
+use hwsys::text::escape_text;
 
 mod report;
 pub mod rundir;
@@ -88,7 +89,7 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
 pub fn run(args: RunRequest) -> Result<ExitCode> {
     match start(args) {
         Err(e) if e.downcast_ref::<Usage>().is_some() => {
-            eprintln!("hwcert: error: {e}");
+            eprintln!("hwcert: error: {}", escape_text(&e.to_string()));
             Ok(ExitCode::from(2))
         }
         r => r,
@@ -631,7 +632,7 @@ fn supervise(
     let (entries, warnings) = rundir::read_journal(dir)
         .with_context(|| format!("cannot read {}", dir.join(rundir::JOURNAL_FILE).display()))?;
     for w in warnings {
-        eprintln!("hwcert: warning: {w}");
+        eprintln!("hwcert: warning: {}", escape_text(&w.to_string()));
     }
     let mut latest: HashMap<String, JournalEntry> = HashMap::new();
     for e in entries {
@@ -744,6 +745,7 @@ fn supervise(
     } else {
         format!("{summary}\nRun directory: {}\n", shared.dir.display())
     };
+    let text = escape_text(&text);
     if matches!(test.format, Some(FormatSetting::Json)) {
         eprint!("{text}");
     } else {

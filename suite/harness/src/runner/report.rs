@@ -67,7 +67,7 @@ impl Reporter {
     fn print(&self, line: &str) {
         let write = || {
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{line}");
+            let _ = writeln!(out, "{}", hwsys::text::escape_text(line));
             let _ = out.flush();
         };
         match &self.bar {
@@ -86,9 +86,10 @@ impl Reporter {
     pub fn started(&self, name: &str) {
         if let Some(b) = &self.bar {
             b.set_message(format!(
-                "{}/{} {name}",
+                "{}/{} {}",
                 self.done.load(Ordering::Relaxed) + 1,
-                self.total
+                self.total,
+                hwsys::text::escape_controls(name)
             ));
         }
     }
