@@ -199,6 +199,10 @@ pub struct InstanceResult {
     /// Processes of the instance outlived it and were killed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub leaked: bool,
+    /// Journaled but not in the plan (a plan rewritten under a run): shown, with a warning,
+    /// but left out of every count and verdict.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unplanned: bool,
 }
 
 /// A log file and its hash.
@@ -310,6 +314,7 @@ pub(crate) fn assemble(run: &RunDir, logs: &BTreeSet<String>) -> Assembled {
             log: None,
             attempts: 0,
             leaked: false,
+            unplanned: false,
         };
         from_journal(&p.name, &mut r, &mut warnings);
         results.push(r);
@@ -349,6 +354,7 @@ pub(crate) fn assemble(run: &RunDir, logs: &BTreeSet<String>) -> Assembled {
             log: None,
             attempts: 0,
             leaked: false,
+            unplanned: true,
         };
         from_journal(name, &mut r, &mut warnings);
         results.push(r);
@@ -403,8 +409,10 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// The verdict of a whole run.
-pub(crate) fn verdict(results: &[InstanceResult]) -> Verdict {
+/// The verdict of a whole run: over the planned results only.
+pub(crate) fn verdict(all: &[InstanceResult]) -> Verdict {
+    let planned: Vec<&InstanceResult> = all.iter().filter(|r| !r.unplanned).collect();
+    let results = &planned[..];
     let failed_blockers: Vec<String> = results
         .iter()
         .filter(|r| r.blocker && r.status.is_failure())
@@ -424,7 +432,7 @@ pub(crate) fn verdict(results: &[InstanceResult]) -> Verdict {
         .map(|r| r.name.clone())
         .collect();
     let blockers = results.iter().filter(|r| r.blocker).count();
-    let overall = judge(results);
+    let overall = judge(results.iter().copied());
     let inc_names: Vec<String> = incomplete.iter().map(|u| u.name.clone()).collect();
     let summary = match overall {
         Overall::NotCertified => {
@@ -561,10 +569,12 @@ impl Report {
         warnings.extend(a.warnings);
         let verdict = verdict(&a.results);
         let mut counts = Counts::default();
-        for r in &a.results {
+        for r in a.results.iter().filter(|r| !r.unplanned) {
             counts.add(r.status);
         }
-        let (hcl, hcl_warnings) = claims(run, &a.results);
+        // Unplanned results come last (see `assemble`); no HCL entry rests on them.
+        let planned = a.results.iter().take_while(|r| !r.unplanned).count();
+        let (hcl, hcl_warnings) = claims(run, &a.results[..planned]);
         warnings.extend(hcl_warnings);
         let profile_file = run.plan.profile_file.as_ref();
         Report {
@@ -626,6 +636,7 @@ mod tests {
             log: None,
             attempts: 1,
             leaked: false,
+            unplanned: false,
         }
     }
 

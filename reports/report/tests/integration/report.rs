@@ -694,3 +694,59 @@ fn a_browser_renders_and_prints_the_page() {
     let bytes = fs::read(&pdf).expect("a PDF");
     assert!(bytes.starts_with(b"%PDF") && bytes.len() > 20_000);
 }
+
+/// Journal lines for instances that are not in the plan (a plan rewritten under a run) are
+/// shown with a warning but never counted: not in the totals, not in a component's counts,
+/// not in the verdict, not in an HCL entry.
+#[test]
+fn unplanned_journal_lines_are_shown_but_not_counted() {
+    let mut b = RunBuilder::raid_sas();
+    b.pass_the_rest();
+    let planned = b.instances().len();
+    // A failed blocker that is not in the plan, in a component the plan has.
+    let l = b.finish("pci::ghost::0000:99:00.0", "fail");
+    l["blocker"] = serde_json::json!(true);
+    l["component"] = serde_json::json!("pci");
+    b.finish("storage::ghost_pass", "pass");
+    let (_t, out, r) = make(&b);
+    assert_eq!(
+        r.counts.total as usize, planned,
+        "totals hold the plan only"
+    );
+    assert_eq!(r.counts.fail, 0);
+    assert_eq!(r.counts.pass as usize, planned);
+    assert_eq!(
+        r.verdict.overall,
+        Overall::Certified,
+        "{}",
+        r.verdict.summary
+    );
+    let comp_total: u64 = r.verdict.components.iter().map(|c| c.counts.total).sum();
+    assert_eq!(
+        comp_total as usize, planned,
+        "component counts hold the plan only"
+    );
+    for e in &r.hcl {
+        assert!(
+            !e.cases().iter().any(|c| c.name.contains("ghost")),
+            "an HCL entry rests on an unplanned line: {:?}",
+            e.cases()
+        );
+    }
+    // Still shown, marked, and warned about.
+    let ghost = r
+        .results
+        .iter()
+        .find(|x| x.name == "pci::ghost::0000:99:00.0")
+        .expect("the unplanned result is in the report");
+    assert!(ghost.unplanned);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("pci::ghost::0000:99:00.0 is not in the plan")),
+        "{:?}",
+        r.warnings
+    );
+    let v = read_json(&out.join("report.json"));
+    assert_eq!(v["counts"]["total"].as_u64(), Some(planned as u64));
+}
