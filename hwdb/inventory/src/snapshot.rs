@@ -335,9 +335,55 @@ fn redact_vpd(bytes: &[u8]) -> Vec<u8> {
     b
 }
 
-/// Extract a snapshot (or any sysroot tarball) into `dest`. Refuses entries that would land
-/// outside `dest`.
-pub fn extract(archive: &Path, dest: &Path) -> Result<(), SnapshotError> {
+/// How much [`extract`] writes at most: a small archive can expand to gigabytes (a 3 MB gzip
+/// holds a 3 GiB file of zeros), and a read-only probe must not fill the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes kept of one file: one more than the sysroot's read limit, so that a probe of the
+    /// extracted tree still finds the file too large, as it would on the recorded machine.
+    pub per_file: u64,
+    /// Bytes written in all.
+    pub total: u64,
+    /// Archive entries (files, directories, links) unpacked.
+    pub entries: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            per_file: hwsys::sysroot::DEFAULT_LIMIT + 1,
+            total: 1 << 30,
+            entries: 1_000_000,
+        }
+    }
+}
+
+/// What [`extract`] left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extracted {
+    /// Bytes of file contents written.
+    pub bytes: u64,
+    /// Entries unpacked.
+    pub entries: u64,
+    /// One line per file cut or left out, and per limit reached.
+    pub warnings: Vec<String>,
+}
+
+/// Extract a snapshot (or any sysroot tarball) into `dest` within the default [`Limits`].
+/// Refuses entries that would land outside `dest`.
+pub fn extract(archive: &Path, dest: &Path) -> Result<Extracted, SnapshotError> {
+    extract_with(archive, dest, Limits::default())
+}
+
+/// [`extract`] within `limits`: a file larger than `per_file` is cut there, a file that
+/// would pass `total` is left out, and unpacking stops after `entries` entries; each is
+/// named in the returned warnings.
+pub fn extract_with(
+    archive: &Path,
+    dest: &Path,
+    limits: Limits,
+) -> Result<Extracted, SnapshotError> {
+    let bad = |e: io::Error| SnapshotError::BadArchive(archive.to_path_buf(), e.to_string());
     let f = fs::File::open(archive).map_err(|source| SnapshotError::Io {
         path: archive.to_path_buf(),
         source,
@@ -347,8 +393,103 @@ pub fn extract(archive: &Path, dest: &Path) -> Result<(), SnapshotError> {
     t.set_preserve_permissions(false);
     t.set_preserve_mtime(false);
     t.set_overwrite(true);
-    t.unpack(dest)
-        .map_err(|e| SnapshotError::BadArchive(archive.to_path_buf(), e.to_string()))
+    let mut done = Extracted::default();
+    let mut left_out = 0u64;
+    for entry in t.entries().map_err(bad)? {
+        let mut entry = entry.map_err(bad)?;
+        if done.entries >= limits.entries {
+            done.warnings.push(format!(
+                "{}: more than {} entries: the rest is left out",
+                archive.display(),
+                limits.entries
+            ));
+            break;
+        }
+        let name = entry.path().map_err(bad)?.display().to_string();
+        let is_file = entry.header().entry_type().is_file();
+        let size = entry.size();
+        if is_file && done.bytes.saturating_add(size.min(limits.per_file)) > limits.total {
+            left_out += 1;
+            done.warnings.push(format!(
+                "{name}: left out ({size} bytes; the archive holds more than {} bytes)",
+                limits.total
+            ));
+            continue;
+        }
+        if is_file && size > limits.per_file {
+            let Some(host) = safe_target(dest, &name) else {
+                return Err(SnapshotError::BadArchive(
+                    archive.to_path_buf(),
+                    format!("{name}: a path outside the destination"),
+                ));
+            };
+            if let Some(parent) = host.parent() {
+                fs::create_dir_all(parent).map_err(|source| SnapshotError::Io {
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
+            }
+            if !inside(dest, &host) {
+                return Err(SnapshotError::BadArchive(
+                    archive.to_path_buf(),
+                    format!("{name}: a path outside the destination"),
+                ));
+            }
+            let _ = fs::remove_file(&host);
+            let mut out = fs::File::create(&host).map_err(|source| SnapshotError::Io {
+                path: host.clone(),
+                source,
+            })?;
+            let n = io::copy(&mut io::Read::take(&mut entry, limits.per_file), &mut out)
+                .map_err(bad)?;
+            done.bytes += n;
+            done.warnings.push(format!(
+                "{name}: cut to its first {n} of {size} bytes (larger than a probe reads)"
+            ));
+        } else {
+            if !entry.unpack_in(dest).map_err(bad)? {
+                return Err(SnapshotError::BadArchive(
+                    archive.to_path_buf(),
+                    format!("{name}: a path outside the destination"),
+                ));
+            }
+            if is_file {
+                done.bytes += size;
+            }
+        }
+        done.entries += 1;
+    }
+    if left_out > 0 {
+        done.warnings.push(format!(
+            "{}: {left_out} files left out past {} bytes",
+            archive.display(),
+            limits.total
+        ));
+    }
+    Ok(done)
+}
+
+/// `dest/name` when `name` is a plain relative path (no `..`, not absolute).
+fn safe_target(dest: &Path, name: &str) -> Option<PathBuf> {
+    let mut p = dest.to_path_buf();
+    for c in Path::new(name).components() {
+        match c {
+            Component::Normal(n) => p.push(n),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    (p != dest).then_some(p)
+}
+
+/// Whether `host`'s directory, links resolved, is inside `dest` (an archive's own links must
+/// not carry a write out of it).
+fn inside(dest: &Path, host: &Path) -> bool {
+    let (Ok(d), Some(Ok(parent))) = (dest.canonicalize(), host.parent().map(|p| p.canonicalize()))
+    else {
+        return false;
+    };
+    parent.starts_with(d) && !host.symlink_metadata().is_ok_and(|m| m.is_symlink())
 }
 
 /// The root of an extracted archive: the directory itself, or its one top-level directory when

@@ -18,7 +18,10 @@ use anyhow::{Context, Result};
 pub fn open_sysroot(p: &Path) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
     if p.is_file() {
         let tmp = tempfile::tempdir().context("cannot create a temporary directory")?;
-        inventory::snapshot::extract(p, tmp.path())?;
+        let x = inventory::snapshot::extract(p, tmp.path())?;
+        for w in &x.warnings {
+            eprintln!("hwcert: warning: {}", hwsys::text::escape_text(w));
+        }
         let root = inventory::snapshot::extracted_root(tmp.path());
         return Ok((root, Some(tmp)));
     }

@@ -7,3 +7,4 @@ mod lsblk_fixtures;
 mod lscpu_fixtures;
 mod lsmem_fixtures;
 mod pci_live;
+mod snapshot_limits;

@@ -266,7 +266,10 @@ fn start(args: RunRequest) -> Result<ExitCode> {
         // snapshot's tree in the run directory.
         let dest = dir.join("sysroot");
         fs::create_dir_all(&dest)?;
-        inventory::snapshot::extract(&sysroot_arg, &dest)?;
+        let x = inventory::snapshot::extract(&sysroot_arg, &dest)?;
+        for w in &x.warnings {
+            eprintln!("hwcert: warning: {}", escape_text(w));
+        }
         plan.sysroot = inventory::snapshot::extracted_root(&dest)
             .display()
             .to_string();
