@@ -571,7 +571,7 @@ pub fn parse_cpu_list(s: &str) -> Option<Vec<u32>> {
     Some(out)
 }
 
-/// Format ids as a Linux CPU list ("0-5,48-53").
+/// Format ids as lscpu does ("0,1,4-6,48-53"): a range only for three or more CPUs.
 pub fn format_cpu_list(ids: &[u32]) -> String {
     let mut sorted: Vec<u32> = ids.to_vec();
     sorted.sort_unstable();
@@ -590,6 +590,9 @@ pub fn format_cpu_list(ids: &[u32]) -> String {
         }
         if start == end {
             out.push_str(&start.to_string());
+        } else if end == start + 1 {
+            // As lscpu (util-linux cpulist_create): a range only for three or more.
+            out.push_str(&format!("{start},{end}"));
         } else {
             out.push_str(&format!("{start}-{end}"));
         }
@@ -799,6 +802,16 @@ mod tests {
             "0-5,48-50"
         );
         assert_eq!(format_cpu_list(&[7]), "7");
+    }
+
+    /// util-linux's cpulist_create (lib/cpuset.c): a run of two is "i,i+1", a range only
+    /// for three or more CPUs.
+    #[test]
+    fn cpu_list_runs_of_two_as_lscpu() {
+        assert_eq!(format_cpu_list(&[0, 1]), "0,1");
+        assert_eq!(format_cpu_list(&[0, 1, 2]), "0-2");
+        assert_eq!(format_cpu_list(&[0, 1, 4, 5, 6, 9]), "0,1,4-6,9");
+        assert_eq!(format_cpu_list(&[]), "");
         assert_eq!(parse_cpu_mask("00000000,00000003"), Some(vec![0, 1]));
         assert_eq!(parse_cpu_mask("1,00000000"), Some(vec![32]));
         assert_eq!(parse_cpu_mask("zz"), None);

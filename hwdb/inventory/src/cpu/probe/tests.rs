@@ -133,7 +133,7 @@ fn offline_cpus_and_missing_present() {
     let sys = Sysroot::new(r);
     let c = probe(&sys, Some("x86_64"));
     assert_eq!(c.cpus, Some(8));
-    assert_eq!(c.offline.as_deref(), Some("6-7"));
+    assert_eq!(c.offline.as_deref(), Some("6,7"));
     fs::remove_file(r.join("sys/devices/system/cpu/present")).expect("rm");
     let sys = Sysroot::new(r);
     let c = probe(&sys, Some("x86_64"));
@@ -319,7 +319,7 @@ CPU revision\t: {rev}\n\n"
     assert_eq!(c.core_types.len(), 2);
     assert_eq!(c.core_types[1].model_name.as_deref(), Some("Cortex-A76"));
     assert_eq!(c.core_types[1].stepping.as_deref(), Some("r3p1"));
-    assert_eq!(c.core_types[0].cpus, "0-1");
+    assert_eq!(c.core_types[0].cpus, "0,1");
     assert_eq!(c.core_types[1].cpus, "2");
     assert_eq!(c.x86_64_level, None);
 }
