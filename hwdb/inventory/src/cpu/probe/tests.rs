@@ -112,7 +112,7 @@ fn x86_machine() {
     let l3 = c.caches.iter().find(|x| x.name == "L3").expect("L3");
     assert_eq!((l3.size_bytes, l3.instances), (2 * 28160 * 1024, 2));
     assert_eq!(c.numa_nodes.len(), 2);
-    assert_eq!(c.numa_nodes[1].cpus, "2-3,6-7");
+    assert_eq!(c.numa_nodes[1].cpus, "2,3,6,7");
     assert_eq!(c.vulnerabilities[0].name, "Meltdown");
     assert_eq!(
         c.vulnerabilities[1].status,
