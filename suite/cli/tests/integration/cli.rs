@@ -231,3 +231,65 @@ fn snapshot_refuses_what_is_not_linux() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stderr(&o).trim_end().lines().count(), 1, "{}", stderr(&o));
 }
+
+#[test]
+fn snapshot_refuses_to_overwrite_without_force() {
+    let fixtures = testing::fixtures::fixtures_dir();
+    let tree = std::fs::read_dir(&fixtures)
+        .expect("fixtures")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("a hand-made tree");
+    let tree = tree.to_str().expect("utf8");
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("s.tar.gz");
+    let out_s = out.to_str().expect("utf8");
+    std::fs::write(&out, b"precious").expect("write");
+
+    let o = run(&["snapshot", "-o", out_s, "--sysroot", tree]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let msg = stderr(&o);
+    assert!(
+        msg.contains(out_s) && msg.contains("--force"),
+        "names the file and the way out: {msg}"
+    );
+    assert_eq!(msg.trim_end().lines().count(), 1, "{msg}");
+    assert_eq!(std::fs::read(&out).expect("read"), b"precious", "untouched");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("ls")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "no temporary left: {leftovers:?}");
+
+    // A dangling symlink is something there too.
+    let link = dir.path().join("link.tar.gz");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).expect("symlink");
+    let o = run(&[
+        "snapshot",
+        "-o",
+        link.to_str().expect("utf8"),
+        "--sysroot",
+        tree,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!dir.path().join("nowhere").exists());
+
+    let o = run(&["snapshot", "-o", out_s, "--sysroot", tree, "--force"]);
+    assert!(o.status.success(), "--force replaces: {}", stderr(&o));
+    let got = std::fs::read(&out).expect("read");
+    assert_eq!(&got[..2], b"\x1f\x8b", "a gzip archive now");
+
+    // A new file needs no --force.
+    let fresh = dir.path().join("fresh.tar.gz");
+    let o = run(&[
+        "snapshot",
+        "-o",
+        fresh.to_str().expect("utf8"),
+        "--sysroot",
+        tree,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(fresh.is_file());
+}
