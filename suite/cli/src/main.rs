@@ -62,7 +62,8 @@ enum Command {
         /// Root of the tree to record (default /, the live system).
         #[arg(long, value_name = "DIR", default_value = "/")]
         sysroot: PathBuf,
-        /// Keep serial numbers, UUIDs, WWNs and MAC addresses in the snapshot.
+        /// Keep serial numbers, UUIDs, WWNs, MAC addresses, the hostname and the boot id in the
+        /// snapshot.
         #[arg(long)]
         show_identifiers: bool,
         /// Replace FILE if it exists (without it, an existing FILE is an error, exit 2).
