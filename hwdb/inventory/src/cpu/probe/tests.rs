@@ -352,3 +352,25 @@ fn arm_from_midr_when_cpuinfo_lacks_ids() {
     );
     assert_eq!(c.bogomips.as_deref(), Some("200.00"));
 }
+
+#[test]
+fn empty_cpu_lists_warn_and_an_empty_offline_list_does_not() {
+    let d = x86_tree();
+    let r = d.path();
+    put(r, "sys/devices/system/cpu/online", "");
+    put(r, "sys/devices/system/cpu/present", "\n");
+    put(r, "sys/devices/system/node/node0/cpulist", "\n");
+    let sys = Sysroot::new(r);
+    let _ = probe(&sys, None);
+    let w = sys.warnings();
+    let has = |p: &str| {
+        w.iter()
+            .any(|x| x.path.ends_with(p) && x.message.contains("empty"))
+    };
+    assert!(has("cpu/online"), "{w:?}");
+    assert!(has("cpu/present"), "{w:?}");
+    assert!(
+        !has("node0/cpulist"),
+        "a CPU-less node's list may be empty: {w:?}"
+    );
+}
