@@ -511,7 +511,7 @@ mod tests {
         assert!(warned("eth0/mtu"), "{w:?}");
         assert!(warned("eth0/address"), "{w:?}");
         assert!(warned("class/net/ghost"), "{w:?}");
-        assert!(!warned("eth0/type"), "empty is silent: {w:?}");
+        assert!(warned("eth0/type"), "an empty number is a warning: {w:?}");
         assert!(!warned("eth0/flags"), "missing is silent: {w:?}");
     }
 

@@ -93,7 +93,12 @@ pub fn write(opts: &ProbeOptions, out: impl Write) -> Result<Manifest, SnapshotE
         tool_version: env!("CARGO_PKG_VERSION").into(),
         created_unix,
         source: opts.sysroot.display().to_string(),
-        hostname: inv.host.hostname.clone(),
+        // The host's name is as identifying as its serial numbers.
+        hostname: if opts.show_identifiers {
+            inv.host.hostname.clone()
+        } else {
+            inv.host.hostname.as_ref().map(|_| REDACTED.to_string())
+        },
         arch: inv.host.arch.clone(),
         kernel: inv.host.kernel.clone(),
         redacted: !opts.show_identifiers,
@@ -257,6 +262,14 @@ fn link_target_in_root(link: &Path, target: &Path) -> Option<PathBuf> {
     (!out.as_os_str().is_empty()).then_some(out)
 }
 
+/// Files naming the host or the boot, overwritten whole in a redacted snapshot.
+const HOST_IDENTITY_FILES: &[&str] = &[
+    "proc/sys/kernel/hostname",
+    "proc/sys/kernel/domainname",
+    "proc/sys/kernel/random/boot_id",
+    "etc/hostname",
+];
+
 /// Identifier files and what to do with them.
 fn redact_file(path: &Path, bytes: &[u8]) -> Vec<u8> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -270,6 +283,12 @@ fn redact_file(path: &Path, bytes: &[u8]) -> Vec<u8> {
         let mut b = bytes.to_vec();
         smbios::redact_table(&mut b);
         return b;
+    }
+    // The host's name and this boot's id: they tell which machine (and which boot) a shared
+    // snapshot came from. A probe's own output keeps them (the run directory's name, the
+    // report's same-boot check use them); a snapshot is made to be passed around.
+    if HOST_IDENTITY_FILES.iter().any(|f| path == Path::new(f)) {
+        return text();
     }
     match name {
         "product_serial" | "product_uuid" | "board_serial" | "chassis_serial"
@@ -563,6 +582,15 @@ mod tests {
             "REDACTED\n"
         );
         assert_eq!(r("sys/devices/virtual/nvme-fabrics/address", b"x"), "x");
+        for f in HOST_IDENTITY_FILES {
+            assert_eq!(r(f, b"node1.lab.example\n"), "REDACTED\n", "{f}");
+        }
+        assert_eq!(r("proc/sys/kernel/osrelease", b"6.6.0\n"), "6.6.0\n");
+        assert_eq!(
+            r("sys/etc/hostname", b"x"),
+            "x",
+            "only the host's own files"
+        );
         assert_eq!(
             r(
                 "sys/devices/pci0000:00/0000:00:04.0/nvme/nvme0/serial",

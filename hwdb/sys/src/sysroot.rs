@@ -260,27 +260,42 @@ impl Sysroot {
         self.report(rel, r, false)
     }
 
-    fn text(&self, rel: &str, required: bool) -> Option<String> {
+    fn text(&self, rel: &str, required: bool, empty_ok: bool) -> Option<String> {
         let r = self.read_limited(rel, DEFAULT_LIMIT).and_then(|b| {
             String::from_utf8(b).map_err(|_| Failure::Bad("not valid UTF-8 text".into()))
+        });
+        let r = r.and_then(|t| {
+            if !empty_ok && is_blank(&t) {
+                Err(Failure::Bad("empty".into()))
+            } else {
+                Ok(t)
+            }
         });
         self.report(rel, r, required)
     }
 
-    /// A whole text file. Missing is silent; anything else wrong is a warning.
+    /// A whole text file. Missing is silent; empty (nothing but white space or NULs) is a
+    /// warning and `None`, never a value; anything else wrong is a warning.
     pub fn read(&self, rel: &str) -> Option<String> {
-        self.text(rel, false)
+        self.text(rel, false, false)
     }
 
-    /// A whole text file that every Linux system of its kind has: missing is a warning too.
+    /// As [`Sysroot::read`], for the files that are legitimately empty (a list of offline
+    /// CPUs when none is, a CPU-less NUMA node's cpulist): empty is `Some("")`, silently.
+    pub fn read_maybe_empty(&self, rel: &str) -> Option<String> {
+        self.text(rel, false, true)
+    }
+
+    /// A whole text file that every Linux system of its kind has: missing and empty are
+    /// warnings.
     pub fn read_required(&self, rel: &str) -> Option<String> {
-        self.text(rel, true)
+        self.text(rel, true, false)
     }
 
     /// A one-value attribute, trimmed; an empty file is `None` without a warning (many
     /// attributes are legitimately empty).
     pub fn attr(&self, rel: &str) -> Option<String> {
-        let s = self.read(rel)?;
+        let s = self.read_maybe_empty(rel)?;
         let t = s.trim_matches(|c: char| c.is_whitespace() || c == '\0');
         if t.is_empty() {
             None
@@ -289,9 +304,19 @@ impl Sysroot {
         }
     }
 
-    /// A one-value attribute parsed as `T`; garbage is a warning.
+    /// The text of a number attribute: as [`Sysroot::attr`], but empty is a warning (a number
+    /// is never legitimately empty).
+    fn number_text(&self, rel: &str) -> Option<String> {
+        let t = self.read(rel)?;
+        Some(
+            t.trim_matches(|c: char| c.is_whitespace() || c == '\0')
+                .to_string(),
+        )
+    }
+
+    /// A one-value attribute parsed as `T`; garbage and empty are warnings.
     pub fn parse<T: FromStr>(&self, rel: &str) -> Option<T> {
-        let s = self.attr(rel)?;
+        let s = self.number_text(rel)?;
         match s.parse() {
             Ok(v) => Some(v),
             Err(_) => {
@@ -303,7 +328,7 @@ impl Sysroot {
 
     /// A hexadecimal attribute (`0x8086` or `8086`); garbage is a warning.
     pub fn parse_hex(&self, rel: &str) -> Option<u64> {
-        let s = self.attr(rel)?;
+        let s = self.number_text(rel)?;
         let digits = s
             .strip_prefix("0x")
             .or_else(|| s.strip_prefix("0X"))
@@ -487,6 +512,12 @@ fn display_path(rel: &str) -> String {
     format!("/{}", rel.trim_start_matches('/'))
 }
 
+/// Whether a file's text holds nothing but white space and NULs.
+fn is_blank(t: &str) -> bool {
+    t.trim_matches(|c: char| c.is_whitespace() || c == '\0')
+        .is_empty()
+}
+
 /// A value shortened for a warning message.
 pub fn shorten(s: &str) -> String {
     let one_line: String = s
@@ -571,7 +602,7 @@ pub fn parse_cpu_list(s: &str) -> Option<Vec<u32>> {
     Some(out)
 }
 
-/// Format ids as a Linux CPU list ("0-5,48-53").
+/// Format ids as lscpu does ("0,1,4-6,48-53"): a range only for three or more CPUs.
 pub fn format_cpu_list(ids: &[u32]) -> String {
     let mut sorted: Vec<u32> = ids.to_vec();
     sorted.sort_unstable();
@@ -590,6 +621,9 @@ pub fn format_cpu_list(ids: &[u32]) -> String {
         }
         if start == end {
             out.push_str(&start.to_string());
+        } else if end == start + 1 {
+            // As lscpu (util-linux cpulist_create): a range only for three or more.
+            out.push_str(&format!("{start},{end}"));
         } else {
             out.push_str(&format!("{start}-{end}"));
         }
@@ -664,6 +698,33 @@ mod tests {
         symlink("loop2", r.join("sys/loop1")).expect("ln");
         symlink("loop1", r.join("sys/loop2")).expect("ln");
         d
+    }
+
+    #[test]
+    fn an_empty_file_is_a_warning_never_a_value() {
+        let d = tempfile::tempdir().expect("tmp");
+        let r = d.path();
+        std::fs::create_dir_all(r.join("sys/x")).expect("mkdir");
+        for (f, v) in [("empty", ""), ("blank", " \n\0"), ("label", "")] {
+            std::fs::write(r.join("sys/x").join(f), v).expect("write");
+        }
+        let s = Sysroot::new(r);
+        assert_eq!(s.read("sys/x/empty"), None);
+        assert_eq!(s.read_required("sys/x/blank"), None);
+        assert_eq!(s.parse::<u32>("sys/x/empty"), None);
+        assert_eq!(s.parse_hex("sys/x/blank"), None);
+        let w = s.take_warnings();
+        for f in ["sys/x/empty", "sys/x/blank"] {
+            assert!(
+                w.iter()
+                    .any(|x| x.path.ends_with(f) && x.message.contains("empty")),
+                "{f}: {w:?}"
+            );
+        }
+        // Legitimately empty: said so at the call site.
+        assert_eq!(s.read_maybe_empty("sys/x/empty").as_deref(), Some(""));
+        assert_eq!(s.attr("sys/x/label"), None);
+        assert!(s.warnings().is_empty(), "{:?}", s.warnings());
     }
 
     #[test]
@@ -799,6 +860,16 @@ mod tests {
             "0-5,48-50"
         );
         assert_eq!(format_cpu_list(&[7]), "7");
+    }
+
+    /// util-linux's cpulist_create (lib/cpuset.c): a run of two is "i,i+1", a range only
+    /// for three or more CPUs.
+    #[test]
+    fn cpu_list_runs_of_two_as_lscpu() {
+        assert_eq!(format_cpu_list(&[0, 1]), "0,1");
+        assert_eq!(format_cpu_list(&[0, 1, 2]), "0-2");
+        assert_eq!(format_cpu_list(&[0, 1, 4, 5, 6, 9]), "0,1,4-6,9");
+        assert_eq!(format_cpu_list(&[]), "");
         assert_eq!(parse_cpu_mask("00000000,00000003"), Some(vec![0, 1]));
         assert_eq!(parse_cpu_mask("1,00000000"), Some(vec![32]));
         assert_eq!(parse_cpu_mask("zz"), None);

@@ -62,9 +62,13 @@ enum Command {
         /// Root of the tree to record (default /, the live system).
         #[arg(long, value_name = "DIR", default_value = "/")]
         sysroot: PathBuf,
-        /// Keep serial numbers, UUIDs, WWNs and MAC addresses in the snapshot.
+        /// Keep serial numbers, UUIDs, WWNs, MAC addresses, the hostname and the boot id in the
+        /// snapshot.
         #[arg(long)]
         show_identifiers: bool,
+        /// Replace FILE if it exists (without it, an existing FILE is an error, exit 2).
+        #[arg(long)]
+        force: bool,
     },
     /// List the case instances a run would hold, in order, with time limits and estimates.
     Plan(plan::PlanArgs),
@@ -223,9 +227,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             output,
             sysroot,
             show_identifiers,
+            force,
         } => {
             if output.as_os_str().is_empty() {
                 bail!("--output must name a file");
+            }
+            // symlink_metadata: a dangling link at FILE is something there too.
+            if !force && std::fs::symlink_metadata(&output).is_ok() {
+                return Ok(refuse_overwrite(&output));
             }
             let opts = inventory::ProbeOptions {
                 sysroot,
@@ -245,8 +254,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
             // A temporary file is private (0600); a snapshot is meant to be shared.
             std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
                 .with_context(|| format!("cannot set the mode of {}", tmp.path().display()))?;
-            tmp.persist(&output)
-                .with_context(|| format!("cannot write {}", output.display()))?;
+            if force {
+                tmp.persist(&output)
+                    .with_context(|| format!("cannot write {}", output.display()))?;
+            } else {
+                // No-clobber: FILE may have appeared while the tree was read.
+                match tmp.persist_noclobber(&output) {
+                    Ok(_) => {}
+                    Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                        return Ok(refuse_overwrite(&output));
+                    }
+                    Err(e) => {
+                        return Err(anyhow::Error::new(e.error)
+                            .context(format!("cannot write {}", output.display())))
+                    }
+                }
+            }
             esay!(
                 "hwcert: wrote {} ({} files, {} links, {} directories; identifiers {})",
                 output.display(),
@@ -262,6 +285,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `hwcert snapshot -o FILE` where FILE exists and no --force: a usage error (exit 2).
+fn refuse_overwrite(output: &Path) -> ExitCode {
+    eprintln!(
+        "hwcert: error: {} exists; pass --force to replace it",
+        output.display()
+    );
+    ExitCode::from(2)
 }
 
 /// `hwcert report`.

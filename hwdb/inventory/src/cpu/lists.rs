@@ -96,9 +96,17 @@ pub(super) fn parse_mask_capped(s: &str) -> Result<CpuSet, String> {
     Ok(out)
 }
 
-pub(super) fn read_list(sys: &Sysroot, rel: &str, required: bool) -> Option<CpuSet> {
+/// A CPU list file. Empty is a warning unless `empty_ok` (a list that may hold no CPU).
+pub(super) fn read_list(
+    sys: &Sysroot,
+    rel: &str,
+    required: bool,
+    empty_ok: bool,
+) -> Option<CpuSet> {
     let text = if required {
         sys.read_required(rel)?
+    } else if empty_ok {
+        sys.read_maybe_empty(rel)?
     } else {
         sys.read(rel)?
     };

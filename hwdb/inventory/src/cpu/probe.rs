@@ -23,9 +23,9 @@ pub fn probe(sys: &Sysroot, arch: Option<&str>) -> Cpu {
     let cpuinfo_text = sys.read_required("proc/cpuinfo").unwrap_or_default();
 
     // CPU numbers
-    let present = read_list(sys, &format!("{SYS_CPU}/present"), false);
-    let online = read_list(sys, &format!("{SYS_CPU}/online"), false);
-    let possible = read_list(sys, &format!("{SYS_CPU}/possible"), true)
+    let present = read_list(sys, &format!("{SYS_CPU}/present"), false, false);
+    let online = read_list(sys, &format!("{SYS_CPU}/online"), false, false);
+    let possible = read_list(sys, &format!("{SYS_CPU}/possible"), true, false)
         .filter(|p| !p.is_empty())
         .or_else(|| present.clone().filter(|p| !p.is_empty()))
         .or_else(|| online.clone().filter(|p| !p.is_empty()))
@@ -327,7 +327,7 @@ fn hybrid_core_types(
         if !sys.exists(&rel) {
             continue;
         }
-        let Some(set) = read_list(sys, &rel, false).filter(|s| !s.is_empty()) else {
+        let Some(set) = read_list(sys, &rel, false, true).filter(|s| !s.is_empty()) else {
             continue;
         };
         let members = || cpus.iter().filter(|c| set.contains(&c.id));

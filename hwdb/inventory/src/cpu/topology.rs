@@ -228,7 +228,7 @@ pub(super) fn read_numa(sys: &Sysroot) -> Vec<NumaNode> {
         .map(|id| {
             let dir = format!("{SYS_NODE}/node{id}");
             let cpus = read_mask(sys, &format!("{dir}/cpumap"))
-                .or_else(|| read_list(sys, &format!("{dir}/cpulist"), false))
+                .or_else(|| read_list(sys, &format!("{dir}/cpulist"), false, true))
                 .unwrap_or_else(|| {
                     sys.warn(&format!("{dir}/cpumap"), "missing");
                     CpuSet::new()

@@ -62,7 +62,7 @@ pub(super) fn udev_props(sys: &Sysroot, name: &str) -> Option<UdevProps> {
     if !sys.exists(&rel) || sys.is_dir(&rel) {
         return None;
     }
-    Some(UdevProps::parse(&sys.read(&rel)?))
+    Some(UdevProps::parse(&sys.read_maybe_empty(&rel)?))
 }
 
 /// The serial number in a SCSI Unit Serial Number VPD page (0x80).

@@ -157,8 +157,14 @@ fn snapshot_roundtrip(sysroot: Option<&Path>, probe_args: &[&str]) {
     if sysroot.is_some() {
         direct.extend(["--sysroot", root_s.as_str()]);
     }
-    let want = json(&run(&direct));
+    let mut want = json(&run(&direct));
     assert_redacted(&want);
+    // A snapshot also overwrites the host's name and the boot id, which a probe keeps.
+    for k in ["hostname", "boot_id"] {
+        if want["host"][k].is_string() {
+            want["host"][k] = "REDACTED".into();
+        }
+    }
 
     // The archive itself, and the extracted tree.
     let mut from_archive = vec!["probe", "--json", "--sysroot", snap.to_str().expect("utf8")];
@@ -230,4 +236,158 @@ fn snapshot_refuses_what_is_not_linux() {
     let o = run(&["snapshot", "-o", "/nonexistent-dir/s.tar.gz"]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stderr(&o).trim_end().lines().count(), 1, "{}", stderr(&o));
+}
+
+#[test]
+fn snapshot_refuses_to_overwrite_without_force() {
+    let fixtures = testing::fixtures::fixtures_dir();
+    let tree = std::fs::read_dir(&fixtures)
+        .expect("fixtures")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("a hand-made tree");
+    let tree = tree.to_str().expect("utf8");
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("s.tar.gz");
+    let out_s = out.to_str().expect("utf8");
+    std::fs::write(&out, b"precious").expect("write");
+
+    let o = run(&["snapshot", "-o", out_s, "--sysroot", tree]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let msg = stderr(&o);
+    assert!(
+        msg.contains(out_s) && msg.contains("--force"),
+        "names the file and the way out: {msg}"
+    );
+    assert_eq!(msg.trim_end().lines().count(), 1, "{msg}");
+    assert_eq!(std::fs::read(&out).expect("read"), b"precious", "untouched");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("ls")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "no temporary left: {leftovers:?}");
+
+    // A dangling symlink is something there too.
+    let link = dir.path().join("link.tar.gz");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).expect("symlink");
+    let o = run(&[
+        "snapshot",
+        "-o",
+        link.to_str().expect("utf8"),
+        "--sysroot",
+        tree,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!dir.path().join("nowhere").exists());
+
+    let o = run(&["snapshot", "-o", out_s, "--sysroot", tree, "--force"]);
+    assert!(o.status.success(), "--force replaces: {}", stderr(&o));
+    let got = std::fs::read(&out).expect("read");
+    assert_eq!(&got[..2], b"\x1f\x8b", "a gzip archive now");
+
+    // A new file needs no --force.
+    let fresh = dir.path().join("fresh.tar.gz");
+    let o = run(&[
+        "snapshot",
+        "-o",
+        fresh.to_str().expect("utf8"),
+        "--sysroot",
+        tree,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(fresh.is_file());
+}
+
+#[test]
+fn snapshot_redacts_hostname_and_boot_id() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let tree = dir.path().join("tree");
+    let st = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(testing::fixtures::fixtures_dir().join("offline-cpus"))
+        .arg(&tree)
+        .status()
+        .expect("cp");
+    assert!(st.success());
+    let host = "node17.lab.example";
+    let boot = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f";
+    for (f, v) in [
+        ("proc/sys/kernel/hostname", host),
+        ("proc/sys/kernel/random/boot_id", boot),
+        ("etc/hostname", host),
+    ] {
+        let p = tree.join(f);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, format!("{v}\n")).expect("write");
+    }
+    let tree_s = tree.to_str().expect("utf8");
+    // The probe itself keeps both (run directories and reports use them).
+    let direct = json(&run(&["probe", "--json", "--sysroot", tree_s]));
+    assert_eq!(direct["host"]["hostname"], host);
+    assert_eq!(direct["host"]["boot_id"], boot);
+
+    for (extra, kept) in [(None, false), (Some("--show-identifiers"), true)] {
+        let snap = dir.path().join(format!("s-{kept}.tar.gz"));
+        let mut args = vec![
+            "snapshot",
+            "-o",
+            snap.to_str().expect("utf8"),
+            "--sysroot",
+            tree_s,
+        ];
+        args.extend(extra);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        // Nothing in the archive names the host or the boot.
+        let x = dir.path().join(format!("x-{kept}"));
+        std::fs::create_dir(&x).expect("mkdir");
+        let st = std::process::Command::new("tar")
+            .arg("-xzf")
+            .arg(&snap)
+            .arg("-C")
+            .arg(&x)
+            .status()
+            .expect("tar");
+        assert!(st.success());
+        let grep = std::process::Command::new("grep")
+            .args(["-rlF", "-e", host, "-e", boot])
+            .arg(&x)
+            .output()
+            .expect("grep");
+        let hits = String::from_utf8_lossy(&grep.stdout).into_owned();
+        if kept {
+            assert!(
+                hits.contains("hostname") && hits.contains("boot_id"),
+                "{hits}"
+            );
+        } else {
+            assert!(
+                hits.is_empty(),
+                "identifying files left in the snapshot: {hits}"
+            );
+            let read = |f: &str| std::fs::read_to_string(x.join(f)).expect("recorded");
+            assert_eq!(read("proc/sys/kernel/hostname"), "REDACTED\n");
+            assert_eq!(read("proc/sys/kernel/random/boot_id"), "REDACTED\n");
+        }
+        let manifest: Value = serde_json::from_slice(
+            &std::fs::read(x.join("hwcert-snapshot.json")).expect("manifest"),
+        )
+        .expect("json");
+        assert_eq!(manifest["hostname"], if kept { host } else { "REDACTED" });
+        let got = json(&run(&[
+            "probe",
+            "--json",
+            "--sysroot",
+            snap.to_str().expect("utf8"),
+        ]));
+        let (h, b) = if kept {
+            (host, boot)
+        } else {
+            ("REDACTED", "REDACTED")
+        };
+        assert_eq!(got["host"]["hostname"], h);
+        assert_eq!(got["host"]["boot_id"], b);
+    }
 }

@@ -112,7 +112,7 @@ fn x86_machine() {
     let l3 = c.caches.iter().find(|x| x.name == "L3").expect("L3");
     assert_eq!((l3.size_bytes, l3.instances), (2 * 28160 * 1024, 2));
     assert_eq!(c.numa_nodes.len(), 2);
-    assert_eq!(c.numa_nodes[1].cpus, "2-3,6-7");
+    assert_eq!(c.numa_nodes[1].cpus, "2,3,6,7");
     assert_eq!(c.vulnerabilities[0].name, "Meltdown");
     assert_eq!(
         c.vulnerabilities[1].status,
@@ -133,7 +133,7 @@ fn offline_cpus_and_missing_present() {
     let sys = Sysroot::new(r);
     let c = probe(&sys, Some("x86_64"));
     assert_eq!(c.cpus, Some(8));
-    assert_eq!(c.offline.as_deref(), Some("6-7"));
+    assert_eq!(c.offline.as_deref(), Some("6,7"));
     fs::remove_file(r.join("sys/devices/system/cpu/present")).expect("rm");
     let sys = Sysroot::new(r);
     let c = probe(&sys, Some("x86_64"));
@@ -319,7 +319,7 @@ CPU revision\t: {rev}\n\n"
     assert_eq!(c.core_types.len(), 2);
     assert_eq!(c.core_types[1].model_name.as_deref(), Some("Cortex-A76"));
     assert_eq!(c.core_types[1].stepping.as_deref(), Some("r3p1"));
-    assert_eq!(c.core_types[0].cpus, "0-1");
+    assert_eq!(c.core_types[0].cpus, "0,1");
     assert_eq!(c.core_types[1].cpus, "2");
     assert_eq!(c.x86_64_level, None);
 }
@@ -351,4 +351,26 @@ fn arm_from_midr_when_cpuinfo_lacks_ids() {
         "rXpY is for ARM Ltd. cores only"
     );
     assert_eq!(c.bogomips.as_deref(), Some("200.00"));
+}
+
+#[test]
+fn empty_cpu_lists_warn_and_an_empty_offline_list_does_not() {
+    let d = x86_tree();
+    let r = d.path();
+    put(r, "sys/devices/system/cpu/online", "");
+    put(r, "sys/devices/system/cpu/present", "\n");
+    put(r, "sys/devices/system/node/node0/cpulist", "\n");
+    let sys = Sysroot::new(r);
+    let _ = probe(&sys, None);
+    let w = sys.warnings();
+    let has = |p: &str| {
+        w.iter()
+            .any(|x| x.path.ends_with(p) && x.message.contains("empty"))
+    };
+    assert!(has("cpu/online"), "{w:?}");
+    assert!(has("cpu/present"), "{w:?}");
+    assert!(
+        !has("node0/cpulist"),
+        "a CPU-less node's list may be empty: {w:?}"
+    );
 }
