@@ -101,6 +101,16 @@ pub fn prepare(report_dir: &Path, allowed_signers: &Path) -> Result<Prepared, Su
     if let Some(c) = failed("document") {
         return Err(refuse(Refusal::Unusable, c.detail.clone()));
     }
+    if !v.logs_checked {
+        return Err(refuse(
+            Refusal::Tampered,
+            format!(
+                "{}: no logs/ directory: add the full report directory, with the logs its \
+                 report.json lists",
+                report_dir.display()
+            ),
+        ));
+    }
     if !v.ok() {
         let what: Vec<&str> = v.checks.iter().filter(|c| !c.ok).map(|c| c.what).collect();
         return Err(refuse(

@@ -32,6 +32,7 @@ pub mod hcl;
 pub mod junit;
 pub mod keys;
 pub mod render;
+pub mod sshsig;
 pub mod svg;
 pub mod verify;
 

@@ -429,3 +429,264 @@ fn protected_and_foreign_keys() {
         "{e}"
     );
 }
+
+/// Standard base64 with padding (the armor ssh-keygen writes).
+fn b64(data: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::new();
+    for c in data.chunks(3) {
+        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
+        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= c.len() {
+                s.push(char::from(A[((v >> (18 - 6 * k)) & 63) as usize]));
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
+}
+
+fn armor(blob: &[u8]) -> Vec<u8> {
+    let text = b64(blob);
+    let mut out = String::from("-----BEGIN SSH SIGNATURE-----\n");
+    for line in text.as_bytes().chunks(70) {
+        out.push_str(std::str::from_utf8(line).expect("ascii"));
+        out.push('\n');
+    }
+    out.push_str("-----END SSH SIGNATURE-----\n");
+    out.into_bytes()
+}
+
+/// A report signed by real `ssh-keygen -Y sign` with a real Ed25519 key: the temporary
+/// directory, report.json, its .sig and an allowed_signers file.
+fn openssh_signed() -> Option<(tempfile::TempDir, PathBuf, Vec<u8>, PathBuf)> {
+    let mut c = ssh_keygen()?;
+    let (t, run) = run_dir();
+    let key = t.path().join("id_ed25519");
+    let st = c
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", PRINCIPAL, "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen -t ed25519");
+    assert!(st.success());
+    let pubkey = fs::read_to_string(t.path().join("id_ed25519.pub")).expect("pub");
+    let a = allowed(t.path(), &format!("{PRINCIPAL} {}", pubkey.trim()));
+    let out = t.path().join("out");
+    build_report(&run, &out, None).expect("report");
+    let st = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-f"])
+        .arg(&key)
+        .args(["-n", NAMESPACE])
+        .arg(out.join("report.json"))
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("ssh-keygen -Y sign");
+    assert!(st.success());
+    let sig = fs::read(out.join("report.json.sig")).expect("sig");
+    Some((t, out.join("report.json"), sig, a))
+}
+
+/// Run hwcert's verification and `ssh-keygen -Y verify` on every candidate .sig file (in
+/// parallel: ssh-keygen takes tens of milliseconds each on a loaded machine); the cases where
+/// they disagree, and how many each accepted.
+fn sweep(
+    t: &Path,
+    report: &Path,
+    allowed_signers: &Path,
+    cases: &[(String, Vec<u8>)],
+) -> (Vec<String>, usize, usize) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let accepted = AtomicUsize::new(0);
+    let disagree = Mutex::new(Vec::new());
+    let msg = fs::read(report).expect("report.json");
+    std::thread::scope(|s| {
+        for w in 0..4 {
+            let (next, accepted, disagree, msg) = (&next, &accepted, &disagree, &msg);
+            s.spawn(move || {
+                let dir = t.join(format!("sweep{w}"));
+                fs::create_dir_all(&dir).expect("mkdir");
+                fs::write(dir.join("report.json"), msg).expect("write");
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((name, sig)) = cases.get(i) else {
+                        break;
+                    };
+                    fs::write(dir.join("report.json.sig"), sig).expect("write");
+                    let v = verify(&dir, allowed_signers, Some(PRINCIPAL)).expect("verify");
+                    let ours = {
+                        let sigchecks: Vec<_> = v
+                            .checks
+                            .iter()
+                            .filter(|c| c.what == "signature" || c.what == "signer")
+                            .collect();
+                        sigchecks.len() == 2 && sigchecks.iter().all(|c| c.ok)
+                    };
+                    let o = Command::new("ssh-keygen")
+                        .args(["-Y", "verify", "-f"])
+                        .arg(allowed_signers)
+                        .args(["-I", PRINCIPAL, "-n", NAMESPACE, "-s"])
+                        .arg(dir.join("report.json.sig"))
+                        .stdin(fs::File::open(dir.join("report.json")).expect("open"))
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status()
+                        .expect("ssh-keygen -Y verify");
+                    let theirs = o.success();
+                    if ours {
+                        accepted.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if ours != theirs {
+                        disagree.lock().expect("lock").push(format!(
+                            "{name}: hwcert {}, ssh-keygen {} ({:?})",
+                            if ours { "accepts" } else { "rejects" },
+                            if theirs { "accepts" } else { "rejects" },
+                            v.checks
+                        ));
+                    }
+                }
+            });
+        }
+    });
+    let d = disagree.into_inner().expect("lock");
+    (d, cases.len(), accepted.into_inner())
+}
+
+/// Every bit of the blob in `bits` flipped (and re-armored), plus every bit of the armor text
+/// in `text_bits`.
+fn flips(sig: &[u8], bits: &[usize], text_bits: &[usize]) -> Vec<(String, Vec<u8>)> {
+    let blob = reports::sshsig::dearmor(sig).expect("ssh-keygen's signature dearmors");
+    assert_eq!(armor(&blob), sig, "re-armoring gives ssh-keygen's bytes");
+    let mut cases = vec![("unchanged".to_string(), sig.to_vec())];
+    for &b in bits {
+        let mut x = blob.clone();
+        x[b / 8] ^= 1 << (b % 8);
+        cases.push((format!("blob byte {} bit {}", b / 8, b % 8), armor(&x)));
+    }
+    for &b in text_bits {
+        let mut x = sig.to_vec();
+        x[b / 8] ^= 1 << (b % 8);
+        cases.push((format!("armor byte {} bit {}", b / 8, b % 8), x));
+    }
+    cases
+}
+
+/// The bits of the blob's structure (magic, version, every length, the type names, the
+/// namespace, the hash algorithm: everything but the key and signature bytes), plus one bit
+/// of each key and signature byte; the header and footer lines of the armor.
+#[test]
+fn bit_flips_agree_with_ssh_keygen() {
+    let Some((t, report, sig, a)) = openssh_signed() else {
+        return;
+    };
+    let blob = reports::sshsig::dearmor(&sig).expect("dearmor");
+    // SSHSIG(6) version(4) keylen(4) [typelen(4) "ssh-ed25519"(11) pklen(4) pk(32)] ...
+    let pk = 6 + 4 + 4 + 4 + 11 + 4;
+    let raw = blob.len() - 64;
+    let mut bits = Vec::new();
+    for byte in 0..blob.len() {
+        let data = (pk..pk + 32).contains(&byte) || byte >= raw;
+        if data {
+            bits.push(byte * 8 + byte % 8);
+        } else {
+            bits.extend(byte * 8..byte * 8 + 8);
+        }
+    }
+    let header = "-----BEGIN SSH SIGNATURE-----\n".len();
+    let footer = sig.len() - "\n-----END SSH SIGNATURE-----\n".len();
+    let text_bits: Vec<usize> = (0..sig.len() * 8)
+        .filter(|b| b / 8 < header || b / 8 >= footer)
+        .collect();
+    let cases = flips(&sig, &bits, &text_bits);
+    let started = std::time::Instant::now();
+    let (disagree, n, accepted) = sweep(t.path(), &report, &a, &cases);
+    eprintln!(
+        "{n} cases in {:.1}s: {accepted} accepted by both, {} rejected by both, {} disagreements",
+        started.elapsed().as_secs_f64(),
+        n - accepted - disagree.len(),
+        disagree.len()
+    );
+    assert!(disagree.is_empty(), "{disagree:#?}");
+    assert!(accepted >= 1, "the unchanged signature verifies");
+}
+
+/// Every single bit of the blob and of the armor text. Slow (one ssh-keygen per bit, thousands):
+/// `cargo test -p reports -- --ignored bit_flips_all`.
+#[test]
+#[ignore]
+fn bit_flips_all_agree_with_ssh_keygen() {
+    let Some((t, report, sig, a)) = openssh_signed() else {
+        return;
+    };
+    let blob = reports::sshsig::dearmor(&sig).expect("dearmor");
+    let bits: Vec<usize> = (0..blob.len() * 8).collect();
+    let text_bits: Vec<usize> = (0..sig.len() * 8).collect();
+    let cases = flips(&sig, &bits, &text_bits);
+    let started = std::time::Instant::now();
+    let (disagree, n, accepted) = sweep(t.path(), &report, &a, &cases);
+    eprintln!(
+        "{n} cases in {:.1}s: {accepted} accepted by both, {} rejected by both, {} disagreements",
+        started.elapsed().as_secs_f64(),
+        n - accepted - disagree.len(),
+        disagree.len()
+    );
+    assert!(disagree.is_empty(), "{disagree:#?}");
+}
+
+/// A report as the site publishes it (report.json and its signature, no logs) verifies and
+/// says the logs were not checked; a full report directory still has its logs checked.
+#[test]
+fn published_report_verifies_without_logs() {
+    let (t, run) = run_dir();
+    let key = t.path().join("key");
+    let k = keys::keygen(&key, PRINCIPAL).expect("keygen");
+    let a = allowed(t.path(), &k.allowed_signers);
+    let out = t.path().join("out");
+    build_report(&run, &out, Some(&key)).expect("report");
+    let published = t.path().join("published");
+    fs::create_dir_all(&published).expect("mkdir");
+    for f in ["report.json", "report.json.sig"] {
+        fs::copy(out.join(f), published.join(f)).expect("copy");
+    }
+    let v = verify(&published, &a, Some(PRINCIPAL)).expect("verify");
+    assert!(v.ok(), "{:?}", v.checks);
+    assert!(!v.logs_checked);
+    let logs = v.checks.iter().find(|c| c.what == "logs").expect("logs");
+    assert!(
+        logs.detail
+            .starts_with("not checked: logs are not part of a published report"),
+        "{}",
+        logs.detail
+    );
+    let what: Vec<&str> = v.checks.iter().map(|c| c.what).collect();
+    assert_eq!(what, vec!["signature", "signer", "logs"]);
+    // The signature still decides: a changed published report fails.
+    let text = fs::read_to_string(published.join("report.json")).expect("read");
+    fs::write(
+        published.join("report.json"),
+        text.replacen("NF5280M5", "NF5280M6", 1),
+    )
+    .expect("write");
+    let v = verify(&published, &a, None).expect("verify");
+    assert_eq!(failed(&v), vec!["signature"], "{:?}", v.checks);
+
+    // The full directory: its logs are checked.
+    let v = verify(&out, &a, None).expect("verify");
+    assert!(v.ok() && v.logs_checked, "{:?}", v.checks);
+    // An empty logs/ directory is not a published report: every log is missing.
+    let empty = t.path().join("empty-logs");
+    fs::create_dir_all(empty.join("logs")).expect("mkdir");
+    for f in ["report.json", "report.json.sig"] {
+        fs::copy(out.join(f), empty.join(f)).expect("copy");
+    }
+    let v = verify(&empty, &a, None).expect("verify");
+    assert_eq!(failed(&v), vec!["logs"], "{:?}", v.checks);
+    // A tampered log in a full directory still fails.
+    flip_byte(&out.join("logs/cpu::all_online.log"), 3);
+    let v = verify(&out, &a, None).expect("verify");
+    assert_eq!(failed(&v), vec!["logs"], "{:?}", v.checks);
+}

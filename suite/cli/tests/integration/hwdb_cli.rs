@@ -317,6 +317,10 @@ fn every_refusal_says_why_and_changes_nothing() {
         .path();
     fs::write(&log, b"rewritten\n").expect("write");
     expect_refusal(&bad_log, &lab.allowed, "tampered", "do not match");
+    // Without its logs/ directory (as a site publishes it), a report is not taken: `hwdb add`
+    // checks the logs, and there are none to check.
+    fs::remove_dir_all(bad_log.join("logs")).expect("rm logs");
+    expect_refusal(&bad_log, &lab.allowed, "tampered", "no logs/ directory");
 
     let other = lab.t.path().join("other_ed25519");
     let k = reports::keys::keygen(&other, "someone@else").expect("keygen");
@@ -548,6 +552,28 @@ fn publish_the_list() {
         .join(&sha)
         .join("report.json.sig")
         .is_file());
+    // `hwcert verify` of the report as the site publishes it (no logs): verified, saying what
+    // was checked and that the logs were not.
+    let o = hwcert()
+        .arg("verify")
+        .arg(site.join("reports").join(&sha))
+        .arg("--allowed-signers")
+        .arg(&lab.allowed)
+        .output()
+        .expect("hwcert verify");
+    assert!(o.status.success(), "{}", show(&o));
+    let said = text(&o.stdout);
+    assert!(!said.contains("FAIL"), "{said}");
+    assert!(said.contains("ok   signature good"), "{said}");
+    assert!(
+        said.contains("ok   logs      not checked: logs are not part of a published report"),
+        "{said}"
+    );
+    assert!(
+        said.contains("verified: the signature of report.json by an allowed signer")
+            && said.contains("logs are not part of a published report, so they were not checked"),
+        "{said}"
+    );
     let csv = fs::read_to_string(site.join("hcl.csv")).expect("csv");
     assert_eq!(csv.lines().count(), n + 1, "{csv}");
     let json: Value =
