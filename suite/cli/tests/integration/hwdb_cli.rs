@@ -233,13 +233,23 @@ fn add_query_and_recertify() {
         "{}",
         show(&o)
     );
+    // No match is its own status (3), apart from errors (1) and usage (2).
     let o = lab.query(&["broadcom", "9560-16i", "mpt3sas"]);
-    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert_eq!(o.status.code(), Some(3), "{}", show(&o));
     let o = lab.query(&["1000:10e2", "--os", "9"]);
-    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert_eq!(o.status.code(), Some(3), "{}", show(&o));
     assert!(text(&o.stdout).contains("no certified entry matches"));
+    assert!(
+        o.stderr.is_empty(),
+        "no match is not an error: {}",
+        show(&o)
+    );
     let o = lab.query(&["1000:10e2", "--arch", "aarch64"]);
-    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert_eq!(o.status.code(), Some(3), "{}", show(&o));
+    let o = lab.query(&["1000:10e2", "--arch", "aarch64", "--json"]);
+    assert_eq!(o.status.code(), Some(3), "{}", show(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v, Value::Array(vec![]), "{}", show(&o));
     let o = lab.query(&["--kind", "system", "--json"]);
     assert!(o.status.success(), "{}", show(&o));
     let v: Value = serde_json::from_slice(&o.stdout).expect("json");
@@ -468,8 +478,15 @@ fn wrong_arguments_and_missing_stores() {
     );
     fs::create_dir_all(lab.db()).expect("mkdir");
     let o = lab.query(&["8086:1572"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "an error, not no match: {}",
+        show(&o)
+    );
     assert!(text(&o.stderr).contains("not an HCL store"), "{}", show(&o));
     let o = lab.query(&["80861:1572"]);
+    assert_eq!(o.status.code(), Some(2), "a usage error: {}", show(&o));
     assert!(
         text(&o.stderr).contains("is not a PCI ID pattern"),
         "{}",
