@@ -92,6 +92,10 @@ pub struct PublishArgs {
     /// The site's title.
     #[arg(long, value_name = "TEXT")]
     pub title: Option<String>,
+    /// Where the site is served (http:// or https://, no query or fragment): the links in
+    /// hcl.csv are absolute under it. Without it they are relative to the site.
+    #[arg(long, value_name = "URL", value_parser = hcl::site::base_url)]
+    pub base_url: Option<String>,
 }
 
 pub fn cmd_hwdb(cmd: HwdbCommand) -> Result<ExitCode> {
@@ -351,6 +355,7 @@ fn cmd_publish(p: PublishArgs) -> Result<ExitCode> {
         }
         opts.title = t;
     }
+    opts.base_url = p.base_url;
     let started = std::time::Instant::now();
     let s = hcl::site::publish(&st, &p.output, &opts).with_context(|| {
         format!(

@@ -831,6 +831,7 @@ mod against_minijinja {
             components: 0,
             reports: report_files.len(),
             report_files: &report_files,
+            base_url: "",
         };
         let mut env = minijinja::Environment::new();
         env.add_template("entry.html", TEMPLATE).expect("template");

@@ -596,4 +596,53 @@ fn publish_the_list() {
         .expect("run");
     assert_eq!(o.status.code(), Some(1));
     assert!(!lab.t.path().join("site2").exists());
+    // --base-url: hcl.csv links the pages absolutely; without it, relatively (above).
+    let page_col = |csv: &str| -> Vec<String> {
+        csv.lines()
+            .skip(1)
+            .map(|l| l.rsplit(',').next().unwrap_or("").to_string())
+            .collect()
+    };
+    assert!(page_col(&csv)
+        .iter()
+        .all(|p| p.starts_with("entries/") && p.ends_with(".html")));
+    let o = hwcert()
+        .args([
+            "hwdb",
+            "publish",
+            "--base-url",
+            "https://hcl.example.com/list",
+            "--db",
+        ])
+        .arg(lab.db())
+        .arg("-o")
+        .arg(&site)
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", show(&o));
+    let abs = fs::read_to_string(site.join("hcl.csv")).expect("csv");
+    let rel = page_col(&csv);
+    assert_eq!(page_col(&abs).len(), n);
+    for (a, r) in page_col(&abs).iter().zip(&rel) {
+        assert_eq!(a, &format!("https://hcl.example.com/list/{r}"));
+    }
+    // A bad URL is a usage error (2), and nothing is written.
+    for bad in [
+        "ftp://hcl.example.com/",
+        "hcl.example.com",
+        "https://hcl.example.com/?x=1",
+        "https://hcl.example.com/#a",
+        "https://",
+    ] {
+        let o = hwcert()
+            .args(["hwdb", "publish", "--base-url", bad, "--db"])
+            .arg(lab.db())
+            .arg("-o")
+            .arg(lab.t.path().join("site3"))
+            .output()
+            .expect("run");
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", show(&o));
+        assert!(text(&o.stderr).contains("--base-url"), "{}", show(&o));
+        assert!(!lab.t.path().join("site3").exists());
+    }
 }
