@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use documents::status::Status;
 use serde::{Deserialize, Serialize};
 
 use crate::error::HclError;
@@ -16,8 +17,11 @@ pub const SCHEMA: &str = "hwcert.hcl/1";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseResult {
     pub name: String,
-    /// `pass`, `skip`, … as in the report.
-    pub status: String,
+    /// `pass`, `skip`, … as in the report (the report's own [`Status`], serialized the same).
+    /// A status this version does not know makes the entry file unreadable
+    /// ([`HclError::BadEntry`] naming it), as any other unknown value: a certification claim
+    /// is not guessed at.
+    pub status: Status,
     pub blocker: bool,
 }
 
@@ -177,6 +181,146 @@ pub fn title(
             match vendor {
                 Some(v) => format!("{v} {name} {ids}"),
                 None => format!("{name} {ids}"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An entry file as the store wrote it when a case's status was a string: every status
+    /// the reports know, `not run` with its space included.
+    const OLD_FILE: &str = r#"{
+  "schema": "hwcert.hcl/1",
+  "id": "pci-8086-1572-8086-0001.opencloudos-9.2.x86_64",
+  "kind": "component",
+  "key": {
+    "bus": "pci",
+    "vendor_id": "8086",
+    "device_id": "1572",
+    "subsystem_vendor_id": "8086",
+    "subsystem_device_id": "0001",
+    "os_id": "opencloudos",
+    "os_version_id": "9.2",
+    "arch": "x86_64"
+  },
+  "vendor": "Intel Corporation",
+  "name": "Ethernet Controller X710 for 10GbE SFP+",
+  "certifications": [
+    {
+      "report_sha256": "5bba985a888a2e63aa4a3e6e1d4d1c0f8b1d0a5e9d1c4b3a2f1e0d9c8b7a6f5e",
+      "date": "2025-11-25T08:00:00Z",
+      "added": "2025-11-26T09:00:00Z",
+      "profile": "standard",
+      "signed_by": "lab@example.com",
+      "signing_key": "SHA256:QeZUy3gsKzHAO6t4NHllOaR4SsYDFDm3jhMJjjSPwWQ",
+      "tool_version": "0.1.0",
+      "driver": "i40e",
+      "cases": [
+        {
+          "name": "pci::driver_bound::0000:3b:00.0",
+          "status": "pass",
+          "blocker": true
+        },
+        {
+          "name": "net::link::0000:3b:00.0",
+          "status": "fail",
+          "blocker": false
+        },
+        {
+          "name": "net::throughput::0000:3b:00.0",
+          "status": "skip",
+          "blocker": false
+        },
+        {
+          "name": "a",
+          "status": "error",
+          "blocker": false
+        },
+        {
+          "name": "b",
+          "status": "timeout",
+          "blocker": false
+        },
+        {
+          "name": "c",
+          "status": "crash",
+          "blocker": false
+        },
+        {
+          "name": "d",
+          "status": "interrupted",
+          "blocker": false
+        },
+        {
+          "name": "e",
+          "status": "not run",
+          "blocker": false
+        }
+      ]
+    }
+  ]
+}
+"#;
+
+    fn read(b: &str) -> Result<Entry, HclError> {
+        Entry::from_file_bytes(Path::new("components/x.json"), b.as_bytes())
+    }
+
+    #[test]
+    fn a_file_with_string_statuses_round_trips_byte_for_byte() {
+        let e = read(OLD_FILE).expect("the old file reads");
+        let got: Vec<Status> = e.certifications[0].cases.iter().map(|c| c.status).collect();
+        assert_eq!(got, Status::ALL.to_vec());
+        assert_eq!(
+            String::from_utf8(e.to_file_bytes()).expect("utf-8"),
+            OLD_FILE
+        );
+    }
+
+    #[test]
+    fn an_unknown_wrong_or_missing_status_is_a_clear_error() {
+        let pass = "\"status\": \"pass\"";
+        for (bad, says) in [
+            (
+                OLD_FILE.replacen(pass, "\"status\": \"passed\"", 1),
+                "passed",
+            ),
+            (OLD_FILE.replacen(pass, "\"status\": \"PASS\"", 1), "PASS"),
+            (
+                OLD_FILE.replacen(pass, "\"status\": \"\"", 1),
+                "unknown variant",
+            ),
+            (
+                OLD_FILE.replacen(pass, "\"status\": 1", 1),
+                "not an HCL entry",
+            ),
+            (
+                OLD_FILE.replacen(pass, "\"status\": null", 1),
+                "not an HCL entry",
+            ),
+            (
+                OLD_FILE.replacen(&format!("{pass},"), "", 1),
+                "missing field `status`",
+            ),
+            (
+                OLD_FILE[..OLD_FILE.find(pass).expect("a status") + 14].to_string(),
+                "EOF",
+            ),
+            (
+                OLD_FILE.replacen(pass, "\"status\": \"pa\u{7}ss\"", 1),
+                "control",
+            ),
+        ] {
+            match read(&bad) {
+                Err(e @ HclError::BadEntry { .. }) => {
+                    let m = e.to_string();
+                    assert!(m.contains("components/x.json"), "{m}");
+                    assert!(m.contains(says), "{says}: {m}");
+                }
+                r => panic!("{bad}: {r:?}"),
             }
         }
     }

@@ -349,7 +349,7 @@ pub(crate) mod tests {
             details: BTreeMap::new(),
             cases: vec![CaseResult {
                 name: "pci::driver_bound::0000:3b:00.0".into(),
-                status: "pass".into(),
+                status: documents::status::Status::Pass,
                 blocker: true,
             }],
         }

@@ -318,7 +318,7 @@ fn certification(
             .iter()
             .map(|c| CaseResult {
                 name: c.name.clone(),
-                status: c.status.as_str().to_string(),
+                status: c.status,
                 blocker: c.blocker,
             })
             .collect(),

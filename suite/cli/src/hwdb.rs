@@ -28,8 +28,11 @@ pub enum HwdbCommand {
     /// Is it certified? List the entries that match, newest certification first.
     ///
     /// TERM is a PCI ID pattern (8086:1572, 8086:1572:8086:0001, 8086:*) or words that must
-    /// all appear in the entry (names, driver, system, IDs). Exit status 0 when an entry
-    /// matches, 1 when none does.
+    /// all appear in the entry (names, driver, system, IDs).
+    ///
+    /// Exit status: 0 when an entry matches, 3 when none does, 2 for a wrong command line (a
+    /// term that looks like a PCI ID but is not one), 1 for an error (the store cannot be
+    /// read or is not an HCL store).
     Query(QueryArgs),
     /// Write the static HCL website: index.html with filters, a page per entry, hcl.json,
     /// hcl.csv, and the cited reports.
@@ -91,6 +94,10 @@ pub struct PublishArgs {
     /// The site's title.
     #[arg(long, value_name = "TEXT")]
     pub title: Option<String>,
+    /// Where the site is served (http:// or https://, no query or fragment): the links in
+    /// hcl.csv are absolute under it. Without it they are relative to the site.
+    #[arg(long, value_name = "URL", value_parser = hcl::site::base_url)]
+    pub base_url: Option<String>,
 }
 
 pub fn cmd_hwdb(cmd: HwdbCommand) -> Result<ExitCode> {
@@ -239,10 +246,12 @@ fn cmd_query(q: QueryArgs) -> Result<ExitCode> {
             && t.split(':')
                 .all(|p| p == "*" || p.bytes().all(|b| b.is_ascii_hexdigit() || b == b'x'))
         {
-            bail!(
-                "\"{t}\" is not a PCI ID pattern: use VENDOR:DEVICE or \
+            // A usage error, as clap's own: exit status 2, nothing was looked up.
+            eprintln!(
+                "hwcert: error: \"{t}\" is not a PCI ID pattern: use VENDOR:DEVICE or \
                  VENDOR:DEVICE:SUBVENDOR:SUBDEVICE, 4 hex digits each (8086:1572), * for any"
             );
+            return Ok(ExitCode::from(documents::exit::USAGE));
         }
     }
     let st = open_store(&q.db)?;
@@ -327,11 +336,13 @@ fn cmd_query(q: QueryArgs) -> Result<ExitCode> {
         ));
         crate::write_human(&out)?;
     }
-    Ok(if found.is_empty() {
-        ExitCode::FAILURE
+    // "No match" is an answer, not an error: its own status, so scripts tell it from a
+    // store that cannot be read (1, through the error path).
+    Ok(ExitCode::from(if found.is_empty() {
+        documents::exit::NO_MATCH
     } else {
-        ExitCode::SUCCESS
-    })
+        documents::exit::OK
+    }))
 }
 
 fn cmd_publish(p: PublishArgs) -> Result<ExitCode> {
@@ -346,6 +357,7 @@ fn cmd_publish(p: PublishArgs) -> Result<ExitCode> {
         }
         opts.title = t;
     }
+    opts.base_url = p.base_url;
     let started = std::time::Instant::now();
     let s = hcl::site::publish(&st, &p.output, &opts).with_context(|| {
         format!(

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
+use documents::status::Status;
 use hcl::{CaseResult, Certification, Entry, Key, Kind, Names, Store, SCHEMA};
 
 use documents::Error;
@@ -473,11 +474,10 @@ pub fn generate(dir: &Path, n: usize, threads: usize) -> Result<SynthStats, Erro
                     .map(|(k, name)| CaseResult {
                         name: name.to_string(),
                         status: if h(rr, k as u64) % 17 == 0 {
-                            "skip"
+                            Status::Skip
                         } else {
-                            "pass"
-                        }
-                        .into(),
+                            Status::Pass
+                        },
                         blocker: k < 8,
                     })
                     .collect();
@@ -494,18 +494,17 @@ pub fn generate(dir: &Path, n: usize, threads: usize) -> Result<SynthStats, Erro
                     details.insert("revision".into(), format!("{:02x}", rr >> 12 & 7));
                     let mut cases = vec![CaseResult {
                         name: format!("pci::driver_bound::{addr}"),
-                        status: "pass".into(),
+                        status: Status::Pass,
                         blocker: true,
                     }];
                     for (k, name) in c.cases.iter().enumerate() {
                         cases.push(CaseResult {
                             name: format!("{name}::{addr}"),
                             status: if h(rr, k as u64) % 23 == 0 {
-                                "skip"
+                                Status::Skip
                             } else {
-                                "pass"
-                            }
-                            .into(),
+                                Status::Pass
+                            },
                             blocker: k == 0,
                         });
                     }

@@ -394,7 +394,9 @@ pub(crate) fn csv_field(out: &mut String, s: &str) {
 }
 
 /// hcl.csv: one row per entry with its current certification, in ID order; CRLF line ends.
-pub(crate) fn write_csv(path: &Path, rows: &[Row]) -> Result<(), Error> {
+/// The `page` column is relative to the site, or absolute under `base_url` (ending with `/`)
+/// when one is given.
+pub(crate) fn write_csv(path: &Path, base_url: &str, rows: &[Row]) -> Result<(), Error> {
     let mut out = String::with_capacity(rows.len() * 400 + 512);
     out.push_str(&CSV_HEADER.join(","));
     out.push_str("\r\n");
@@ -405,6 +407,7 @@ pub(crate) fn write_csv(path: &Path, rows: &[Row]) -> Result<(), Error> {
         let c = e.current();
         let cs = |f: for<'x> fn(&'x CertView<'x>) -> &'x str| c.map(f).unwrap_or("");
         page.clear();
+        page.push_str(base_url);
         page.push_str("entries/");
         page.push_str(&e.id);
         page.push_str(".html");

@@ -1,6 +1,8 @@
 //! The site's HTML, written by hand into a `String`: 100,000 entry pages must take well under
 //! a second of CPU, and every value goes through [`text`], which escapes it.
 
+use documents::status::Status;
+
 use crate::key::Kind;
 
 use super::layout::{PAGE_SIZE, REPORT_FILES};
@@ -281,11 +283,11 @@ fn fact_code(out: &mut String, label: &str, value: &str, code: Option<&str>) {
     out.push_str("</dd>\n");
 }
 
-pub(crate) fn status_class(s: &str) -> &'static str {
+pub(crate) fn status_class(s: Status) -> &'static str {
     match s {
-        "pass" => "pass",
-        "skip" => "skip",
-        "fail" | "error" | "crash" | "timeout" => "fail",
+        Status::Pass => "pass",
+        Status::Skip => "skip",
+        _ if s.is_failure() => "fail",
         _ => "warn",
     }
 }
@@ -293,8 +295,8 @@ pub(crate) fn status_class(s: &str) -> &'static str {
 /// `12 of 12 passed`, `11 of 12 passed, 1 skipped`.
 fn cases_summary(c: &CertView) -> String {
     let n = c.cases.len();
-    let pass = c.cases.iter().filter(|x| x.status == "pass").count();
-    let skip = c.cases.iter().filter(|x| x.status == "skip").count();
+    let pass = c.cases.iter().filter(|x| x.status == Status::Pass).count();
+    let skip = c.cases.iter().filter(|x| x.status == Status::Skip).count();
     let other = n - pass - skip;
     let mut s = format!("{pass} of {n} passed");
     if skip > 0 {
@@ -528,9 +530,9 @@ fn case_results(out: &mut String, c: &CertView) {
             el(out, "<tr><td class=\"mono\">", &x.name, "</td>");
             push_all(
                 out,
-                &["<td><span class=\"st ", status_class(&x.status), "\">"],
+                &["<td><span class=\"st ", status_class(x.status), "\">"],
             );
-            text(out, &x.status);
+            text(out, x.status.as_str());
             push_all(
                 out,
                 &[
@@ -779,8 +781,8 @@ mod against_minijinja {
                             .iter()
                             .map(|x| CaseCtx {
                                 name: &x.name,
-                                status: &x.status,
-                                class: status_class(&x.status),
+                                status: x.status.as_str(),
+                                class: status_class(x.status),
                                 blocker: x.blocker,
                             })
                             .collect(),
@@ -829,6 +831,7 @@ mod against_minijinja {
             components: 0,
             reports: report_files.len(),
             report_files: &report_files,
+            base_url: "",
         };
         let mut env = minijinja::Environment::new();
         env.add_template("entry.html", TEMPLATE).expect("template");

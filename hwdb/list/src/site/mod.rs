@@ -77,6 +77,6 @@ mod view;
 mod write;
 
 pub use layout::{INDEX_SCHEMA, MARKER, PAGE_SIZE, SITE_SCHEMA};
-pub use options::{PublishOptions, PublishSummary, DEFAULT_TITLE};
+pub use options::{base_url, PublishOptions, PublishSummary, DEFAULT_TITLE};
 pub use publish::publish;
 pub use util::{is_safe_name, is_sha256};

@@ -44,6 +44,10 @@ pub fn publish(store: &Store, out: &Path, opts: &PublishOptions) -> Result<Publi
     } else {
         opts.title.trim()
     };
+    let base_url = match &opts.base_url {
+        Some(u) => super::options::base_url(u).map_err(Error::msg)?,
+        None => String::new(),
+    };
     let (parent, name) = split_out(out)?;
     let existing = check_replaceable(out)?;
 
@@ -58,6 +62,7 @@ pub fn publish(store: &Store, out: &Path, opts: &PublishOptions) -> Result<Publi
         target: &target,
         threads,
         trace: &trace,
+        base_url: &base_url,
     };
     let place = Place {
         out,
@@ -93,6 +98,8 @@ struct Publish<'a> {
     target: &'a Target,
     threads: usize,
     trace: &'a Trace,
+    /// [`Ctx::base_url`].
+    base_url: &'a str,
 }
 
 /// Where the site goes: `out`, in `parent` by the name `name`; `tmp` is the directory a new
@@ -187,6 +194,7 @@ fn build(p: &Publish, listing: &Listing, title: &str, place: &Place) -> Result<B
         components: kept.len() - systems,
         reports: report_files.len(),
         report_files: &report_files,
+        base_url: p.base_url,
     };
     p.trace.at("rows and order");
 
@@ -503,7 +511,7 @@ fn write_file(
             target.settle("data/index.js")
         }
         Phase2::Csv => {
-            data::write_csv(&target.file("hcl.csv"), rows)?;
+            data::write_csv(&target.file("hcl.csv"), ctx.base_url, rows)?;
             target.settle("hcl.csv")
         }
         Phase2::Index => {

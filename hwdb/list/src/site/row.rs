@@ -104,4 +104,7 @@ pub(crate) struct Ctx<'a> {
     pub reports: usize,
     /// Report hash → which of [`REPORT_FILES`](super::layout::REPORT_FILES) the site holds (bit i for file i).
     pub report_files: &'a HashMap<String, u8, FxBuild>,
+    /// The site's base URL ending with `/` ([`super::options::base_url`]), or empty: links
+    /// that leave the site are relative.
+    pub base_url: &'a str,
 }

@@ -13,6 +13,8 @@
 
 use std::borrow::Cow;
 
+use documents::status::Status;
+
 use crate::key::Kind;
 
 use super::view::{CaseView, CertView, EntryView, KeyView};
@@ -339,7 +341,8 @@ impl<'a> Reader<'a> {
         self.object(|r, k| {
             match k {
                 "name" if name.is_none() => name = Some(r.cow()?),
-                "status" if status.is_none() => status = Some(r.cow()?),
+                // An unknown status is serde's to refuse, with its message.
+                "status" if status.is_none() => status = Some(Status::parse(r.str()?)?),
                 "blocker" if blocker.is_none() => blocker = Some(r.bool()?),
                 _ => return None,
             }

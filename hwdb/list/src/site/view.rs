@@ -26,8 +26,7 @@ pub(crate) type S<'a> = Cow<'a, str>;
 pub(crate) struct CaseView<'a> {
     #[serde(borrow)]
     pub name: S<'a>,
-    #[serde(borrow)]
-    pub status: S<'a>,
+    pub status: documents::status::Status,
     pub blocker: bool,
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use documents::status::Status;
 use hcl::site::{self, publish, PublishOptions, MARKER};
 use hcl::{CaseResult, Certification, Entry, Key, Kind, Names, NewEntry, Store, Submission};
 use testing::browser::{find_chromium, Browser};
@@ -40,12 +41,12 @@ fn cert(sha: &str, date: &str, kernel: &str) -> Certification {
         cases: vec![
             CaseResult {
                 name: "pci::driver_bound::0000:3b:00.0".into(),
-                status: "pass".into(),
+                status: Status::Pass,
                 blocker: true,
             },
             CaseResult {
                 name: "network::iperf::<eth0>".into(),
-                status: "skip".into(),
+                status: Status::Skip,
                 blocker: false,
             },
         ],

@@ -233,13 +233,23 @@ fn add_query_and_recertify() {
         "{}",
         show(&o)
     );
+    // No match is its own status (3), apart from errors (1) and usage (2).
     let o = lab.query(&["broadcom", "9560-16i", "mpt3sas"]);
-    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert_eq!(o.status.code(), Some(3), "{}", show(&o));
     let o = lab.query(&["1000:10e2", "--os", "9"]);
-    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert_eq!(o.status.code(), Some(3), "{}", show(&o));
     assert!(text(&o.stdout).contains("no certified entry matches"));
+    assert!(
+        o.stderr.is_empty(),
+        "no match is not an error: {}",
+        show(&o)
+    );
     let o = lab.query(&["1000:10e2", "--arch", "aarch64"]);
-    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert_eq!(o.status.code(), Some(3), "{}", show(&o));
+    let o = lab.query(&["1000:10e2", "--arch", "aarch64", "--json"]);
+    assert_eq!(o.status.code(), Some(3), "{}", show(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v, Value::Array(vec![]), "{}", show(&o));
     let o = lab.query(&["--kind", "system", "--json"]);
     assert!(o.status.success(), "{}", show(&o));
     let v: Value = serde_json::from_slice(&o.stdout).expect("json");
@@ -472,8 +482,15 @@ fn wrong_arguments_and_missing_stores() {
     );
     fs::create_dir_all(lab.db()).expect("mkdir");
     let o = lab.query(&["8086:1572"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "an error, not no match: {}",
+        show(&o)
+    );
     assert!(text(&o.stderr).contains("not an HCL store"), "{}", show(&o));
     let o = lab.query(&["80861:1572"]);
+    assert_eq!(o.status.code(), Some(2), "a usage error: {}", show(&o));
     assert!(
         text(&o.stderr).contains("is not a PCI ID pattern"),
         "{}",
@@ -605,4 +622,53 @@ fn publish_the_list() {
         .expect("run");
     assert_eq!(o.status.code(), Some(1));
     assert!(!lab.t.path().join("site2").exists());
+    // --base-url: hcl.csv links the pages absolutely; without it, relatively (above).
+    let page_col = |csv: &str| -> Vec<String> {
+        csv.lines()
+            .skip(1)
+            .map(|l| l.rsplit(',').next().unwrap_or("").to_string())
+            .collect()
+    };
+    assert!(page_col(&csv)
+        .iter()
+        .all(|p| p.starts_with("entries/") && p.ends_with(".html")));
+    let o = hwcert()
+        .args([
+            "hwdb",
+            "publish",
+            "--base-url",
+            "https://hcl.example.com/list",
+            "--db",
+        ])
+        .arg(lab.db())
+        .arg("-o")
+        .arg(&site)
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", show(&o));
+    let abs = fs::read_to_string(site.join("hcl.csv")).expect("csv");
+    let rel = page_col(&csv);
+    assert_eq!(page_col(&abs).len(), n);
+    for (a, r) in page_col(&abs).iter().zip(&rel) {
+        assert_eq!(a, &format!("https://hcl.example.com/list/{r}"));
+    }
+    // A bad URL is a usage error (2), and nothing is written.
+    for bad in [
+        "ftp://hcl.example.com/",
+        "hcl.example.com",
+        "https://hcl.example.com/?x=1",
+        "https://hcl.example.com/#a",
+        "https://",
+    ] {
+        let o = hwcert()
+            .args(["hwdb", "publish", "--base-url", bad, "--db"])
+            .arg(lab.db())
+            .arg("-o")
+            .arg(lab.t.path().join("site3"))
+            .output()
+            .expect("run");
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", show(&o));
+        assert!(text(&o.stderr).contains("--base-url"), "{}", show(&o));
+        assert!(!lab.t.path().join("site3").exists());
+    }
 }
