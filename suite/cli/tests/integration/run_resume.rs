@@ -224,3 +224,36 @@ fn an_interruption_is_journaled_once_even_if_a_resume_dies_too() {
         .collect();
     assert_eq!(statuses, ["interrupted", "pass"]);
 }
+
+#[test]
+fn a_resume_whose_saved_test_options_are_invalid_fails_clearly() {
+    let d = tempfile::tempdir().expect("tmp");
+    let o = run_in(d.path(), "pass,skip", &["selftest::"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    // A plan.json saved by an older hwcert that took --test-threads 0 (and then hung).
+    let p = d.path().join("plan.json");
+    let mut plan: Value = serde_json::from_slice(&std::fs::read(&p).expect("plan")).expect("json");
+    plan["test_args"] = serde_json::json!(["--test-threads=0", "--", "selftest::"]);
+    std::fs::write(&p, serde_json::to_vec_pretty(&plan).expect("json")).expect("write");
+    // Drop a result so that the resume has something to run.
+    let j = d.path().join("journal.jsonl");
+    let t = std::fs::read_to_string(&j).expect("journal");
+    let first = t.lines().next().expect("a line");
+    std::fs::write(&j, format!("{first}\n")).expect("write");
+
+    let mut c = std::process::Command::new(hwcert());
+    c.arg("run")
+        .arg("--resume")
+        .arg(d.path())
+        .env_remove("HWCERT_SELFTEST")
+        .stdin(std::process::Stdio::null());
+    let o = output_within(&mut c, Duration::from_secs(60));
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("plan.json") && err.contains("--test-threads 0"),
+        "{}",
+        show(&o)
+    );
+    assert_eq!(names(d.path()).len(), 1, "nothing ran");
+}
