@@ -24,6 +24,10 @@ pub enum Verdict {
     Error {
         reason: String,
     },
+    /// What the case ran was killed by a signal (which one, and whether it dumped core).
+    Crash {
+        reason: String,
+    },
 }
 
 impl Verdict {
@@ -43,12 +47,18 @@ impl Verdict {
             reason: reason.into(),
         }
     }
+    pub fn crash(reason: impl Into<String>) -> Self {
+        Verdict::Crash {
+            reason: reason.into(),
+        }
+    }
     pub fn status(&self) -> Status {
         match self {
             Verdict::Pass => Status::Pass,
             Verdict::Fail { .. } => Status::Fail,
             Verdict::Skip { .. } => Status::Skip,
             Verdict::Error { .. } => Status::Error,
+            Verdict::Crash { .. } => Status::Crash,
         }
     }
     /// One line for a person: the reason, or "expected …, measured …".
@@ -58,7 +68,9 @@ impl Verdict {
             Verdict::Fail { expected, measured } => {
                 Some(format!("expected {expected}; measured {measured}"))
             }
-            Verdict::Skip { reason } | Verdict::Error { reason } => Some(reason.clone()),
+            Verdict::Skip { reason } | Verdict::Error { reason } | Verdict::Crash { reason } => {
+                Some(reason.clone())
+            }
         }
     }
 }

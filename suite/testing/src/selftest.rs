@@ -87,6 +87,10 @@ const COMMANDS: &[(&str, &str)] = &[
     ("cmd_skip", "echo checking the widget; echo no widget on st0; exit 77"),
     ("cmd_fail", "echo the widget is broken >&2; exit 3"),
     ("cmd_sleep", "sleep 1000"),
+    (
+        "cmd_segv",
+        "echo about to crash; ulimit -c 0; kill -SEGV $$; echo still alive",
+    ),
 ];
 
 struct SelfTest {

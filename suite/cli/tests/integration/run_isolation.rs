@@ -78,7 +78,7 @@ fn panic_abort_segv_and_oom_are_crashes_and_the_run_goes_on() {
     crash("selftest::abort", &["signal 6 (SIGABRT)"], "about to abort");
     crash(
         "selftest::segv",
-        &["signal 11 (SIGSEGV)"],
+        &["the worker was killed by signal 11 (SIGSEGV), no core dump"],
         "about to write to address 8",
     );
     crash(
@@ -276,4 +276,31 @@ fn parent_death_signal_alone_kills_the_group() {
         "group {pgid}"
     );
     assert!(pid_gone(gc));
+}
+
+#[test]
+fn a_vendor_command_killed_by_a_signal_is_a_crash_and_a_nonzero_exit_a_fail() {
+    let d = tempfile::tempdir().expect("tmp");
+    let o = run_in(d.path(), "cmd_segv,cmd_fail,pass", &["selftest::"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let l = latest(d.path());
+    let e = &l["selftest::cmd_segv::st0"];
+    assert_eq!(e["status"], "crash", "{e}");
+    let r = reason_of(e);
+    assert!(
+        r.contains("'sh' was killed by signal 11 (SIGSEGV), no core dump"),
+        "{r}"
+    );
+    assert!(e["expected"].is_null() && e["measured"].is_null(), "{e}");
+    let log = log_of(d.path(), e);
+    assert!(
+        log.contains("about to crash") && !log.contains("still alive"),
+        "{log}"
+    );
+    // The text output says crash too.
+    assert!(text(&o.stdout).contains("crash"), "{}", show(&o));
+    let e = &l["selftest::cmd_fail::st0"];
+    assert_eq!(e["status"], "fail", "{e}");
+    assert_eq!(e["measured"], "exit status 3");
+    assert_eq!(status_of(d.path(), "selftest::pass"), "pass");
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use cases::{Measurement, Outcome, Status, Verdict};
 
 use super::rundir;
-use super::signals::signal_name;
+use super::signals::killed_by;
 
 /// The pipe that ties every worker's life to the supervisor's: workers inherit the read end;
 /// only this process holds the write end (close-on-exec), so when it dies, however it dies,
@@ -327,17 +327,14 @@ fn describe_exit(s: ExitStatus, tail: &[String]) -> String {
         (Some(0), _) => "the worker exited without writing a result".into(),
         (Some(c), _) => format!("the worker exited with status {c} without a result"),
         (None, Some(sig)) => {
-            let mut r = format!("killed by signal {sig} ({})", signal_name(sig));
+            let mut r = format!("the worker was {}", killed_by(sig, s.core_dumped()));
             if sig == libc::SIGKILL {
-                r.push_str(", not sent by hwcert: the OOM killer or another process");
+                r.push_str("; not sent by hwcert: the OOM killer or another process");
             }
             if sig == libc::SIGABRT {
                 if let Some(l) = tail.iter().find(|l| l.contains("memory allocation of")) {
                     r = format!("out of memory: {l}; {r}");
                 }
-            }
-            if s.core_dumped() {
-                r.push_str(", core dumped");
             }
             r
         }

@@ -208,8 +208,8 @@ fn run_builtin(plan: &Plan, inv: &cases::Inventory, inst: &PlannedInstance) -> O
     ctx.finish(verdict)
 }
 
-/// A vendor command: exit 0 passes, 77 skips (the last output line is the reason), anything
-/// else fails.
+/// A vendor command: exit 0 passes, 77 skips (the last output line is the reason), another
+/// status fails, a signal is a crash.
 fn run_command(dir: &Path, inst: &PlannedInstance, argv: &[String]) -> Outcome {
     let no_measurements = |verdict| Outcome {
         verdict,
@@ -239,13 +239,11 @@ fn run_command(dir: &Path, inst: &PlannedInstance, argv: &[String]) -> Outcome {
             Verdict::skip(last.unwrap_or_else(|| "the command exited 77 (skip)".into()))
         }
         (Some(c), _) => Verdict::fail("exit status 0", format!("exit status {c}")),
-        (None, Some(sig)) => Verdict::fail(
-            "exit status 0",
-            format!(
-                "killed by signal {sig} ({})",
-                super::signals::signal_name(sig)
-            ),
-        ),
+        // A signal is a crash of what the case ran, not a result it reported.
+        (None, Some(sig)) => Verdict::crash(format!(
+            "'{prog}' was {}",
+            super::signals::killed_by(sig, status.core_dumped())
+        )),
         (None, None) => Verdict::error(format!("the command ended oddly: {status}")),
     };
     no_measurements(verdict)
