@@ -462,3 +462,31 @@ fn an_unwritable_logfile_is_a_usage_error_before_the_run_directory() {
     let l = std::fs::read_to_string(&log).expect("the log file");
     assert!(l.contains("selftest::pass"), "{l}");
 }
+
+#[test]
+fn secrets_in_the_environment_never_reach_a_case() {
+    const SECRET: &str = "hunter2-do-not-log-me";
+    let d = tempfile::tempdir().expect("tmp");
+    let o = command(
+        "env,cmd_env",
+        &["--out", d.path().to_str().expect("utf-8"), "selftest::"],
+    )
+    .env("HWCERT_KEY_PASSPHRASE", SECRET)
+    .output()
+    .expect("run hwcert");
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let l = latest(d.path());
+    // Both print their environment: a built-in case (the worker's own) and a vendor command.
+    let builtin = log_of(d.path(), &l["selftest::env"]);
+    assert!(builtin.contains("env HWCERT_SELFTEST="), "{builtin}");
+    let vendor = log_of(d.path(), &l["selftest::cmd_env::st0"]);
+    assert!(
+        vendor.contains("HWCERT_INSTANCE=selftest::cmd_env::st0"),
+        "{vendor}"
+    );
+    for log in [&builtin, &vendor] {
+        assert!(!log.contains(SECRET), "{log}");
+        assert!(!log.contains("HWCERT_KEY_PASSPHRASE"), "{log}");
+    }
+    assert!(!text(&o.stdout).contains(SECRET) && !text(&o.stderr).contains(SECRET));
+}

@@ -194,6 +194,10 @@ pub fn run_worker(spec: &WorkerSpec<'_>, on_spawn: impl FnOnce(i32)) -> io::Resu
         .stdout(log.try_clone()?)
         .stderr(log)
         .process_group(0);
+    // No case sees a secret (the supervisor read what it needs before the run).
+    for v in documents::secrets::SECRET_ENV {
+        cmd.env_remove(v);
+    }
     let fd = spec.lifeline;
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {

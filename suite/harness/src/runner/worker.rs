@@ -108,6 +108,11 @@ fn reset_oom_score() {
 
 /// `hwcert __worker`: run one instance and write its outcome.
 pub fn worker(args: WorkerRequest) -> Result<ExitCode> {
+    // The supervisor starts workers without secrets; a worker started some other way drops
+    // them too, before any case code runs (one thread only so far).
+    for v in documents::secrets::SECRET_ENV {
+        std::env::remove_var(v);
+    }
     arm_lifelines(&args);
     reset_oom_score();
 
@@ -221,13 +226,16 @@ fn run_command(dir: &Path, inst: &PlannedInstance, argv: &[String]) -> Outcome {
     let log = dir.join(rundir::log_rel(&inst.name));
     let from = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
     let _ = io::stderr().flush();
-    let status = Command::new(prog)
-        .args(rest)
+    let mut cmd = Command::new(prog);
+    cmd.args(rest)
         .env("HWCERT_TARGET", inst.target.as_deref().unwrap_or(""))
         .env("HWCERT_RUN_DIR", dir)
         .env("HWCERT_INSTANCE", &inst.name)
-        .stdin(Stdio::null())
-        .status();
+        .stdin(Stdio::null());
+    for v in documents::secrets::SECRET_ENV {
+        cmd.env_remove(v);
+    }
+    let status = cmd.status();
     let status = match status {
         Ok(s) => s,
         Err(e) => return no_measurements(Verdict::error(format!("cannot run '{prog}': {e}"))),
