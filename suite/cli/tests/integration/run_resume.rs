@@ -257,3 +257,61 @@ fn a_resume_whose_saved_test_options_are_invalid_fails_clearly() {
     );
     assert_eq!(names(d.path()).len(), 1, "nothing ran");
 }
+
+#[test]
+fn journal_lines_of_instances_not_in_the_plan_are_not_counted() {
+    let d = tempfile::tempdir().expect("tmp");
+    let run = d.path().join("run");
+    let o = run_in(&run, "pass,skip", &["selftest::"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    // A line of an instance the plan does not hold (a plan rewritten under the run).
+    let j = run.join("journal.jsonl");
+    let t = std::fs::read_to_string(&j).expect("journal");
+    let mut ghost: Value = serde_json::from_str(t.lines().next().expect("a line")).expect("json");
+    ghost["name"] = "selftest::ghost".into();
+    std::fs::write(&j, format!("{t}{ghost}\n")).expect("write");
+
+    let o = resume(&run, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(
+        text(&o.stderr).contains("2 of 2 instances already finished"),
+        "{}",
+        show(&o)
+    );
+
+    let config = d.path().join("config");
+    let out = d.path().join("report");
+    let o = std::process::Command::new(hwcert())
+        .arg("report")
+        .arg(&run)
+        .arg("-o")
+        .arg(&out)
+        .env("XDG_CONFIG_HOME", &config)
+        .env_remove("HWCERT_KEY_PASSPHRASE")
+        .output()
+        .expect("hwcert report");
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(
+        text(&o.stdout).contains("2 instances: 1 pass"),
+        "{}",
+        show(&o)
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).expect("report"))
+            .expect("json");
+    let c = &report["counts"];
+    assert_eq!(
+        (c["total"].as_u64(), c["pass"].as_u64()),
+        (Some(2), Some(1)),
+        "{c}"
+    );
+    assert_eq!(c["skip"], 1, "{c}");
+    // Still reported, and warned about.
+    let results = report["results"].as_array().expect("results");
+    assert!(results.iter().any(|r| r["name"] == "selftest::ghost"));
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains("selftest::ghost is not in the plan"),
+        "{warnings}"
+    );
+}

@@ -727,7 +727,12 @@ fn supervise(
         })
         .map(|(i, _)| (i.estimate_s * 1000.0) as u64)
         .collect();
-    let done_before = latest.values().filter(|e| e.is_final()).count();
+    // Of the plan's instances (a journal line of another is not one of them).
+    let done_before = plan
+        .instances
+        .iter()
+        .filter(|i| latest.get(&i.name).is_some_and(JournalEntry::is_final))
+        .count();
     if done_before > 0 || !interrupted.is_empty() {
         eprintln!(
             "hwcert: resuming {}: {done_before} of {} instances already finished, {} interrupted",
