@@ -81,4 +81,8 @@ pub struct Outcome {
     pub verdict: Verdict,
     #[serde(default)]
     pub measurements: Vec<Measurement>,
+    /// Processes that left the worker's process group (setsid, a daemon) outlived the case
+    /// and were killed by the worker, their subreaper.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub leaked: bool,
 }

@@ -92,6 +92,10 @@ const COMMANDS: &[(&str, &str)] = &[
     ("cmd_sleep", "sleep 1000"),
     ("cmd_env", "echo the environment:; env"),
     (
+        "cmd_daemon",
+        "setsid sh -c 'exec sleep 1000' </dev/null >/dev/null 2>&1 & echo daemon pid $!",
+    ),
+    (
         "cmd_segv",
         "echo about to crash; ulimit -c 0; kill -SEGV $$; echo still alive",
     ),

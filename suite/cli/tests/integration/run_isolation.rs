@@ -304,3 +304,42 @@ fn a_vendor_command_killed_by_a_signal_is_a_crash_and_a_nonzero_exit_a_fail() {
     assert_eq!(e["measured"], "exit status 3");
     assert_eq!(status_of(d.path(), "selftest::pass"), "pass");
 }
+
+#[test]
+fn a_daemon_that_left_the_group_with_setsid_is_killed_and_the_case_flagged_leaked() {
+    let d = tempfile::tempdir().expect("tmp");
+    let o = run_in(d.path(), "cmd_daemon,pass", &["selftest::"]);
+    let l = latest(d.path());
+    let e = &l["selftest::cmd_daemon::st0"];
+    let log = log_of(d.path(), e);
+    let pid: i32 = log
+        .lines()
+        .find_map(|l| l.strip_prefix("daemon pid "))
+        .and_then(|p| p.trim().parse().ok())
+        .expect("the daemon's pid in the log");
+    // Should the test fail, the daemon must not outlive it.
+    struct Kill(i32);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            // Only while that pid is still our daemon (not a reused pid).
+            let cmd = std::fs::read(format!("/proc/{}/cmdline", self.0)).unwrap_or_default();
+            if cmd == b"sleep\x001000\x00" {
+                // SAFETY: a signal to the daemon this test's run started.
+                unsafe { libc::kill(self.0, libc::SIGKILL) };
+            }
+        }
+    }
+    let _k = Kill(pid);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(e["status"], "pass", "{e}");
+    assert_eq!(e["leaked"], true, "{e}");
+    assert!(
+        log.contains(&format!("process {pid} left the case's process group")),
+        "{log}"
+    );
+    assert!(
+        wait_for(Duration::from_secs(5), || pid_gone(pid)),
+        "the daemon {pid} is gone"
+    );
+    assert_eq!(l["selftest::pass"]["leaked"], serde_json::Value::Null);
+}

@@ -112,6 +112,26 @@ pub fn group_has_live_members(pgid: i32) -> bool {
         })
 }
 
+/// The processes whose parent is `ppid`, from /proc: (pid, process group, zombie).
+pub fn children_of(ppid: i32) -> Vec<(i32, i32, bool)> {
+    let Ok(rd) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .filter_map(|pid| {
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
+            let rest = &stat[stat.rfind(')')? + 1..];
+            let mut f = rest.split_whitespace();
+            let state = f.next()?;
+            let parent = f.next()?.parse::<i32>().ok()?;
+            let pgrp = f.next()?.parse::<i32>().ok()?;
+            (parent == ppid).then_some((pid, pgrp, matches!(state, "Z" | "X")))
+        })
+        .collect()
+}
+
 /// Reap the group's members that are our children (the supervisor is a child subreaper, so
 /// the worker's orphans are).
 fn reap_zombies(pgid: i32) {
@@ -304,6 +324,7 @@ pub fn run_worker(spec: &WorkerSpec<'_>, on_spawn: impl FnOnce(i32)) -> io::Resu
         return Ok(f);
     }
     if let Some(o) = outcome {
+        f.leaked |= o.leaked;
         f.status = o.verdict.status();
         f.reason = o.verdict.reason();
         f.measurements = o.measurements;

@@ -115,6 +115,10 @@ pub fn worker(args: WorkerRequest) -> Result<ExitCode> {
     }
     arm_lifelines(&args);
     reset_oom_score();
+    // What the case starts and orphans — a daemon that left our process group with setsid —
+    // becomes our child, so that it can be found and killed when the case ends.
+    // SAFETY: prctl on this process.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
 
     let dir = args.run_dir.clone();
     let result = rundir::result_path(&dir, &args.instance);
@@ -139,14 +143,54 @@ pub fn worker(args: WorkerRequest) -> Result<ExitCode> {
             Outcome {
                 verdict: Verdict::error(msg),
                 measurements: Vec::new(),
+                leaked: false,
             }
         }
     };
+    let mut outcome = outcome;
+    if kill_escaped() {
+        outcome.leaked = true;
+    }
     let mut b = serde_json::to_vec(&outcome)?;
     b.push(b'\n');
     rundir::write_atomic(&result, &b)
         .with_context(|| format!("cannot write {}", result.display()))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Kill (by pid) the processes the case left behind outside this worker's process group —
+/// orphans this worker inherited as their subreaper — and reap them, until none is left. Those
+/// in the group are the supervisor's to find (it kills the group). Whether any was running.
+fn kill_escaped() -> bool {
+    let me = std::process::id() as i32;
+    let mut found = false;
+    // Each round kills one generation: the children of a killed daemon come to us next.
+    for _ in 0..100 {
+        let escaped: Vec<(i32, i32, bool)> = super::supervise::children_of(me)
+            .into_iter()
+            .filter(|&(_, pgrp, _)| pgrp != me)
+            .collect();
+        if escaped.is_empty() {
+            break;
+        }
+        for &(pid, _, zombie) in &escaped {
+            if !zombie {
+                found = true;
+                eprintln!(
+                    "=== hwcert: process {pid} left the case's process group and was still \
+                     running after the case ended; killed it ==="
+                );
+                // SAFETY: a signal to a process that is our child (we are its subreaper).
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        for &(pid, _, _) in &escaped {
+            let mut st = 0;
+            // SAFETY: waitpid on our own child.
+            unsafe { libc::waitpid(pid, &mut st, 0) };
+        }
+    }
+    found
 }
 
 fn load(dir: &Path, name: &str) -> Result<(Plan, cases::Inventory, PlannedInstance)> {
@@ -182,6 +226,7 @@ fn run_builtin(plan: &Plan, inv: &cases::Inventory, inst: &PlannedInstance) -> O
                 env!("CARGO_PKG_VERSION")
             )),
             measurements: Vec::new(),
+            leaked: false,
         };
     };
     let target = Target {
@@ -219,6 +264,7 @@ fn run_command(dir: &Path, inst: &PlannedInstance, argv: &[String]) -> Outcome {
     let no_measurements = |verdict| Outcome {
         verdict,
         measurements: Vec::new(),
+        leaked: false,
     };
     let Some((prog, rest)) = argv.split_first() else {
         return no_measurements(Verdict::error("the command case has an empty argv"));
