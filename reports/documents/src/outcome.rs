@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 use crate::measure::Measurement;
 use crate::status::Status;
 
+/// The worker's exit status when it cannot write its result file (the run directory's disk is
+/// full or read-only): the tester's fault, not the case's, so the instance runs again.
+pub const EXIT_CANNOT_WRITE: u8 = 75;
+
 /// What a case's `run` decides.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "lowercase")]

@@ -92,6 +92,11 @@ const COMMANDS: &[(&str, &str)] = &[
     ("cmd_sleep", "sleep 1000"),
     ("cmd_env", "echo the environment:; env"),
     (
+        "cmd_fill",
+        "[ -e \"$HWCERT_RUN_DIR/filled-once\" ] && exit 0; : > \"$HWCERT_RUN_DIR/filled-once\"; \
+         echo filling the disk; head -c 1G /dev/zero > \"$HWCERT_RUN_DIR/filler\" 2>/dev/null; exit 0",
+    ),
+    (
         "cmd_daemon",
         "setsid sh -c 'exec sleep 1000' </dev/null >/dev/null 2>&1 & echo daemon pid $!",
     ),

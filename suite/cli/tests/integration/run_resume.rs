@@ -315,3 +315,68 @@ fn journal_lines_of_instances_not_in_the_plan_are_not_counted() {
         "{warnings}"
     );
 }
+
+/// A small tmpfs mounted for one test, unmounted when dropped.
+struct SmallFs(std::path::PathBuf);
+
+impl SmallFs {
+    /// None (after saying why) where mounting is not permitted.
+    fn mount(at: &std::path::Path, size: &str) -> Option<SmallFs> {
+        std::fs::create_dir_all(at).expect("mount point");
+        let o = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .output();
+        match o {
+            Ok(o) if o.status.success() => Some(SmallFs(at.to_path_buf())),
+            Ok(o) => {
+                eprintln!("skipped: cannot mount a tmpfs: {}", text(&o.stderr).trim());
+                None
+            }
+            Err(e) => {
+                eprintln!("skipped: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_run_directory_disk_interrupts_the_instance_and_a_resume_runs_it_again() {
+    let d = tempfile::tempdir().expect("tmp");
+    let Some(fs) = SmallFs::mount(&d.path().join("small"), "2m") else {
+        return;
+    };
+    let run = fs.0.join("run");
+    // cmd_fill fills the disk once, then exits 0: its worker cannot write its result.
+    let o = run_in(&run, "pass,skip,cmd_fill", &["selftest::"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let e = &latest(&run)["selftest::cmd_fill::st0"];
+    assert_eq!(e["status"], "interrupted", "{e}");
+    let r = reason_of(e);
+    assert!(
+        r.contains("could not write its result") && r.contains("results/"),
+        "{r}"
+    );
+    // The journal line fit in its last page; the new state.json did not: the message says so.
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("state.json") && err.contains("No space left on device"),
+        "{}",
+        show(&o)
+    );
+    assert!(!err.contains("cannot write the journal"), "{err}");
+
+    // The tester frees the disk and resumes: the instance runs again and passes.
+    std::fs::remove_file(run.join("filler")).expect("remove the filler");
+    let o = resume(&run, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(status_of(&run, "selftest::cmd_fill::st0"), "pass");
+    drop(fs);
+}

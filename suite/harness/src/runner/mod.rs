@@ -460,13 +460,24 @@ impl Shared {
         }
     }
 
-    /// Journal a final entry (fsync'd), then drop the instance from the running set.
-    fn record(&self, e: &JournalEntry) -> io::Result<()> {
-        lock(&self.journal).append(e)?;
+    /// Journal a final entry (fsync'd), then drop the instance from the running set. The
+    /// error names the file that could not be written.
+    fn record(&self, e: &JournalEntry) -> Result<(), String> {
+        lock(&self.journal).append(e).map_err(|err| {
+            format!(
+                "cannot write {}: {err}",
+                self.dir.join(rundir::JOURNAL_FILE).display()
+            )
+        })?;
         lock(&self.latest).insert(e.name.clone(), e.clone());
         let mut st = lock(&self.state);
         st.running.retain(|r| r.name != e.name);
-        st.write(&self.dir)
+        st.write(&self.dir).map_err(|err| {
+            format!(
+                "cannot write {}: {err}",
+                self.dir.join(rundir::STATE_FILE).display()
+            )
+        })
     }
 
     fn run_trial(&self, inst: &PlannedInstance) -> Result<Completion, Failed> {
@@ -496,7 +507,7 @@ impl Shared {
                 format!("{}\n", e.reason.as_deref().unwrap_or("")),
             );
             if let Err(err) = self.record(&e) {
-                return Err(self.fail_run(format!("cannot write the journal: {err}")));
+                return Err(self.fail_run(err));
             }
             self.reporter.finished(&e, false, est_ms);
             return completion(&e);
@@ -513,7 +524,10 @@ impl Shared {
                 pgid: None,
             });
             if let Err(err) = st.write(&self.dir) {
-                return Err(self.fail_run(format!("cannot write the state file: {err}")));
+                return Err(self.fail_run(format!(
+                    "cannot write {}: {err}",
+                    self.dir.join(rundir::STATE_FILE).display()
+                )));
             }
         }
         let spec = supervise::WorkerSpec {
@@ -555,7 +569,7 @@ impl Shared {
             }
         };
         if let Err(err) = self.record(&e) {
-            return Err(self.fail_run(format!("cannot write the journal: {err}")));
+            return Err(self.fail_run(err));
         }
         self.reporter.finished(&e, false, est_ms);
         completion(&e)

@@ -334,6 +334,18 @@ pub fn run_worker(spec: &WorkerSpec<'_>, on_spawn: impl FnOnce(i32)) -> io::Resu
         }
         return Ok(f);
     }
+    if exit.code() == Some(i32::from(documents::outcome::EXIT_CANNOT_WRITE)) {
+        // The run directory failed the worker (a full or read-only disk): no result of the
+        // case's, so it is not final and a resume runs it again.
+        f.status = Status::Interrupted;
+        f.reason = Some(format!(
+            "the worker could not write its result {} (is the run directory's disk full or \
+             read-only?); it runs again on --resume",
+            result.display()
+        ));
+        f.log_tail = tail;
+        return Ok(f);
+    }
     let panic = fs::read_to_string(&panic_file)
         .ok()
         .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "));

@@ -153,8 +153,15 @@ pub fn worker(args: WorkerRequest) -> Result<ExitCode> {
     }
     let mut b = serde_json::to_vec(&outcome)?;
     b.push(b'\n');
-    rundir::write_atomic(&result, &b)
-        .with_context(|| format!("cannot write {}", result.display()))?;
+    if let Err(e) = rundir::write_atomic(&result, &b) {
+        // Not eprintln!: on a full disk the log (our stderr) may fail too.
+        let _ = writeln!(
+            io::stderr(),
+            "hwcert worker: cannot write {}: {e}",
+            result.display()
+        );
+        return Ok(ExitCode::from(documents::outcome::EXIT_CANNOT_WRITE));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -176,7 +183,8 @@ fn kill_escaped() -> bool {
         for &(pid, _, zombie) in &escaped {
             if !zombie {
                 found = true;
-                eprintln!(
+                let _ = writeln!(
+                    io::stderr(),
                     "=== hwcert: process {pid} left the case's process group and was still \
                      running after the case ended; killed it ==="
                 );
