@@ -172,12 +172,19 @@ fn kill_escaped() -> bool {
     let me = std::process::id() as i32;
     let mut found = false;
     // Each round kills one generation: the children of a killed daemon come to us next.
-    for _ in 0..100 {
-        let escaped: Vec<(i32, i32, bool)> = super::supervise::children_of(me)
-            .into_iter()
+    for round in 0..100 {
+        let children = super::supervise::children_of(me);
+        let escaped: Vec<(i32, i32, bool)> = children
+            .iter()
+            .copied()
             .filter(|&(_, pgrp, _)| pgrp != me)
             .collect();
         if escaped.is_empty() {
+            // A child still in the group may be about to call setsid: look again shortly.
+            if round < 20 && children.iter().any(|&(_, _, zombie)| !zombie) {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                continue;
+            }
             break;
         }
         for &(pid, _, zombie) in &escaped {
