@@ -179,6 +179,7 @@ impl<'a> Context<'a> {
         Outcome {
             verdict,
             measurements: self.measurements,
+            leaked: false,
         }
     }
 }

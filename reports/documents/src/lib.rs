@@ -27,6 +27,7 @@ pub mod report;
 pub mod reportdir;
 pub mod rundir;
 pub mod schema;
+pub mod secrets;
 pub mod status;
 pub mod verdict;
 

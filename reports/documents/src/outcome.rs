@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 use crate::measure::Measurement;
 use crate::status::Status;
 
+/// The worker's exit status when it cannot write its result file (the run directory's disk is
+/// full or read-only): the tester's fault, not the case's, so the instance runs again.
+pub const EXIT_CANNOT_WRITE: u8 = 75;
+
 /// What a case's `run` decides.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "lowercase")]
@@ -22,6 +26,10 @@ pub enum Verdict {
     },
     /// The check itself could not run.
     Error {
+        reason: String,
+    },
+    /// What the case ran was killed by a signal (which one, and whether it dumped core).
+    Crash {
         reason: String,
     },
 }
@@ -43,12 +51,18 @@ impl Verdict {
             reason: reason.into(),
         }
     }
+    pub fn crash(reason: impl Into<String>) -> Self {
+        Verdict::Crash {
+            reason: reason.into(),
+        }
+    }
     pub fn status(&self) -> Status {
         match self {
             Verdict::Pass => Status::Pass,
             Verdict::Fail { .. } => Status::Fail,
             Verdict::Skip { .. } => Status::Skip,
             Verdict::Error { .. } => Status::Error,
+            Verdict::Crash { .. } => Status::Crash,
         }
     }
     /// One line for a person: the reason, or "expected …, measured …".
@@ -58,7 +72,9 @@ impl Verdict {
             Verdict::Fail { expected, measured } => {
                 Some(format!("expected {expected}; measured {measured}"))
             }
-            Verdict::Skip { reason } | Verdict::Error { reason } => Some(reason.clone()),
+            Verdict::Skip { reason } | Verdict::Error { reason } | Verdict::Crash { reason } => {
+                Some(reason.clone())
+            }
         }
     }
 }
@@ -69,4 +85,8 @@ pub struct Outcome {
     pub verdict: Verdict,
     #[serde(default)]
     pub measurements: Vec<Measurement>,
+    /// Processes that left the worker's process group (setsid, a daemon) outlived the case
+    /// and were killed by the worker, their subreaper.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub leaked: bool,
 }

@@ -216,7 +216,11 @@ pub struct LogFile {
 
 /// The parts of the report that come from the run, before the logs are hashed.
 pub(crate) struct Assembled {
+    /// The planned instances in plan order, then those only journaled (see `planned`).
     pub results: Vec<InstanceResult>,
+    /// How many of `results` are planned: the rest are in the journal but not in the plan
+    /// (warned about, reported, and left out of the counts).
+    pub planned: usize,
     pub warnings: Vec<String>,
     pub started_ms: Option<i64>,
     pub finished_ms: Option<i64>,
@@ -319,6 +323,7 @@ pub(crate) fn assemble(run: &RunDir, logs: &BTreeSet<String>) -> Assembled {
         from_journal(&p.name, &mut r, &mut warnings);
         results.push(r);
     }
+    let n_planned = results.len();
     // Journaled but not planned (a plan rewritten under a run): reported, never dropped.
     let mut extra: Vec<(usize, &str)> = latest
         .iter()
@@ -361,6 +366,7 @@ pub(crate) fn assemble(run: &RunDir, logs: &BTreeSet<String>) -> Assembled {
     }
     Assembled {
         results,
+        planned: n_planned,
         warnings,
         started_ms,
         finished_ms,
@@ -568,13 +574,14 @@ impl Report {
         let mut warnings = run.warnings.clone();
         warnings.extend(a.warnings);
         let verdict = verdict(&a.results);
+        // The totals are the plan's: a journal line of an instance not in the plan is warned
+        // about and listed, but is not one of the run's instances.
         let mut counts = Counts::default();
-        for r in a.results.iter().filter(|r| !r.unplanned) {
+        for r in a.results.iter().take(a.planned) {
             counts.add(r.status);
         }
         // Unplanned results come last (see `assemble`); no HCL entry rests on them.
-        let planned = a.results.iter().take_while(|r| !r.unplanned).count();
-        let (hcl, hcl_warnings) = claims(run, &a.results[..planned]);
+        let (hcl, hcl_warnings) = claims(run, &a.results[..a.planned]);
         warnings.extend(hcl_warnings);
         let profile_file = run.plan.profile_file.as_ref();
         Report {

@@ -18,8 +18,9 @@ use documents::Error;
 pub const NAMESPACE: &str = "hwcert-report";
 /// The lab key's file name in the configuration directory.
 pub const LAB_KEY_NAME: &str = "report_ed25519";
-/// The environment variable holding the passphrase of a protected key.
-pub const PASSPHRASE_ENV: &str = "HWCERT_KEY_PASSPHRASE";
+/// The environment variable holding the passphrase of a protected key (a secret: see
+/// `documents::secrets`).
+pub use documents::secrets::PASSPHRASE_ENV;
 
 /// hwcert's configuration directory: `$XDG_CONFIG_HOME/hwcert`, else `~/.config/hwcert`.
 pub fn config_dir() -> Result<PathBuf, Error> {

@@ -289,7 +289,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 /// `hwcert snapshot -o FILE` where FILE exists and no --force: a usage error (exit 2).
 fn refuse_overwrite(output: &Path) -> ExitCode {
-    eprintln!(
+    esay!(
         "hwcert: error: {} exists; pass --force to replace it",
         output.display()
     );

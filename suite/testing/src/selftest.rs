@@ -44,6 +44,8 @@ enum Kind {
     Leak,
     /// A destructive instance on the pretend device `fakedisk0`; writes nothing.
     Destructive,
+    /// Logs its whole environment (what a careless case would print) and passes.
+    Env,
 }
 
 const BUILTIN: &[(&str, Kind, &str)] = &[
@@ -70,6 +72,7 @@ const BUILTIN: &[(&str, Kind, &str)] = &[
         "allocates memory until it runs out (address space limited to 256 MiB more)",
     ),
     ("leak", Kind::Leak, "passes and leaves a grandchild running"),
+    ("env", Kind::Env, "logs its environment and passes"),
     (
         "destructive",
         Kind::Destructive,
@@ -87,6 +90,20 @@ const COMMANDS: &[(&str, &str)] = &[
     ("cmd_skip", "echo checking the widget; echo no widget on st0; exit 77"),
     ("cmd_fail", "echo the widget is broken >&2; exit 3"),
     ("cmd_sleep", "sleep 1000"),
+    ("cmd_env", "echo the environment:; env"),
+    (
+        "cmd_fill",
+        "[ -e \"$HWCERT_RUN_DIR/filled-once\" ] && exit 0; : > \"$HWCERT_RUN_DIR/filled-once\"; \
+         echo filling the disk; head -c 1G /dev/zero > \"$HWCERT_RUN_DIR/filler\" 2>/dev/null; exit 0",
+    ),
+    (
+        "cmd_daemon",
+        "setsid sh -c 'exec sleep 1000' </dev/null >/dev/null 2>&1 & echo daemon pid $!",
+    ),
+    (
+        "cmd_segv",
+        "echo about to crash; ulimit -c 0; kill -SEGV $$; echo still alive",
+    ),
 ];
 
 struct SelfTest {
@@ -224,6 +241,16 @@ impl Case for SelfTest {
                     hog.push(vec![1u8; 16 << 20]);
                     ctx.log(format!("holding {} MiB", hog.len() * 16));
                 }
+            }
+            Kind::Env => {
+                for (k, v) in std::env::vars_os() {
+                    ctx.log(format!(
+                        "env {}={}",
+                        k.to_string_lossy(),
+                        v.to_string_lossy()
+                    ));
+                }
+                Verdict::Pass
             }
             Kind::Leak => match std::process::Command::new("sleep").arg("3600").spawn() {
                 Ok(c) => {

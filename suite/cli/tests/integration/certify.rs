@@ -98,3 +98,87 @@ fn certify_runs_reports_and_signs_with_a_new_lab_key() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("already holds a run"));
     assert!(Path::new(&public).is_file());
 }
+
+#[test]
+fn certify_signs_with_a_protected_key_whose_passphrase_no_case_sees() {
+    const PASS: &str = "correct-horse-battery-staple";
+    let t = tempfile::tempdir().expect("tmp");
+    let key = t.path().join("lab_ed25519");
+    let k = StdCommand::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-C", "lab@test", "-N", PASS, "-f"])
+        .arg(&key)
+        .output()
+        .expect("ssh-keygen");
+    assert!(k.status.success(), "{}", String::from_utf8_lossy(&k.stderr));
+    let out = t.path().join("cert");
+    let profile =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/selftest-only.toml");
+    let o = Command::cargo_bin("hwcert")
+        .expect("hwcert")
+        .env("XDG_CONFIG_HOME", t.path().join("config"))
+        .env("HWCERT_KEY_PASSPHRASE", PASS)
+        .env("HWCERT_SELFTEST", "env,cmd_env")
+        .arg("certify")
+        .arg("--profile")
+        .arg(&profile)
+        .arg("--key")
+        .arg(&key)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("run certify");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        out.join("report/report.json.sig").is_file(),
+        "signed: {err}"
+    );
+    // Both cases printed their environment; the passphrase is in no file of the run or report.
+    let mut seen_env = 0;
+    for sub in ["run", "report"] {
+        for e in walk(&out.join(sub)) {
+            let b = std::fs::read(&e).expect("read");
+            let s = String::from_utf8_lossy(&b);
+            assert!(!s.contains(PASS), "{} holds the passphrase", e.display());
+            if s.contains("HWCERT_INSTANCE=selftest::cmd_env::st0") {
+                seen_env += 1;
+            }
+        }
+    }
+    assert!(seen_env > 0, "the environment was logged: {err}");
+    // ssh-keygen accepts the signature.
+    let pubtext = std::fs::read_to_string(key.with_extension("pub")).expect("pub");
+    let mut parts = pubtext.split_whitespace();
+    let (kind, b64) = (parts.next().expect("type"), parts.next().expect("key"));
+    let signers = t.path().join("allowed_signers");
+    std::fs::write(
+        &signers,
+        format!("lab@test namespaces=\"hwcert-report\" {kind} {b64}\n"),
+    )
+    .expect("write");
+    let v = StdCommand::new("ssh-keygen")
+        .args(["-Y", "verify", "-f"])
+        .arg(&signers)
+        .args(["-I", "lab@test", "-n", "hwcert-report", "-s"])
+        .arg(out.join("report/report.json.sig"))
+        .stdin(std::fs::File::open(out.join("report/report.json")).expect("open"))
+        .output()
+        .expect("ssh-keygen");
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if p.is_file() {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

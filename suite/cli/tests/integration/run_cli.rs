@@ -6,6 +6,8 @@ use crate::support;
 
 use support::*;
 
+use std::time::Duration;
+
 const SOME: &str = "pass,fail,skip,destructive,cmd_pass,cmd_skip,cmd_fail";
 
 #[test]
@@ -392,4 +394,99 @@ fn the_default_run_directory_is_runs_host_utc_time() {
         names(&cwd.path().join("runs").join(name)),
         ["selftest::pass"]
     );
+}
+
+#[test]
+fn test_threads_0_is_a_usage_error_before_the_run_directory() {
+    // libtest-mimic's pool of 0 threads waits forever for the first result.
+    let d = tempfile::tempdir().expect("tmp");
+    let out = d.path().join("run");
+    let out_s = out.to_str().expect("utf-8");
+    for args in [
+        &["--out", out_s, "--test-threads", "0", "selftest::"][..],
+        &["--out", out_s, "--test-threads=0"],
+        &["--list", "--test-threads", "0"],
+    ] {
+        let o = output_within(&mut command("pass", args), Duration::from_secs(60));
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", show(&o));
+        assert!(text(&o.stderr).contains("--test-threads 0"), "{}", show(&o));
+        assert!(!out.exists(), "{args:?}: no run directory made");
+    }
+    // More threads than instances is fine (never more workers than instances).
+    let o = output_within(
+        &mut command("pass,skip", &["--out", out_s, "--test-threads", "64"]),
+        Duration::from_secs(120),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(status_of(&out, "selftest::pass"), "pass");
+}
+
+#[test]
+fn an_unwritable_logfile_is_a_usage_error_before_the_run_directory() {
+    // libtest-mimic panics (exit 101) when it cannot create the log file.
+    let d = tempfile::tempdir().expect("tmp");
+    let out = d.path().join("run");
+    let out_s = out.to_str().expect("utf-8");
+    let dir_s = d.path().to_str().expect("utf-8").to_string();
+    let missing = d.path().join("no-such-dir/log.txt");
+    let missing_s = missing.to_str().expect("utf-8");
+    for (logfile, says) in [
+        (dir_s.as_str(), "is a directory"),
+        (missing_s, "does not exist"),
+    ] {
+        for args in [
+            &["--out", out_s, "--logfile", logfile][..],
+            &["--list", "--logfile", logfile],
+        ] {
+            let o = output_within(&mut command("pass", args), Duration::from_secs(60));
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {}", show(&o));
+            let err = text(&o.stderr);
+            assert!(
+                err.contains("--logfile") && err.contains(says) && !err.contains("panicked"),
+                "{args:?}: {}",
+                show(&o)
+            );
+            assert!(!out.exists(), "{args:?}: no run directory made");
+        }
+    }
+    // A writable one gets libtest's lines.
+    let log = d.path().join("log.txt");
+    let o = output_within(
+        &mut command(
+            "pass",
+            &["--out", out_s, "--logfile", log.to_str().expect("utf-8")],
+        ),
+        Duration::from_secs(120),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let l = std::fs::read_to_string(&log).expect("the log file");
+    assert!(l.contains("selftest::pass"), "{l}");
+}
+
+#[test]
+fn secrets_in_the_environment_never_reach_a_case() {
+    const SECRET: &str = "hunter2-do-not-log-me";
+    let d = tempfile::tempdir().expect("tmp");
+    let o = command(
+        "env,cmd_env",
+        &["--out", d.path().to_str().expect("utf-8"), "selftest::"],
+    )
+    .env("HWCERT_KEY_PASSPHRASE", SECRET)
+    .output()
+    .expect("run hwcert");
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let l = latest(d.path());
+    // Both print their environment: a built-in case (the worker's own) and a vendor command.
+    let builtin = log_of(d.path(), &l["selftest::env"]);
+    assert!(builtin.contains("env HWCERT_SELFTEST="), "{builtin}");
+    let vendor = log_of(d.path(), &l["selftest::cmd_env::st0"]);
+    assert!(
+        vendor.contains("HWCERT_INSTANCE=selftest::cmd_env::st0"),
+        "{vendor}"
+    );
+    for log in [&builtin, &vendor] {
+        assert!(!log.contains(SECRET), "{log}");
+        assert!(!log.contains("HWCERT_KEY_PASSPHRASE"), "{log}");
+    }
+    assert!(!text(&o.stdout).contains(SECRET) && !text(&o.stderr).contains(SECRET));
 }

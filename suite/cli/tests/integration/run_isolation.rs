@@ -78,7 +78,7 @@ fn panic_abort_segv_and_oom_are_crashes_and_the_run_goes_on() {
     crash("selftest::abort", &["signal 6 (SIGABRT)"], "about to abort");
     crash(
         "selftest::segv",
-        &["signal 11 (SIGSEGV)"],
+        &["the worker was killed by signal 11 (SIGSEGV), no core dump"],
         "about to write to address 8",
     );
     crash(
@@ -276,4 +276,70 @@ fn parent_death_signal_alone_kills_the_group() {
         "group {pgid}"
     );
     assert!(pid_gone(gc));
+}
+
+#[test]
+fn a_vendor_command_killed_by_a_signal_is_a_crash_and_a_nonzero_exit_a_fail() {
+    let d = tempfile::tempdir().expect("tmp");
+    let o = run_in(d.path(), "cmd_segv,cmd_fail,pass", &["selftest::"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let l = latest(d.path());
+    let e = &l["selftest::cmd_segv::st0"];
+    assert_eq!(e["status"], "crash", "{e}");
+    let r = reason_of(e);
+    assert!(
+        r.contains("'sh' was killed by signal 11 (SIGSEGV), no core dump"),
+        "{r}"
+    );
+    assert!(e["expected"].is_null() && e["measured"].is_null(), "{e}");
+    let log = log_of(d.path(), e);
+    assert!(
+        log.contains("about to crash") && !log.contains("still alive"),
+        "{log}"
+    );
+    // The text output says crash too.
+    assert!(text(&o.stdout).contains("crash"), "{}", show(&o));
+    let e = &l["selftest::cmd_fail::st0"];
+    assert_eq!(e["status"], "fail", "{e}");
+    assert_eq!(e["measured"], "exit status 3");
+    assert_eq!(status_of(d.path(), "selftest::pass"), "pass");
+}
+
+#[test]
+fn a_daemon_that_left_the_group_with_setsid_is_killed_and_the_case_flagged_leaked() {
+    let d = tempfile::tempdir().expect("tmp");
+    let o = run_in(d.path(), "cmd_daemon,pass", &["selftest::"]);
+    let l = latest(d.path());
+    let e = &l["selftest::cmd_daemon::st0"];
+    let log = log_of(d.path(), e);
+    let pid: i32 = log
+        .lines()
+        .find_map(|l| l.strip_prefix("daemon pid "))
+        .and_then(|p| p.trim().parse().ok())
+        .expect("the daemon's pid in the log");
+    // Should the test fail, the daemon must not outlive it.
+    struct Kill(i32);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            // Only while that pid is still our daemon (not a reused pid).
+            let cmd = std::fs::read(format!("/proc/{}/cmdline", self.0)).unwrap_or_default();
+            if cmd == b"sleep\x001000\x00" {
+                // SAFETY: a signal to the daemon this test's run started.
+                unsafe { libc::kill(self.0, libc::SIGKILL) };
+            }
+        }
+    }
+    let _k = Kill(pid);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(e["status"], "pass", "{e}");
+    assert_eq!(e["leaked"], true, "{e}");
+    assert!(
+        log.contains(&format!("process {pid} left the case's process group")),
+        "{log}"
+    );
+    assert!(
+        wait_for(Duration::from_secs(5), || pid_gone(pid)),
+        "the daemon {pid} is gone"
+    );
+    assert_eq!(l["selftest::pass"]["leaked"], serde_json::Value::Null);
 }

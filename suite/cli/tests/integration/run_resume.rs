@@ -224,3 +224,159 @@ fn an_interruption_is_journaled_once_even_if_a_resume_dies_too() {
         .collect();
     assert_eq!(statuses, ["interrupted", "pass"]);
 }
+
+#[test]
+fn a_resume_whose_saved_test_options_are_invalid_fails_clearly() {
+    let d = tempfile::tempdir().expect("tmp");
+    let o = run_in(d.path(), "pass,skip", &["selftest::"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    // A plan.json saved by an older hwcert that took --test-threads 0 (and then hung).
+    let p = d.path().join("plan.json");
+    let mut plan: Value = serde_json::from_slice(&std::fs::read(&p).expect("plan")).expect("json");
+    plan["test_args"] = serde_json::json!(["--test-threads=0", "--", "selftest::"]);
+    std::fs::write(&p, serde_json::to_vec_pretty(&plan).expect("json")).expect("write");
+    // Drop a result so that the resume has something to run.
+    let j = d.path().join("journal.jsonl");
+    let t = std::fs::read_to_string(&j).expect("journal");
+    let first = t.lines().next().expect("a line");
+    std::fs::write(&j, format!("{first}\n")).expect("write");
+
+    let mut c = std::process::Command::new(hwcert());
+    c.arg("run")
+        .arg("--resume")
+        .arg(d.path())
+        .env_remove("HWCERT_SELFTEST")
+        .stdin(std::process::Stdio::null());
+    let o = output_within(&mut c, Duration::from_secs(60));
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("plan.json") && err.contains("--test-threads 0"),
+        "{}",
+        show(&o)
+    );
+    assert_eq!(names(d.path()).len(), 1, "nothing ran");
+}
+
+#[test]
+fn journal_lines_of_instances_not_in_the_plan_are_not_counted() {
+    let d = tempfile::tempdir().expect("tmp");
+    let run = d.path().join("run");
+    let o = run_in(&run, "pass,skip", &["selftest::"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    // A line of an instance the plan does not hold (a plan rewritten under the run).
+    let j = run.join("journal.jsonl");
+    let t = std::fs::read_to_string(&j).expect("journal");
+    let mut ghost: Value = serde_json::from_str(t.lines().next().expect("a line")).expect("json");
+    ghost["name"] = "selftest::ghost".into();
+    std::fs::write(&j, format!("{t}{ghost}\n")).expect("write");
+
+    let o = resume(&run, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(
+        text(&o.stderr).contains("2 of 2 instances already finished"),
+        "{}",
+        show(&o)
+    );
+
+    let config = d.path().join("config");
+    let out = d.path().join("report");
+    let o = std::process::Command::new(hwcert())
+        .arg("report")
+        .arg(&run)
+        .arg("-o")
+        .arg(&out)
+        .env("XDG_CONFIG_HOME", &config)
+        .env_remove("HWCERT_KEY_PASSPHRASE")
+        .output()
+        .expect("hwcert report");
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(
+        text(&o.stdout).contains("2 instances: 1 pass"),
+        "{}",
+        show(&o)
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).expect("report"))
+            .expect("json");
+    let c = &report["counts"];
+    assert_eq!(
+        (c["total"].as_u64(), c["pass"].as_u64()),
+        (Some(2), Some(1)),
+        "{c}"
+    );
+    assert_eq!(c["skip"], 1, "{c}");
+    // Still reported, and warned about.
+    let results = report["results"].as_array().expect("results");
+    assert!(results.iter().any(|r| r["name"] == "selftest::ghost"));
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains("selftest::ghost is not in the plan"),
+        "{warnings}"
+    );
+}
+
+/// A small tmpfs mounted for one test, unmounted when dropped.
+struct SmallFs(std::path::PathBuf);
+
+impl SmallFs {
+    /// None (after saying why) where mounting is not permitted.
+    fn mount(at: &std::path::Path, size: &str) -> Option<SmallFs> {
+        std::fs::create_dir_all(at).expect("mount point");
+        let o = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .output();
+        match o {
+            Ok(o) if o.status.success() => Some(SmallFs(at.to_path_buf())),
+            Ok(o) => {
+                eprintln!("skipped: cannot mount a tmpfs: {}", text(&o.stderr).trim());
+                None
+            }
+            Err(e) => {
+                eprintln!("skipped: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_run_directory_disk_interrupts_the_instance_and_a_resume_runs_it_again() {
+    let d = tempfile::tempdir().expect("tmp");
+    let Some(fs) = SmallFs::mount(&d.path().join("small"), "2m") else {
+        return;
+    };
+    let run = fs.0.join("run");
+    // cmd_fill fills the disk once, then exits 0: its worker cannot write its result.
+    let o = run_in(&run, "pass,skip,cmd_fill", &["selftest::"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let e = &latest(&run)["selftest::cmd_fill::st0"];
+    assert_eq!(e["status"], "interrupted", "{e}");
+    let r = reason_of(e);
+    assert!(
+        r.contains("could not write its result") && r.contains("results/"),
+        "{r}"
+    );
+    // The journal line fit in its last page; the new state.json did not: the message says so.
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("state.json") && err.contains("No space left on device"),
+        "{}",
+        show(&o)
+    );
+    assert!(!err.contains("cannot write the journal"), "{err}");
+
+    // The tester frees the disk and resumes: the instance runs again and passes.
+    std::fs::remove_file(run.join("filler")).expect("remove the filler");
+    let o = resume(&run, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(status_of(&run, "selftest::cmd_fill::st0"), "pass");
+    drop(fs);
+}

@@ -241,3 +241,19 @@ pub fn kill9(child: &mut std::process::Child) {
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     let _ = child.wait();
 }
+
+/// Run `c` to its end, or kill it after `d` and fail the test (a hang is a defect, not a
+/// test that never ends).
+pub fn output_within(c: &mut Command, d: Duration) -> Output {
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hwcert");
+    let exited = wait_for(d, || matches!(child.try_wait(), Ok(Some(_))));
+    if !exited {
+        kill9(&mut child);
+        panic!("{c:?} did not end within {d:?}");
+    }
+    child.wait_with_output().expect("collect the output")
+}

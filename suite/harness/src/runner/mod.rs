@@ -195,7 +195,46 @@ fn allowed(plan: &Plan, inst: &PlannedInstance) -> bool {
             .is_some_and(|t| plan.options.destructive_devices.iter().any(|d| d == t))
 }
 
+/// The test options libtest-mimic would take but cannot run with: `--test-threads 0` (its
+/// thread pool would wait forever), a `--logfile` that cannot be written (it panics). Checked
+/// before a run directory is made, and on the options a resume reads from plan.json.
+fn check_test_options(a: &Arguments) -> Result<(), String> {
+    if a.test_threads == Some(0) {
+        return Err(
+            "--test-threads 0: give at least 1 (instances run one at a time unless \
+                    --test-threads is given)"
+                .into(),
+        );
+    }
+    if let Some(f) = &a.logfile {
+        let p = Path::new(f);
+        if f.is_empty() {
+            return Err("--logfile: give a file name".into());
+        }
+        if p.is_dir() {
+            return Err(format!("--logfile {f}: is a directory; give a file name"));
+        }
+        let parent = p.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(d) = parent {
+            if !d.is_dir() {
+                return Err(format!(
+                    "--logfile {f}: the directory {} does not exist",
+                    d.display()
+                ));
+            }
+        }
+        // libtest-mimic creates (truncates) it later; make sure it can.
+        fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(p)
+            .map_err(|e| format!("--logfile {f}: cannot write it: {e}"))?;
+    }
+    Ok(())
+}
+
 fn start(args: RunRequest) -> Result<ExitCode> {
+    check_test_options(&args.test).map_err(usage)?;
     if let Some(dir) = args.resume.clone() {
         return resume(&dir, args);
     }
@@ -365,6 +404,11 @@ fn resume(dir: &Path, args: RunRequest) -> Result<ExitCode> {
     test.quiet = args.test.quiet;
     test.color = args.test.color;
     test.logfile = args.test.logfile.clone();
+    check_test_options(&test).map_err(|e| {
+        usage(format!(
+            "--resume {shown}: bad test options in plan.json: {e}"
+        ))
+    })?;
     supervise(&dir, plan, test, lock)
 }
 
@@ -420,13 +464,24 @@ impl Shared {
         }
     }
 
-    /// Journal a final entry (fsync'd), then drop the instance from the running set.
-    fn record(&self, e: &JournalEntry) -> io::Result<()> {
-        lock(&self.journal).append(e)?;
+    /// Journal a final entry (fsync'd), then drop the instance from the running set. The
+    /// error names the file that could not be written.
+    fn record(&self, e: &JournalEntry) -> Result<(), String> {
+        lock(&self.journal).append(e).map_err(|err| {
+            format!(
+                "cannot write {}: {err}",
+                self.dir.join(rundir::JOURNAL_FILE).display()
+            )
+        })?;
         lock(&self.latest).insert(e.name.clone(), e.clone());
         let mut st = lock(&self.state);
         st.running.retain(|r| r.name != e.name);
-        st.write(&self.dir)
+        st.write(&self.dir).map_err(|err| {
+            format!(
+                "cannot write {}: {err}",
+                self.dir.join(rundir::STATE_FILE).display()
+            )
+        })
     }
 
     fn run_trial(&self, inst: &PlannedInstance) -> Result<Completion, Failed> {
@@ -456,7 +511,7 @@ impl Shared {
                 format!("{}\n", e.reason.as_deref().unwrap_or("")),
             );
             if let Err(err) = self.record(&e) {
-                return Err(self.fail_run(format!("cannot write the journal: {err}")));
+                return Err(self.fail_run(err));
             }
             self.reporter.finished(&e, false, est_ms);
             return completion(&e);
@@ -473,7 +528,10 @@ impl Shared {
                 pgid: None,
             });
             if let Err(err) = st.write(&self.dir) {
-                return Err(self.fail_run(format!("cannot write the state file: {err}")));
+                return Err(self.fail_run(format!(
+                    "cannot write {}: {err}",
+                    self.dir.join(rundir::STATE_FILE).display()
+                )));
             }
         }
         let spec = supervise::WorkerSpec {
@@ -515,7 +573,7 @@ impl Shared {
             }
         };
         if let Err(err) = self.record(&e) {
-            return Err(self.fail_run(format!("cannot write the journal: {err}")));
+            return Err(self.fail_run(err));
         }
         self.reporter.finished(&e, false, est_ms);
         completion(&e)
@@ -663,9 +721,12 @@ fn supervise(
     let lifeline = supervise::Lifeline::new().context("cannot create the lifeline pipe")?;
     let exe = std::env::current_exe().context("cannot find the hwcert executable")?;
 
-    if test.test_threads.is_none() {
-        test.test_threads = Some(1);
-    }
+    // One at a time by default; never more threads than instances (each would be spawned).
+    test.test_threads = Some(
+        test.test_threads
+            .unwrap_or(1)
+            .clamp(1, plan.instances.len().max(1)),
+    );
     let pretty = !test.quiet && matches!(test.format, None | Some(FormatSetting::Pretty));
     if pretty && test.logfile.is_none() {
         // Our reporter prints the per-instance lines (with durations and reasons).
@@ -684,7 +745,12 @@ fn supervise(
         })
         .map(|(i, _)| (i.estimate_s * 1000.0) as u64)
         .collect();
-    let done_before = latest.values().filter(|e| e.is_final()).count();
+    // Of the plan's instances (a journal line of another is not one of them).
+    let done_before = plan
+        .instances
+        .iter()
+        .filter(|i| latest.get(&i.name).is_some_and(JournalEntry::is_final))
+        .count();
     if done_before > 0 || !interrupted.is_empty() {
         eprintln!(
             "hwcert: resuming {}: {done_before} of {} instances already finished, {} interrupted",

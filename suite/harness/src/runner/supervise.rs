@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use cases::{Measurement, Outcome, Status, Verdict};
 
 use super::rundir;
-use super::signals::signal_name;
+use super::signals::killed_by;
 
 /// The pipe that ties every worker's life to the supervisor's: workers inherit the read end;
 /// only this process holds the write end (close-on-exec), so when it dies, however it dies,
@@ -112,6 +112,26 @@ pub fn group_has_live_members(pgid: i32) -> bool {
         })
 }
 
+/// The processes whose parent is `ppid`, from /proc: (pid, process group, zombie).
+pub fn children_of(ppid: i32) -> Vec<(i32, i32, bool)> {
+    let Ok(rd) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .filter_map(|pid| {
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
+            let rest = &stat[stat.rfind(')')? + 1..];
+            let mut f = rest.split_whitespace();
+            let state = f.next()?;
+            let parent = f.next()?.parse::<i32>().ok()?;
+            let pgrp = f.next()?.parse::<i32>().ok()?;
+            (parent == ppid).then_some((pid, pgrp, matches!(state, "Z" | "X")))
+        })
+        .collect()
+}
+
 /// Reap the group's members that are our children (the supervisor is a child subreaper, so
 /// the worker's orphans are).
 fn reap_zombies(pgid: i32) {
@@ -194,6 +214,10 @@ pub fn run_worker(spec: &WorkerSpec<'_>, on_spawn: impl FnOnce(i32)) -> io::Resu
         .stdout(log.try_clone()?)
         .stderr(log)
         .process_group(0);
+    // No case sees a secret (the supervisor read what it needs before the run).
+    for v in documents::secrets::SECRET_ENV {
+        cmd.env_remove(v);
+    }
     let fd = spec.lifeline;
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
@@ -300,6 +324,7 @@ pub fn run_worker(spec: &WorkerSpec<'_>, on_spawn: impl FnOnce(i32)) -> io::Resu
         return Ok(f);
     }
     if let Some(o) = outcome {
+        f.leaked |= o.leaked;
         f.status = o.verdict.status();
         f.reason = o.verdict.reason();
         f.measurements = o.measurements;
@@ -307,6 +332,18 @@ pub fn run_worker(spec: &WorkerSpec<'_>, on_spawn: impl FnOnce(i32)) -> io::Resu
         if !matches!(f.status, Status::Pass | Status::Skip) {
             f.log_tail = tail;
         }
+        return Ok(f);
+    }
+    if exit.code() == Some(i32::from(documents::outcome::EXIT_CANNOT_WRITE)) {
+        // The run directory failed the worker (a full or read-only disk): no result of the
+        // case's, so it is not final and a resume runs it again.
+        f.status = Status::Interrupted;
+        f.reason = Some(format!(
+            "the worker could not write its result {} (is the run directory's disk full or \
+             read-only?); it runs again on --resume",
+            result.display()
+        ));
+        f.log_tail = tail;
         return Ok(f);
     }
     let panic = fs::read_to_string(&panic_file)
@@ -327,17 +364,14 @@ fn describe_exit(s: ExitStatus, tail: &[String]) -> String {
         (Some(0), _) => "the worker exited without writing a result".into(),
         (Some(c), _) => format!("the worker exited with status {c} without a result"),
         (None, Some(sig)) => {
-            let mut r = format!("killed by signal {sig} ({})", signal_name(sig));
+            let mut r = format!("the worker was {}", killed_by(sig, s.core_dumped()));
             if sig == libc::SIGKILL {
-                r.push_str(", not sent by hwcert: the OOM killer or another process");
+                r.push_str("; not sent by hwcert: the OOM killer or another process");
             }
             if sig == libc::SIGABRT {
                 if let Some(l) = tail.iter().find(|l| l.contains("memory allocation of")) {
                     r = format!("out of memory: {l}; {r}");
                 }
-            }
-            if s.core_dumped() {
-                r.push_str(", core dumped");
             }
             r
         }

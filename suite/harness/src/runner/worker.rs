@@ -108,8 +108,17 @@ fn reset_oom_score() {
 
 /// `hwcert __worker`: run one instance and write its outcome.
 pub fn worker(args: WorkerRequest) -> Result<ExitCode> {
+    // The supervisor starts workers without secrets; a worker started some other way drops
+    // them too, before any case code runs (one thread only so far).
+    for v in documents::secrets::SECRET_ENV {
+        std::env::remove_var(v);
+    }
     arm_lifelines(&args);
     reset_oom_score();
+    // What the case starts and orphans — a daemon that left our process group with setsid —
+    // becomes our child, so that it can be found and killed when the case ends.
+    // SAFETY: prctl on this process.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
 
     let dir = args.run_dir.clone();
     let result = rundir::result_path(&dir, &args.instance);
@@ -134,14 +143,69 @@ pub fn worker(args: WorkerRequest) -> Result<ExitCode> {
             Outcome {
                 verdict: Verdict::error(msg),
                 measurements: Vec::new(),
+                leaked: false,
             }
         }
     };
+    let mut outcome = outcome;
+    if kill_escaped() {
+        outcome.leaked = true;
+    }
     let mut b = serde_json::to_vec(&outcome)?;
     b.push(b'\n');
-    rundir::write_atomic(&result, &b)
-        .with_context(|| format!("cannot write {}", result.display()))?;
+    if let Err(e) = rundir::write_atomic(&result, &b) {
+        // Not eprintln!: on a full disk the log (our stderr) may fail too.
+        let _ = writeln!(
+            io::stderr(),
+            "hwcert worker: cannot write {}: {e}",
+            result.display()
+        );
+        return Ok(ExitCode::from(documents::outcome::EXIT_CANNOT_WRITE));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Kill (by pid) the processes the case left behind outside this worker's process group —
+/// orphans this worker inherited as their subreaper — and reap them, until none is left. Those
+/// in the group are the supervisor's to find (it kills the group). Whether any was running.
+fn kill_escaped() -> bool {
+    let me = std::process::id() as i32;
+    let mut found = false;
+    // Each round kills one generation: the children of a killed daemon come to us next.
+    for round in 0..100 {
+        let children = super::supervise::children_of(me);
+        let escaped: Vec<(i32, i32, bool)> = children
+            .iter()
+            .copied()
+            .filter(|&(_, pgrp, _)| pgrp != me)
+            .collect();
+        if escaped.is_empty() {
+            // A child still in the group may be about to call setsid: look again shortly.
+            if round < 20 && children.iter().any(|&(_, _, zombie)| !zombie) {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                continue;
+            }
+            break;
+        }
+        for &(pid, _, zombie) in &escaped {
+            if !zombie {
+                found = true;
+                let _ = writeln!(
+                    io::stderr(),
+                    "=== hwcert: process {pid} left the case's process group and was still \
+                     running after the case ended; killed it ==="
+                );
+                // SAFETY: a signal to a process that is our child (we are its subreaper).
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        for &(pid, _, _) in &escaped {
+            let mut st = 0;
+            // SAFETY: waitpid on our own child.
+            unsafe { libc::waitpid(pid, &mut st, 0) };
+        }
+    }
+    found
 }
 
 fn load(dir: &Path, name: &str) -> Result<(Plan, cases::Inventory, PlannedInstance)> {
@@ -177,6 +241,7 @@ fn run_builtin(plan: &Plan, inv: &cases::Inventory, inst: &PlannedInstance) -> O
                 env!("CARGO_PKG_VERSION")
             )),
             measurements: Vec::new(),
+            leaked: false,
         };
     };
     let target = Target {
@@ -208,12 +273,13 @@ fn run_builtin(plan: &Plan, inv: &cases::Inventory, inst: &PlannedInstance) -> O
     ctx.finish(verdict)
 }
 
-/// A vendor command: exit 0 passes, 77 skips (the last output line is the reason), anything
-/// else fails.
+/// A vendor command: exit 0 passes, 77 skips (the last output line is the reason), another
+/// status fails, a signal is a crash.
 fn run_command(dir: &Path, inst: &PlannedInstance, argv: &[String]) -> Outcome {
     let no_measurements = |verdict| Outcome {
         verdict,
         measurements: Vec::new(),
+        leaked: false,
     };
     let Some((prog, rest)) = argv.split_first() else {
         return no_measurements(Verdict::error("the command case has an empty argv"));
@@ -221,13 +287,16 @@ fn run_command(dir: &Path, inst: &PlannedInstance, argv: &[String]) -> Outcome {
     let log = dir.join(rundir::log_rel(&inst.name));
     let from = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
     let _ = io::stderr().flush();
-    let status = Command::new(prog)
-        .args(rest)
+    let mut cmd = Command::new(prog);
+    cmd.args(rest)
         .env("HWCERT_TARGET", inst.target.as_deref().unwrap_or(""))
         .env("HWCERT_RUN_DIR", dir)
         .env("HWCERT_INSTANCE", &inst.name)
-        .stdin(Stdio::null())
-        .status();
+        .stdin(Stdio::null());
+    for v in documents::secrets::SECRET_ENV {
+        cmd.env_remove(v);
+    }
+    let status = cmd.status();
     let status = match status {
         Ok(s) => s,
         Err(e) => return no_measurements(Verdict::error(format!("cannot run '{prog}': {e}"))),
@@ -239,13 +308,11 @@ fn run_command(dir: &Path, inst: &PlannedInstance, argv: &[String]) -> Outcome {
             Verdict::skip(last.unwrap_or_else(|| "the command exited 77 (skip)".into()))
         }
         (Some(c), _) => Verdict::fail("exit status 0", format!("exit status {c}")),
-        (None, Some(sig)) => Verdict::fail(
-            "exit status 0",
-            format!(
-                "killed by signal {sig} ({})",
-                super::signals::signal_name(sig)
-            ),
-        ),
+        // A signal is a crash of what the case ran, not a result it reported.
+        (None, Some(sig)) => Verdict::crash(format!(
+            "'{prog}' was {}",
+            super::signals::killed_by(sig, status.core_dumped())
+        )),
         (None, None) => Verdict::error(format!("the command ended oddly: {status}")),
     };
     no_measurements(verdict)
