@@ -27,6 +27,34 @@ fn ssh_keygen() -> Option<Command> {
     Some(Command::new("ssh-keygen"))
 }
 
+/// An unprotected Ed25519 key made by OpenSSH in `dir`, commented `PRINCIPAL`: its path and
+/// its public line.
+fn openssh_key(c: &mut Command, dir: &Path) -> (PathBuf, String) {
+    let key = dir.join("id_ed25519");
+    let st = c
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", PRINCIPAL, "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen -t ed25519");
+    assert!(st.success());
+    let pubkey = fs::read_to_string(dir.join("id_ed25519.pub")).expect("pub");
+    (key, pubkey.trim().to_string())
+}
+
+/// `ssh-keygen -Y sign` of `file` with `key` in `namespace` (writes `file`.sig).
+fn openssh_sign(key: &Path, namespace: &str, file: &Path) {
+    let st = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-f"])
+        .arg(key)
+        .args(["-n", namespace])
+        .arg(file)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("ssh-keygen -Y sign");
+    assert!(st.success(), "ssh-keygen -Y sign {}", file.display());
+}
+
 /// A temporary directory with a run of the raid-sas machine in `run/`.
 fn run_dir() -> (tempfile::TempDir, PathBuf) {
     let t = tempfile::tempdir().expect("tmp");
@@ -108,31 +136,15 @@ fn openssh_accepts_our_signatures() {
 fn we_accept_openssh_signatures_and_keys() {
     let Some(mut c) = ssh_keygen() else { return };
     let (t, run) = run_dir();
-    let key = t.path().join("id_ed25519");
-    let st = c
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", PRINCIPAL, "-f"])
-        .arg(&key)
-        .status()
-        .expect("ssh-keygen -t ed25519");
-    assert!(st.success());
-    let pubkey = fs::read_to_string(t.path().join("id_ed25519.pub")).expect("pub");
+    let (key, pubkey) = openssh_key(&mut c, t.path());
     let a = allowed(
         t.path(),
-        &format!("{PRINCIPAL} namespaces=\"{NAMESPACE}\" {}", pubkey.trim()),
+        &format!("{PRINCIPAL} namespaces=\"{NAMESPACE}\" {pubkey}"),
     );
     // ssh-keygen signs our unsigned report.
     let out = t.path().join("out");
     build_report(&run, &out, None).expect("report");
-    let st = Command::new("ssh-keygen")
-        .args(["-Y", "sign", "-f"])
-        .arg(&key)
-        .args(["-n", NAMESPACE])
-        .arg(out.join("report.json"))
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("ssh-keygen -Y sign");
-    assert!(st.success());
+    openssh_sign(&key, NAMESPACE, &out.join("report.json"));
     let v = verify(&out, &a, Some(PRINCIPAL)).expect("verify");
     assert!(v.ok(), "{:?}", v.checks);
     // An ssh-keygen key signs our reports.
@@ -234,9 +246,10 @@ fn wrong_key_principal_or_namespace_is_refused() {
     assert!(!openssh_verifies(&out, &a, "mallory@example.com"));
     // Wildcards in allowed_signers, as ssh-keygen reads them.
     let pubkey = fs::read_to_string(t.path().join("key.pub")).expect("pub");
+    let pubkey = pubkey.trim();
     let a = allowed(
         t.path(),
-        &format!("*@example.com,!bob@example.com {}", pubkey.trim()),
+        &format!("*@example.com,!bob@example.com {pubkey}"),
     );
     assert!(verify(&out, &a, Some(PRINCIPAL)).expect("verify").ok());
     assert!(openssh_verifies(&out, &a, PRINCIPAL));
@@ -249,26 +262,17 @@ fn wrong_key_principal_or_namespace_is_refused() {
     // A key allowed for other namespaces only.
     let a = allowed(
         t.path(),
-        &format!("{PRINCIPAL} namespaces=\"file,git\" {}", pubkey.trim()),
+        &format!("{PRINCIPAL} namespaces=\"file,git\" {pubkey}"),
     );
     let v = verify(&out, &a, None).expect("verify");
     assert_eq!(failed(&v), vec!["signer"]);
     assert!(!openssh_verifies(&out, &a, PRINCIPAL));
 
     // A signature made for another namespace.
-    if let Some(mut c) = ssh_keygen() {
+    if ssh_keygen().is_some() {
         fs::remove_file(out.join("report.json.sig")).expect("rm");
-        let st = c
-            .args(["-Y", "sign", "-f"])
-            .arg(&key)
-            .args(["-n", "file"])
-            .arg(out.join("report.json"))
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("ssh-keygen -Y sign");
-        assert!(st.success());
-        let a = allowed(t.path(), &format!("{PRINCIPAL} {}", pubkey.trim()));
+        openssh_sign(&key, "file", &out.join("report.json"));
+        let a = allowed(t.path(), &format!("{PRINCIPAL} {pubkey}"));
         let v = verify(&out, &a, None).expect("verify");
         assert!(failed(&v).contains(&"signature"), "{:?}", v.checks);
         let sig = v
@@ -464,27 +468,11 @@ fn armor(blob: &[u8]) -> Vec<u8> {
 fn openssh_signed() -> Option<(tempfile::TempDir, PathBuf, Vec<u8>, PathBuf)> {
     let mut c = ssh_keygen()?;
     let (t, run) = run_dir();
-    let key = t.path().join("id_ed25519");
-    let st = c
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", PRINCIPAL, "-f"])
-        .arg(&key)
-        .status()
-        .expect("ssh-keygen -t ed25519");
-    assert!(st.success());
-    let pubkey = fs::read_to_string(t.path().join("id_ed25519.pub")).expect("pub");
-    let a = allowed(t.path(), &format!("{PRINCIPAL} {}", pubkey.trim()));
+    let (key, pubkey) = openssh_key(&mut c, t.path());
+    let a = allowed(t.path(), &format!("{PRINCIPAL} {pubkey}"));
     let out = t.path().join("out");
     build_report(&run, &out, None).expect("report");
-    let st = Command::new("ssh-keygen")
-        .args(["-Y", "sign", "-f"])
-        .arg(&key)
-        .args(["-n", NAMESPACE])
-        .arg(out.join("report.json"))
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("ssh-keygen -Y sign");
-    assert!(st.success());
+    openssh_sign(&key, NAMESPACE, &out.join("report.json"));
     let sig = fs::read(out.join("report.json.sig")).expect("sig");
     Some((t, out.join("report.json"), sig, a))
 }
