@@ -312,6 +312,20 @@ fn pci(o: &mut String, inv: &Inventory) {
                     }
                 }
             }
+            // Where config space stood in for sysfs, or contradicted it: the JSON has it all.
+            let from_config = d.sources.from_config();
+            if !from_config.is_empty() {
+                let sep = if extra.is_empty() { "" } else { ", " };
+                let _ = write!(extra, "{sep}from config space: {}", from_config.join(" "));
+            }
+            for x in &d.disagreements {
+                let sep = if extra.is_empty() { "" } else { ", " };
+                let _ = write!(
+                    extra,
+                    "{sep}{} sysfs {} config {}",
+                    x.field, x.sysfs, x.config
+                );
+            }
             vec![d.address.clone(), class, name, extra]
         })
         .collect();

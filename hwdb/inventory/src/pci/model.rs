@@ -79,6 +79,91 @@ pub struct PciDevice {
     /// A PCI-to-PCI bridge (class 0604 or 0609) or CardBus bridge (0607): functions sit behind it.
     #[serde(default)]
     pub is_bridge: bool,
+    /// Where each identity and link field came from: a sysfs attribute, or config space where
+    /// the attribute is missing (older kernels have no `revision`). Absent fields have none;
+    /// absent altogether in documents written before sources were recorded.
+    #[serde(default, skip_serializing_if = "PciSources::is_empty")]
+    pub sources: PciSources,
+    /// Header fields (IDs, class, revision) that sysfs and config space both give, with
+    /// different values: sysfs's is the one used (the kernel's quirks correct some devices'
+    /// class, revision or subsystem IDs; a firmware update changes the revision until a rescan).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disagreements: Vec<PciDisagreement>,
+}
+
+/// Where a field's value was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldSource {
+    /// A sysfs attribute of the function (`revision`, `class`, `uevent`, `current_link_speed`…).
+    Sysfs,
+    /// The function's configuration space (its `config` file), as lspci reads it.
+    Config,
+}
+
+/// The source of each field of [`PciDevice`] (and of its [`PciLink`]) that has a value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PciSources {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_id: Option<FieldSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<FieldSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subsystem_vendor_id: Option<FieldSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subsystem_device_id: Option<FieldSource>,
+    /// Also the source of `prog_if`, its last byte.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_id: Option<FieldSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<FieldSource>,
+    /// `link.current_speed` (and `current_gts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_current_speed: Option<FieldSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_current_width: Option<FieldSource>,
+    /// `link.max_speed` (and `max_gts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_max_speed: Option<FieldSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_max_width: Option<FieldSource>,
+}
+
+impl PciSources {
+    pub fn is_empty(&self) -> bool {
+        *self == PciSources::default()
+    }
+
+    /// The fields read from config space, by their names in [`PciSources`].
+    pub fn from_config(&self) -> Vec<&'static str> {
+        [
+            ("vendor_id", self.vendor_id),
+            ("device_id", self.device_id),
+            ("subsystem_vendor_id", self.subsystem_vendor_id),
+            ("subsystem_device_id", self.subsystem_device_id),
+            ("class_id", self.class_id),
+            ("revision", self.revision),
+            ("link_current_speed", self.link_current_speed),
+            ("link_current_width", self.link_current_width),
+            ("link_max_speed", self.link_max_speed),
+            ("link_max_width", self.link_max_width),
+        ]
+        .into_iter()
+        .filter(|(_, s)| *s == Some(FieldSource::Config))
+        .map(|(n, _)| n)
+        .collect()
+    }
+}
+
+/// A field that sysfs and config space give differently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PciDisagreement {
+    /// The field's name in [`PciSources`] ("revision", "class_id").
+    pub field: String,
+    /// sysfs's value (the one used), as the field writes it ("01", "020000").
+    pub sysfs: String,
+    /// What config space says.
+    pub config: String,
 }
 
 /// PCIe link state.

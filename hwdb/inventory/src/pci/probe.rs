@@ -2,10 +2,12 @@
 
 use super::address::{parse_address, PciAddress};
 use super::aer::read_aer;
+use super::config::{self, HEADER};
 use super::ident::{hex_in_range, read_ident};
 use super::link::read_link_state;
 use super::model::PciDevice;
 use super::names::name_device;
+use super::sources::{self, Fields};
 use crate::modalias::AliasTable;
 use hwsys::sysroot::{natural_cmp, Sysroot};
 
@@ -45,32 +47,119 @@ pub fn probe(sys: &Sysroot, kernel: Option<&str>) -> Vec<PciDevice> {
         kernel,
         table: None,
     };
-    entries
+    // Every read goes through the canonical directory: one link resolution per function, and
+    // one listing instead of a failed open per attribute a function does not have (a
+    // conventional PCI function has no link, AER or SR-IOV attributes).
+    let funcs: Vec<Func> = entries
         .into_iter()
-        .filter_map(|(_, name)| probe_one(sys, &format!("{BASE}/{name}"), name, &mut aliases))
-        .collect()
+        .filter_map(|(_, name)| {
+            let dir = sys.canonical(&format!("{BASE}/{name}"))?;
+            let names = sys.list_dir(&dir);
+            Some(Func {
+                address: name,
+                dir,
+                names,
+            })
+        })
+        .collect();
+    let mut notes = Notes {
+        sysfs_links: funcs.iter().any(|f| LINK_ATTRS.iter().any(|a| f.has(a))),
+        header_only: Vec::new(),
+    };
+    let devs = funcs
+        .into_iter()
+        .map(|f| probe_one(sys, f, &mut aliases, &mut notes))
+        .collect();
+    notes.warn_header_only(sys, BASE);
+    devs
 }
 
-fn probe_one(
-    sys: &Sysroot,
-    entry: &str,
+const LINK_ATTRS: [&str; 4] = [
+    "current_link_speed",
+    "current_link_width",
+    "max_link_speed",
+    "max_link_width",
+];
+
+/// One function's canonical directory and what it holds.
+struct Func {
     address: String,
-    aliases: &mut LazyAliases,
-) -> Option<PciDevice> {
-    // Every read goes through the canonical directory: one link resolution per function.
-    let dir = sys.canonical(entry)?;
-    // One listing instead of a failed open per attribute this function does not have (a
-    // conventional PCI function has no link, AER or SR-IOV attributes).
-    let names = sys.list_dir(&dir);
-    let has = |attr: &str| names.binary_search_by(|n| natural_cmp(n, attr)).is_ok();
+    dir: String,
+    names: Vec<String>,
+}
+
+impl Func {
+    fn has(&self, attr: &str) -> bool {
+        self.names
+            .binary_search_by(|n| natural_cmp(n, attr))
+            .is_ok()
+    }
+}
+
+/// What the functions' config files left unknown, said once for all of them.
+struct Notes {
+    /// A function has link attributes: the kernel makes them for every PCI Express function,
+    /// so a function without them is conventional PCI, and its capabilities hold no link.
+    sysfs_links: bool,
+    /// `config` files holding only the 64-byte header whose capabilities were wanted.
+    header_only: Vec<String>,
+}
+
+impl Notes {
+    fn warn_header_only(&self, sys: &Sysroot, base: &str) {
+        let Some(first) = self.header_only.first() else {
+            return;
+        };
+        sys.warn(
+            base,
+            format!(
+                "the config files of {} function(s) (the first /{first}) hold only the {HEADER}-byte \
+                 standard header, all the kernel gives a reader without root: their capabilities \
+                 (the PCI Express link, a bridge's subsystem IDs), which sysfs lacks here, are \
+                 unknown; probe as root to read them",
+                self.header_only.len()
+            ),
+        );
+    }
+}
+
+fn probe_one(sys: &Sysroot, f: Func, aliases: &mut LazyAliases, notes: &mut Notes) -> PciDevice {
+    let has = |attr: &str| f.has(attr);
+    let dir = f.dir.as_str();
     let at = |attr: &str| format!("{dir}/{attr}");
 
-    let id = read_ident(sys, &dir, &has);
-    let revision = if has("revision") {
+    let mut id = read_ident(sys, dir, &has);
+    let mut revision = if has("revision") {
         hex_in_range(sys, &at("revision"), 0xff)
     } else {
         None
     };
+    let mut link = read_link_state(sys, dir, &has);
+    let mut sources = sources::from_sysfs(&id, revision, link.as_ref());
+    let mut disagreements = Vec::new();
+    if has("config") {
+        // The 64-byte header always (it is what lspci reads); the capability list after it
+        // only where sysfs lacks what it holds: the link on a kernel without link attributes
+        // (one that has them makes them for every PCI Express function), a bridge's subsystem.
+        // Each byte beyond is a config read the device answers, for nothing sysfs lacks.
+        let caps_wanted = !notes.sysfs_links || id.sub_vendor.is_none();
+        let (vf, ids) = (has("physfn"), (id.vendor, id.device));
+        if let Some(cfg) = config::read(sys, &at("config"), caps_wanted, vf, ids) {
+            let need_link = !notes.sysfs_links;
+            let need_sub = cfg.header_type == 1 && id.sub_vendor.is_none();
+            if caps_wanted && cfg.header_only && (need_link || need_sub) {
+                notes.header_only.push(at("config"));
+            }
+            let fields = Fields {
+                id: &mut id,
+                revision: &mut revision,
+                link: &mut link,
+                sources: &mut sources,
+                disagreements: &mut disagreements,
+            };
+            sources::merge(&cfg, &has, fields);
+        }
+    }
     let mut d = PciDevice {
         vendor_id: id.vendor.map(|v| format!("{v:04x}")),
         device_id: id.device.map(|v| format!("{v:04x}")),
@@ -79,6 +168,9 @@ fn probe_one(
         class_id: id.class.map(|c| format!("{c:06x}")),
         prog_if: id.class.map(|c| format!("{:02x}", c & 0xff)),
         revision: revision.map(|r| format!("{r:02x}")),
+        link,
+        sources,
+        disagreements,
         ..PciDevice::default()
     };
     name_device(&mut d, &id);
@@ -105,7 +197,6 @@ fn probe_one(
             }
         }
     }
-    d.link = read_link_state(sys, &dir, &has);
     if has("sriov_totalvfs") {
         d.sriov_totalvfs = sys.parse(&at("sriov_totalvfs"));
     }
@@ -117,7 +208,7 @@ fn probe_one(
             .link_name(&at("physfn"))
             .filter(|p| parse_address(p).is_some());
     }
-    d.aer = read_aer(sys, &dir, &has);
+    d.aer = read_aer(sys, dir, &has);
     if has("enable") {
         d.enabled = sys.parse::<u32>(&at("enable")).map(|e| e != 0);
     }
@@ -129,14 +220,14 @@ fn probe_one(
         .and_then(|(up, _)| up.rsplit('/').next())
         .filter(|p| parse_address(p).is_some())
         .map(str::to_string);
-    d.address = address;
-    Some(d)
+    d.address = f.address;
+    d
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pci::{AerCounters, PciAer, PciLink};
+    use crate::pci::{AerCounters, FieldSource, PciAer, PciLink, PciSources};
     use std::fs;
 
     use std::path::Path;
@@ -387,6 +478,19 @@ mod tests {
             enabled: Some(true),
             irq: None,
             is_bridge: false,
+            sources: PciSources {
+                vendor_id: Some(FieldSource::Sysfs),
+                device_id: Some(FieldSource::Sysfs),
+                subsystem_vendor_id: Some(FieldSource::Sysfs),
+                subsystem_device_id: Some(FieldSource::Sysfs),
+                class_id: Some(FieldSource::Sysfs),
+                revision: Some(FieldSource::Sysfs),
+                link_current_speed: Some(FieldSource::Sysfs),
+                link_current_width: Some(FieldSource::Sysfs),
+                link_max_speed: Some(FieldSource::Sysfs),
+                link_max_width: Some(FieldSource::Sysfs),
+            },
+            disagreements: Vec::new(),
         };
         assert_eq!(*pf, want);
         assert!(pf.link.as_ref().expect("link").is_degraded());
