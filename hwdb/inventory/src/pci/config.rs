@@ -180,7 +180,9 @@ pub(super) fn parse(b: &[u8], virtual_fn: bool) -> Result<Config, String> {
         // As the kernel's attributes, 0000 (no subsystem) included.
         c.subsystem = Some((word(0x2c), word(0x2e)));
     }
-    if word(STATUS) & STATUS_CAP_LIST != 0 {
+    // A CardBus bridge (type 2) keeps its list pointer at 0x14 and its subsystem at 0x40:
+    // neither is read (there is no CardBus in a server).
+    if word(STATUS) & STATUS_CAP_LIST != 0 && header_type != 2 {
         walk_capabilities(b, &mut c);
     }
     Ok(c)
@@ -327,6 +329,13 @@ mod tests {
             parse(&t, false).map(|c| c.header_type),
             Ok(0),
             "multi-function"
+        );
+        t[0x0e] = 0x02;
+        let c = parse(&t, false).expect("CardBus");
+        assert_eq!(
+            (c.link, c.subsystem),
+            (None, None),
+            "no list at 0x34 for type 2"
         );
         let mut vf = b.clone();
         vf[0..4].copy_from_slice(&[0xff; 4]);
