@@ -225,15 +225,24 @@ fn each_field_from_its_source() {
         line("0000:00:00.0").ends_with("from config space: revision"),
         "{text}"
     );
+    // (No driver: the link comes first, without a separator before it.)
+    let nvme = line("0000:00:04.0");
     assert!(
-        line("0000:00:04.0").contains(
-            "link 8.0 GT/s PCIe x2 of 16.0 GT/s PCIe x4, from config space: link_current_speed"
-        ),
+        nvme.ends_with("  link 8.0 GT/s PCIe x2 of 16.0 GT/s PCIe x4, from config space: link")
+            && !nvme.contains(", link"),
+        "{text}"
+    );
+    assert!(
+        line("0000:00:01.0").ends_with("from config space: subsystem link"),
+        "{text}"
+    );
+    assert!(
+        line("0000:00:02.0").ends_with("from config space: class"),
         "{text}"
     );
     assert!(
         line("0000:00:08.0")
-            .ends_with("class_id sysfs 020000 config 028000, revision sysfs 01 config 02"),
+            .ends_with("from config space: link, class_id sysfs 020000 config 028000, revision sysfs 01 config 02"),
         "{text}"
     );
     assert!(!line("0000:00:06.0").contains("config"), "{text}");
