@@ -308,9 +308,36 @@ fn pci(o: &mut String, inv: &Inventory) {
                     (&l.current_speed, l.current_width, &l.max_speed, l.max_width)
                 {
                     if cs != ms || cw != mw {
-                        let _ = write!(extra, ", link {cs} x{cw} of {ms} x{mw}");
+                        let sep = if extra.is_empty() { "" } else { ", " };
+                        let _ = write!(extra, "{sep}link {cs} x{cw} of {ms} x{mw}");
                     }
                 }
+            }
+            // Where config space stood in for sysfs, or contradicted it: the JSON has it all.
+            let mut from_config: Vec<&str> = Vec::new();
+            for f in d.sources.from_config() {
+                let short = match f {
+                    "vendor_id" | "device_id" => "IDs",
+                    "subsystem_vendor_id" | "subsystem_device_id" => "subsystem",
+                    "class_id" => "class",
+                    f if f.starts_with("link_") => "link",
+                    f => f,
+                };
+                if !from_config.contains(&short) {
+                    from_config.push(short);
+                }
+            }
+            if !from_config.is_empty() {
+                let sep = if extra.is_empty() { "" } else { ", " };
+                let _ = write!(extra, "{sep}from config space: {}", from_config.join(" "));
+            }
+            for x in &d.disagreements {
+                let sep = if extra.is_empty() { "" } else { ", " };
+                let _ = write!(
+                    extra,
+                    "{sep}{} sysfs {} config {}",
+                    x.field, x.sysfs, x.config
+                );
             }
             vec![d.address.clone(), class, name, extra]
         })

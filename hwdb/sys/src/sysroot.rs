@@ -198,6 +198,12 @@ impl Sysroot {
     }
 
     fn read_limited(&self, rel: &str, limit: u64) -> Result<Vec<u8>, Failure> {
+        self.read_upto(rel, limit, true)
+    }
+
+    /// At most `limit` bytes of the file; when `whole`, a longer file is a failure, else only
+    /// its first `limit` bytes are read.
+    fn read_upto(&self, rel: &str, limit: u64, whole: bool) -> Result<Vec<u8>, Failure> {
         let host = self.resolve(rel)?;
         // O_NONBLOCK: a FIFO or device planted in a snapshot must not hang the probe.
         let file = fs::OpenOptions::new()
@@ -225,7 +231,7 @@ impl Sysroot {
             return Err(Failure::Bad("is not a regular file".into()));
         }
         let mut buf = Vec::new();
-        let mut take = (&file).take(limit + 1);
+        let mut take = (&file).take(if whole { limit + 1 } else { limit });
         read_retrying(&mut take, &mut buf).map_err(|e| Failure::Bad(describe_io(&e)))?;
         if buf.len() as u64 > limit {
             return Err(Failure::Bad(format!("larger than {limit} bytes")));
@@ -257,6 +263,15 @@ impl Sysroot {
     /// Raw bytes of a file of at most `limit` bytes. Missing is silent.
     pub fn read_bytes(&self, rel: &str, limit: u64) -> Option<Vec<u8>> {
         let r = self.read_limited(rel, limit);
+        self.report(rel, r, false)
+    }
+
+    /// The first `limit` bytes of a file (all of it when shorter), for files whose length says
+    /// nothing (a PCI function's `config`: 256 or 4096 bytes to root, 64 to anyone else; only
+    /// what is read is touched, and recorded). Missing is silent; anything else wrong is a
+    /// warning.
+    pub fn read_prefix(&self, rel: &str, limit: u64) -> Option<Vec<u8>> {
+        let r = self.read_upto(rel, limit, false);
         self.report(rel, r, false)
     }
 
@@ -698,6 +713,43 @@ mod tests {
         symlink("loop2", r.join("sys/loop1")).expect("ln");
         symlink("loop1", r.join("sys/loop2")).expect("ln");
         d
+    }
+
+    #[test]
+    fn a_prefix_reads_only_its_bytes_and_records_them() {
+        let d = tree();
+        let r = d.path();
+        let dev = "sys/devices/pci0000:00/0000:00:02.0";
+        let config: Vec<u8> = (0..=255u8).collect();
+        fs::write(r.join(format!("{dev}/config")), &config).expect("w");
+        let s = Sysroot::new(r).with_recording();
+        let cfg = "sys/bus/pci/devices/0000:00:02.0/config";
+        assert_eq!(s.read_prefix(cfg, 64).as_deref(), Some(&config[..64]));
+        assert_eq!(s.read_prefix(cfg, 4096).as_deref(), Some(&config[..]));
+        assert_eq!(
+            s.read_bytes(cfg, 64),
+            None,
+            "read_bytes still refuses a longer file"
+        );
+        let w = s.take_warnings();
+        assert!(
+            w.len() == 1 && w[0].message.contains("larger than 64"),
+            "{w:?}"
+        );
+        assert_eq!(s.read_prefix(&format!("{dev}/missing"), 64), None);
+        assert_eq!(s.read_prefix(&format!("{dev}/dangling"), 64), None);
+        assert_eq!(s.read_prefix(&format!("{dev}/empty"), 64), Some(Vec::new()));
+        let w = s.take_warnings();
+        assert_eq!(w.len(), 1, "missing is silent, dangling is not: {w:?}");
+        assert!(w[0].path.ends_with("dangling"), "{w:?}");
+        let rec = s.recorded();
+        assert_eq!(
+            rec.files
+                .get(Path::new(&format!("{dev}/config")))
+                .map(Vec::len),
+            Some(256),
+            "the last read is recorded"
+        );
     }
 
     #[test]

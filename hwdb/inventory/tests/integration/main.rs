@@ -6,5 +6,6 @@ mod handmade_storage;
 mod lsblk_fixtures;
 mod lscpu_fixtures;
 mod lsmem_fixtures;
+mod pci_config;
 mod pci_live;
 mod snapshot_limits;

@@ -11,6 +11,7 @@
 //! (peak memory of a probe alone: `cargo run --release -p hwdb --example pci_probe`).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -118,18 +119,8 @@ fn system_pci_ids_version() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-#[test]
-fn pci_agrees_with_lspci() {
-    let sys = Sysroot::new("/");
-    if sys.list_dir("sys/bus/pci/devices").is_empty() {
-        eprintln!("SKIP: no PCI functions in /sys/bus/pci/devices");
-        return;
-    }
-    let Some(text) = run_lspci(&["-vmmnnk", "-D"]) else {
-        return;
-    };
-    let recs = records(&text);
-    let devs = pci::probe(&sys, kernel(&sys).as_deref());
+/// Every field of `devs` that `lspci -vmmnnk -D` (parsed into `recs`) also prints.
+fn compare(recs: &[Record], devs: &[pci::PciDevice]) -> Tally {
     let mut t = Tally {
         agree: 0,
         total: 0,
@@ -148,7 +139,7 @@ fn pci_agrees_with_lspci() {
         false,
     );
 
-    for r in &recs {
+    for r in recs {
         let Some(slot) = first(r, "Slot") else {
             continue;
         };
@@ -245,7 +236,28 @@ fn pci_agrees_with_lspci() {
         }
     }
 
-    println!("pci live: {}/{} fields agree", t.agree, t.total);
+    t
+}
+
+#[test]
+fn pci_agrees_with_lspci() {
+    let sys = Sysroot::new("/");
+    if sys.list_dir("sys/bus/pci/devices").is_empty() {
+        eprintln!("SKIP: no PCI functions in /sys/bus/pci/devices");
+        return;
+    }
+    let Some(text) = run_lspci(&["-vmmnnk", "-D"]) else {
+        return;
+    };
+    let recs = records(&text);
+    let devs = pci::probe(&sys, kernel(&sys).as_deref());
+    let t = compare(&recs, &devs);
+    println!(
+        "pci live: {} of {} compared fields differ ({} agree)",
+        t.total - t.agree,
+        t.total,
+        t.agree
+    );
     if !t.names.is_empty() {
         println!(
             "names that differ (system pci.ids {} used by lspci, embedded pci-ids database in hwdb):",
@@ -264,6 +276,146 @@ fn pci_agrees_with_lspci() {
     if std::env::var_os("HWCERT_PCI_NAMES_STRICT").is_some_and(|v| v == "1") {
         assert!(t.names.is_empty(), "{:#?}", t.names);
     }
+}
+
+/// The attributes `pci::probe` reads of a function, and the links.
+const ATTRS: &[&str] = &[
+    "uevent",
+    "vendor",
+    "device",
+    "subsystem_vendor",
+    "subsystem_device",
+    "class",
+    "revision",
+    "modalias",
+    "numa_node",
+    "enable",
+    "irq",
+    "current_link_speed",
+    "current_link_width",
+    "max_link_speed",
+    "max_link_width",
+    "sriov_totalvfs",
+    "sriov_numvfs",
+    "aer_dev_correctable",
+    "aer_dev_fatal",
+    "aer_dev_nonfatal",
+];
+const LINKS: &[&str] = &["driver", "iommu_group", "physfn"];
+
+/// A copy of this machine's PCI functions as an older kernel shows them: without the
+/// attributes in `drop` (and without their keys in `uevent`), with `config` as read here.
+fn older_kernel_copy(live: &Sysroot, dest: &Path, drop: &[&str]) {
+    let put = |rel: &str, bytes: &[u8]| {
+        let p = dest.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, bytes).expect("write");
+    };
+    let ln = |rel: &str, target: &str| {
+        let p = dest.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::os::unix::fs::symlink(target, p).expect("symlink");
+    };
+    let dropped_keys: Vec<&str> = drop
+        .iter()
+        .filter_map(|a| match *a {
+            "class" => Some("PCI_CLASS="),
+            "subsystem_vendor" | "subsystem_device" => Some("PCI_SUBSYS_ID="),
+            "vendor" | "device" => Some("PCI_ID="),
+            _ => None,
+        })
+        .collect();
+    for name in live.list_dir("sys/bus/pci/devices") {
+        let Some(dir) = live.canonical(&format!("sys/bus/pci/devices/{name}")) else {
+            continue;
+        };
+        let up = "../".repeat(dir.matches('/').count() - 1);
+        ln(
+            &format!("sys/bus/pci/devices/{name}"),
+            &format!("../../../{}", dir.trim_start_matches("sys/")),
+        );
+        for attr in ATTRS.iter().filter(|a| !drop.contains(a)) {
+            let Some(text) = live.read_maybe_empty(&format!("{dir}/{attr}")) else {
+                continue;
+            };
+            let text = if *attr == "uevent" {
+                text.lines()
+                    .filter(|l| !dropped_keys.iter().any(|k| l.starts_with(k)))
+                    .map(|l| format!("{l}\n"))
+                    .collect()
+            } else {
+                text
+            };
+            put(&format!("{dir}/{attr}"), text.as_bytes());
+        }
+        if let Some(config) = live.read_prefix(&format!("{dir}/config"), 4096) {
+            put(&format!("{dir}/config"), &config);
+        }
+        for l in LINKS {
+            let Some(target) = live.read_link(&format!("{dir}/{l}")) else {
+                continue;
+            };
+            let target = target.to_string_lossy().into_owned();
+            // The link's target, below sys/ as on the live system (driver, IOMMU group).
+            let inside = target.trim_start_matches("../");
+            if *l != "physfn" {
+                std::fs::create_dir_all(dest.join("sys").join(inside)).expect("mkdir");
+            }
+            ln(&format!("{dir}/{l}"), &format!("{up}{inside}"));
+        }
+    }
+}
+
+/// This machine's functions as kernels without the `revision` attribute (the servers),
+/// and without any ID or link attribute but vendor and device, show them: every field still
+/// agrees with lspci, which reads config space.
+#[test]
+fn pci_agrees_with_lspci_on_an_older_kernel() {
+    let sys = Sysroot::new("/");
+    if sys.list_dir("sys/bus/pci/devices").is_empty() {
+        eprintln!("SKIP: no PCI functions in /sys/bus/pci/devices");
+        return;
+    }
+    let Some(text) = run_lspci(&["-vmmnnk", "-D"]) else {
+        return;
+    };
+    let recs = records(&text);
+    let k = kernel(&sys);
+    let mut hard = Vec::new();
+    for drop in [
+        &["revision"][..],
+        &[
+            "revision",
+            "class",
+            "subsystem_vendor",
+            "subsystem_device",
+            "current_link_speed",
+            "current_link_width",
+            "max_link_speed",
+            "max_link_width",
+        ][..],
+    ] {
+        let d = tempfile::tempdir().expect("tempdir");
+        older_kernel_copy(&sys, d.path(), drop);
+        let copy = Sysroot::new(d.path());
+        let devs = pci::probe(&copy, k.as_deref());
+        let t = compare(&recs, &devs);
+        println!(
+            "pci without {drop:?}: {} of {} compared fields differ",
+            t.total - t.agree,
+            t.total
+        );
+        for h in &t.hard {
+            println!("  MISMATCH {h}");
+        }
+        assert!(
+            copy.warnings().is_empty(),
+            "{drop:?}: {:?}",
+            copy.warnings()
+        );
+        hard.extend(t.hard);
+    }
+    assert!(hard.is_empty(), "{hard:#?}");
 }
 
 /// Run `f` `n` times: (mean, fastest) in milliseconds.

@@ -461,12 +461,29 @@ fn schema_validates_real_reports() {
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
+    // A PCI function's sources and disagreements (from config space where sysfs lacks an
+    // attribute); an inventory without them (written before) is just as valid.
+    let pci0 = &doc["inventory"]["pci"][0];
+    assert_eq!(pci0["sources"]["vendor_id"], "sysfs", "{pci0}");
+    let mut more = doc.clone();
+    more["inventory"]["pci"][0]["sources"]["revision"] = json!("config");
+    more["inventory"]["pci"][0]["disagreements"] =
+        json!([{"field": "revision", "sysfs": "01", "config": "02"}]);
+    assert_eq!(validator.iter_errors(&more).count(), 0);
+    let mut older = doc.clone();
+    if let Some(p) = older["inventory"]["pci"][0].as_object_mut() {
+        p.remove("sources");
+    }
+    assert_eq!(validator.iter_errors(&older).count(), 0);
     // And it is not vacuous.
     let mut bad = doc.clone();
     bad["results"][0]["status"] = json!("passed");
     bad["logs"][0]["sha256"] = json!("xyz");
     bad["surprise"] = json!(1);
-    assert_eq!(validator.iter_errors(&bad).count(), 3);
+    bad["inventory"]["pci"][0]["sources"]["revision"] = json!("lspci");
+    bad["inventory"]["pci"][0]["disagreements"] = json!([{"field": "revision"}]);
+    // One error each, and two for the disagreement without its sysfs and config values.
+    assert_eq!(validator.iter_errors(&bad).count(), 6);
 }
 
 #[test]
