@@ -26,6 +26,7 @@
 //! include = ["system::*", "pci::*"]       # only cases (or instances) matching one of these
 //! exclude = ["storage::*", "pci::link_not_degraded::0000:3b:00.0"]
 //! mtu_interfaces = ["eth1"]               # interfaces network::mtu_roundtrip may change
+//! log_cap = "4MiB"                        # the most output an instance's log keeps (per attempt)
 //!
 //! [settings]                             # free key/values for the cases (strings, numbers, booleans)
 //! iperf_server = "10.0.0.2"
@@ -65,6 +66,12 @@
 //!   `[[case]]` add to it (a setting of the same key replaces the parent's). `name` and
 //!   `description` are the file's own, never inherited. Chains may be as deep as 16; a cycle is
 //!   an error.
+//! * **`log_cap`**: the most output one attempt of an instance keeps in its log, and so in the
+//!   report: `"4MiB"`, `"512K"`, `"1G"` (powers of 1024) or plain bytes; from 64 KiB to
+//!   256 MiB, default 4 MiB ([`documents::plan::DEFAULT_LOG_CAP_BYTES`]). Past it the log keeps
+//!   the first and the last half of the cap, with a line between them saying how many bytes
+//!   were dropped; the journal and the report carry the count (`log_dropped_bytes`). An
+//!   extending file's value replaces its parent's.
 //! * **`[timeouts]`**: the most specific match wins (an exact instance name, then an exact case
 //!   name, then the glob with most literal characters; at equal rank, the extending file's).
 //!   Without a match, a case keeps its own time limit; a stress case's limit grows with its
@@ -282,6 +289,8 @@ pub struct Profile {
     pub include: Option<Vec<Located<Pattern>>>,
     pub exclude: Vec<Located<Pattern>>,
     pub mtu_interfaces: Vec<String>,
+    /// `log_cap` in bytes; `None`: the default.
+    pub log_cap: Option<u64>,
     pub settings: BTreeMap<String, String>,
     pub timeouts: Vec<TimeoutOverride>,
     pub commands: Vec<CommandCase>,
@@ -299,6 +308,7 @@ impl Profile {
             include: None,
             exclude: Vec::new(),
             mtu_interfaces: Vec::new(),
+            log_cap: None,
             settings: BTreeMap::new(),
             timeouts: Vec::new(),
             commands: Vec::new(),
@@ -436,6 +446,7 @@ struct Layer {
     include: Option<Vec<Located<Pattern>>>,
     exclude: Vec<Located<Pattern>>,
     mtu_interfaces: Option<Vec<String>>,
+    log_cap: Option<u64>,
     settings: BTreeMap<String, String>,
     timeouts: Vec<TimeoutOverride>,
     commands: Vec<CommandCase>,
@@ -535,6 +546,9 @@ fn merge(mut p: Profile, l: &Layer, short: String) -> Result<Profile, ProfileErr
     if let Some(m) = &l.mtu_interfaces {
         p.mtu_interfaces = m.clone();
     }
+    if l.log_cap.is_some() {
+        p.log_cap = l.log_cap;
+    }
     p.settings
         .extend(l.settings.iter().map(|(k, v)| (k.clone(), v.clone())));
     for t in &mut p.timeouts {
@@ -566,6 +580,7 @@ struct RawProfile {
     include: Option<Vec<String>>,
     exclude: Option<Vec<String>>,
     mtu_interfaces: Option<Vec<String>>,
+    log_cap: Option<toml::Value>,
     settings: Option<BTreeMap<String, toml::Value>>,
     timeouts: Option<BTreeMap<String, toml::Value>>,
     #[serde(default)]
@@ -883,6 +898,7 @@ fn check_layer(
             }
         }
     }
+    let log_cap = raw.log_cap.as_ref().map(|v| log_cap(ctx, v)).transpose()?;
     let mut settings = BTreeMap::new();
     for (key, v) in raw.settings.iter().flatten() {
         let path = [k("settings"), k(key)];
@@ -944,10 +960,46 @@ fn check_layer(
         include,
         exclude,
         mtu_interfaces: raw.mtu_interfaces,
+        log_cap,
         settings,
         timeouts,
         commands,
     })
+}
+
+/// `log_cap`: a size (`"4MiB"`, `"512K"`) or plain bytes, within the bounds of the plan's.
+fn log_cap(ctx: &Ctx<'_>, v: &toml::Value) -> Result<u64, ProfileError> {
+    use documents::plan::{MAX_LOG_CAP_BYTES, MIN_LOG_CAP_BYTES};
+    let path = [k("log_cap")];
+    let (shown, n) = match v {
+        toml::Value::Integer(i) => (i.to_string(), u64::try_from(*i).ok()),
+        toml::Value::String(s) => (format!("\"{s}\""), cases::stress::parse_size(s)),
+        other => {
+            return Err(ctx.err(
+                &path,
+                format!(
+                    "expected a size (\"4MiB\", \"512K\") or a number of bytes, not {}",
+                    other.type_str()
+                ),
+            ))
+        }
+    };
+    let range = format!(
+        "the log cap is from {} to {}",
+        hwsys::units::iec(MIN_LOG_CAP_BYTES),
+        hwsys::units::iec(MAX_LOG_CAP_BYTES)
+    );
+    match n {
+        Some(n) if (MIN_LOG_CAP_BYTES..=MAX_LOG_CAP_BYTES).contains(&n) => Ok(n),
+        Some(n) => Err(ctx.err(
+            &path,
+            format!("{shown} is {}: {range}", hwsys::units::iec(n)),
+        )),
+        None => Err(ctx.err(
+            &path,
+            format!("{shown} is not a size (write 4MiB, 512K or plain bytes): {range}"),
+        )),
+    }
 }
 
 fn duration_value(ctx: &Ctx<'_>, path: &[Seg], v: &toml::Value) -> Result<u64, ProfileError> {

@@ -101,6 +101,13 @@ const COMMANDS: &[(&str, &str)] = &[
         "setsid sh -c 'exec sleep 1000' </dev/null >/dev/null 2>&1 & echo daemon pid $!",
     ),
     (
+        // 100 MiB between two marker lines, then the worker's peak resident set (its parent's
+        // VmHWM): what the log cap keeps of it, and how much memory the worker needed.
+        "cmd_flood",
+        "echo BEGIN-OF-OUTPUT; head -c 104857600 /dev/zero | tr '\\0' x; echo; echo END-OF-OUTPUT; \
+         grep VmHWM /proc/$PPID/status",
+    ),
+    (
         "cmd_segv",
         "echo about to crash; ulimit -c 0; kill -SEGV $$; echo still alive",
     ),

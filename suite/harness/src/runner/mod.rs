@@ -37,6 +37,7 @@ use crate::{planner, profile};
 use documents::plan::{Plan, PlannedInstance};
 use hwsys::text::escape_text;
 
+mod logcap;
 mod report;
 pub mod rundir;
 mod signals;
@@ -461,6 +462,7 @@ impl Shared {
             blocker: inst.blocker,
             log_tail: Vec::new(),
             leaked: false,
+            log_dropped_bytes: None,
         }
     }
 
@@ -540,6 +542,7 @@ impl Shared {
             instance: &inst.name,
             timeout: Duration::from_secs_f64(inst.timeout_s.clamp(0.001, 1e7)),
             lifeline: self.lifeline,
+            log_cap: self.plan.log_cap_bytes,
         };
         let finished = supervise::run_worker(&spec, |pgid| {
             let mut st = lock(&self.state);
@@ -560,6 +563,7 @@ impl Shared {
                 e.measurements = f.measurements;
                 e.log_tail = f.log_tail;
                 e.leaked = f.leaked;
+                e.log_dropped_bytes = f.log_dropped;
                 e
             }
             Err(err) => {
@@ -666,6 +670,7 @@ fn journal_interrupted(
             component: Some(inst.component),
             blocker: inst.blocker,
             leaked: false,
+            log_dropped_bytes: None,
         };
         journal.append(&e).with_context(|| {
             format!("cannot write {}", dir.join(rundir::JOURNAL_FILE).display())

@@ -5,7 +5,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use cases::{Measurement, Outcome, Status, Verdict};
 
+use super::logcap::{self, LogPump};
 use super::rundir;
 use super::signals::killed_by;
 
@@ -26,13 +27,7 @@ pub struct Lifeline {
 
 impl Lifeline {
     pub fn new() -> io::Result<Lifeline> {
-        let mut fds = [0 as RawFd; 2];
-        // SAFETY: pipe2 fills two descriptors that we then own.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: both descriptors are fresh and owned by nothing else.
-        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (read, write) = logcap::pipe()?;
         Ok(Lifeline {
             read,
             _write: write,
@@ -50,6 +45,8 @@ pub struct WorkerSpec<'a> {
     pub instance: &'a str,
     pub timeout: Duration,
     pub lifeline: RawFd,
+    /// The most output of this attempt its log keeps (the plan's `log_cap_bytes`).
+    pub log_cap: u64,
 }
 
 /// How the worker ended, from the supervisor's side.
@@ -61,6 +58,8 @@ pub struct Finished {
     pub measurements: Vec<Measurement>,
     pub log_tail: Vec<String>,
     pub leaked: bool,
+    /// Bytes of output the log cap dropped.
+    pub log_dropped: Option<u64>,
     pub started: SystemTime,
     pub duration: Duration,
 }
@@ -73,6 +72,10 @@ pub fn kill_grace(timeout: Duration) -> Duration {
 
 /// How long leftover processes may take to exit on their own after the worker did.
 const LEAK_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// How long the log pump may still copy output once the worker's process group is gone (a
+/// writer that is not in the group keeps the pipe open at most this long).
+const PUMP_GRACE: Duration = Duration::from_secs(2);
 
 fn kill_group(pgid: i32, sig: i32) {
     // SAFETY: a signal to a process group we created.
@@ -199,6 +202,8 @@ pub fn run_worker(spec: &WorkerSpec<'_>, on_spawn: impl FnOnce(i32)) -> io::Resu
         rundir::rfc3339(started)
     )?;
     let from = log.metadata()?.len();
+    // The worker's stdout and stderr: a pipe that the log pump copies into the log, capped.
+    let (out_r, out_w) = logcap::output_pipe()?;
 
     let mut cmd = Command::new(spec.exe);
     cmd.arg("__worker")
@@ -211,8 +216,8 @@ pub fn run_worker(spec: &WorkerSpec<'_>, on_spawn: impl FnOnce(i32)) -> io::Resu
         .arg("--supervisor-pid")
         .arg(std::process::id().to_string())
         .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
+        .stdout(Stdio::from(out_w.try_clone()?))
+        .stderr(Stdio::from(out_w))
         .process_group(0);
     // No case sees a secret (the supervisor read what it needs before the run).
     for v in documents::secrets::SECRET_ENV {
@@ -231,7 +236,19 @@ pub fn run_worker(spec: &WorkerSpec<'_>, on_spawn: impl FnOnce(i32)) -> io::Resu
     }
     let t0 = Instant::now();
     let mut child = cmd.spawn()?;
+    // Only the worker and what it starts may hold the pipe's write end: its end of file is
+    // the end of the output.
+    drop(cmd);
     let pgid = child.id() as i32;
+    let pump = match LogPump::start(out_r, log, spec.log_cap) {
+        Ok(p) => p,
+        Err(e) => {
+            kill_group(pgid, libc::SIGKILL);
+            let _ = child.wait();
+            wait_group_gone(pgid, Duration::from_secs(5));
+            return Err(e);
+        }
+    };
     on_spawn(pgid);
 
     let mut timeout_note = None;
@@ -291,6 +308,17 @@ pub fn run_worker(spec: &WorkerSpec<'_>, on_spawn: impl FnOnce(i32)) -> io::Resu
         leaked = true;
         kill_group(pgid, libc::SIGKILL);
         wait_group_gone(pgid, Duration::from_secs(5));
+    }
+    // Every writer of the pipe is gone (or was killed): the log gets the rest, capped.
+    let cap = pump.finish(PUMP_GRACE);
+    if let Some(e) = &cap.error {
+        eprintln!(
+            "hwcert: warning: cannot write {}: {e}; output of {} after that is lost",
+            log_path.display(),
+            hwsys::text::escape_controls(spec.instance)
+        );
+    }
+    if leaked {
         if let Ok(mut log) = OpenOptions::new().append(true).open(&log_path) {
             let _ = writeln!(
                 log,
@@ -311,6 +339,7 @@ pub fn run_worker(spec: &WorkerSpec<'_>, on_spawn: impl FnOnce(i32)) -> io::Resu
         measurements: Vec::new(),
         log_tail: Vec::new(),
         leaked,
+        log_dropped: Some(cap.dropped).filter(|&n| n > 0),
         started,
         duration,
     };
