@@ -172,42 +172,25 @@ pub fn worker(args: WorkerRequest) -> Result<ExitCode> {
 /// in the group are the supervisor's to find (it kills the group). Whether any was running.
 fn kill_escaped() -> bool {
     let me = std::process::id() as i32;
-    let mut found = false;
-    // Each round kills one generation: the children of a killed daemon come to us next.
-    for round in 0..100 {
+    // A child still in the group may be about to call setsid: look again shortly.
+    for _ in 0..20 {
         let children = super::supervise::children_of(me);
-        let escaped: Vec<(i32, i32, bool)> = children
-            .iter()
-            .copied()
-            .filter(|&(_, pgrp, _)| pgrp != me)
-            .collect();
-        if escaped.is_empty() {
-            // A child still in the group may be about to call setsid: look again shortly.
-            if round < 20 && children.iter().any(|&(_, _, zombie)| !zombie) {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-                continue;
-            }
+        if children.iter().any(|&(_, pgrp, _)| pgrp != me)
+            || !children.iter().any(|&(_, _, zombie)| !zombie)
+        {
             break;
         }
-        for &(pid, _, zombie) in &escaped {
-            if !zombie {
-                found = true;
-                let _ = writeln!(
-                    io::stderr(),
-                    "=== hwcert: process {pid} left the case's process group and was still \
-                     running after the case ended; killed it ==="
-                );
-                // SAFETY: a signal to a process that is our child (we are its subreaper).
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-        }
-        for &(pid, _, _) in &escaped {
-            let mut st = 0;
-            // SAFETY: waitpid on our own child.
-            unsafe { libc::waitpid(pid, &mut st, 0) };
-        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    found
+    let killed = super::supervise::kill_orphans(|_, pgrp| pgrp != me);
+    for pid in &killed {
+        let _ = writeln!(
+            io::stderr(),
+            "=== hwcert: process {pid} left the case's process group and was still running \
+             after the case ended; killed it ==="
+        );
+    }
+    !killed.is_empty()
 }
 
 fn load(dir: &Path, name: &str) -> Result<(Plan, cases::Inventory, PlannedInstance)> {
