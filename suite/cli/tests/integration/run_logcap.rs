@@ -30,8 +30,7 @@ fn capped_profile(dir: &Path) -> std::path::PathBuf {
 /// Run `hwcert run` and wait for it with wait4: its status and the peak resident set (KiB) of
 /// it and every process below it that was waited for (the worker, the shell, head and tr).
 fn run_measured(dir: &Path, profile: &Path, selftests: &str) -> (i32, i64, String) {
-    let out = std::fs::File::create(dir.join("run.out")).expect("out");
-    let mut c = command(
+    let c = command(
         selftests,
         &[
             "--profile",
@@ -41,6 +40,13 @@ fn run_measured(dir: &Path, profile: &Path, selftests: &str) -> (i32, i64, Strin
             "selftest::",
         ],
     );
+    measured(dir, c)
+}
+
+/// Run a command and wait for it with wait4: its exit status, the peak resident set (KiB) of
+/// it and of what it waited for, and its output.
+fn measured(dir: &Path, mut c: std::process::Command) -> (i32, i64, String) {
+    let out = std::fs::File::create(dir.join("cmd.out")).expect("out");
     c.stdout(out.try_clone().expect("dup"))
         .stderr(Stdio::from(out));
     let child = c.spawn().expect("spawn hwcert");
@@ -57,8 +63,62 @@ fn run_measured(dir: &Path, profile: &Path, selftests: &str) -> (i32, i64, Strin
     } else {
         -1
     };
-    let text = std::fs::read_to_string(dir.join("run.out")).unwrap_or_default();
+    let text = std::fs::read_to_string(dir.join("cmd.out")).unwrap_or_default();
     (code, ru.ru_maxrss, text)
+}
+
+#[test]
+fn the_report_copies_and_hashes_a_huge_log_without_holding_it_in_memory() {
+    // A run directory from before the log cap: a log of 100 MiB.
+    let t = tempfile::tempdir().expect("tmp");
+    let run = t.path().join("run");
+    let o = run_in(&run, "cmd_pass", &["selftest::"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let e = &latest(&run)["selftest::cmd_pass::st0"];
+    let log = run.join(e["log"].as_str().expect("log"));
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .expect("open the log");
+        let chunk = vec![b'y'; MIB as usize];
+        for _ in 0..100 {
+            f.write_all(&chunk).expect("grow the log");
+        }
+    }
+    let size = std::fs::metadata(&log).expect("log").len();
+    let report = t.path().join("report");
+    let mut c = std::process::Command::new(hwcert());
+    c.env("XDG_CONFIG_HOME", t.path().join("config"))
+        .arg("report")
+        .arg(&run)
+        .arg("-o")
+        .arg(&report);
+    let (code, maxrss_kib, out) = measured(t.path(), c);
+    assert_eq!(code, 0, "{out}");
+    let copy = report.join(e["log"].as_str().expect("log"));
+    assert_eq!(std::fs::metadata(&copy).expect("copy").len(), size);
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.join("report.json")).expect("report.json"))
+            .expect("json");
+    let entry = r["logs"]
+        .as_array()
+        .expect("logs")
+        .iter()
+        .find(|l| l["path"] == e["log"])
+        .expect("the log in report.json");
+    assert_eq!(entry["size"], size);
+    let f = std::fs::File::open(&copy).expect("open the copy");
+    assert_eq!(
+        entry["sha256"],
+        hwsys::hash::sha256_hex_of(f).expect("hash the copy")
+    );
+    eprintln!("hwcert report of a {size}-byte log: max RSS {maxrss_kib} KiB");
+    assert!(
+        maxrss_kib < 64 * 1024,
+        "the peak resident set of hwcert report: {maxrss_kib} KiB"
+    );
 }
 
 #[test]
