@@ -13,10 +13,12 @@
 //! - [`units`]: sizes as util-linux and people read them, and CPU lists as lscpu writes them;
 //! - [`hash`]: FNV-1a for stable short names, SHA-256 in hex;
 //! - [`time`]: RFC 3339 in UTC, civil dates, durations for people;
-//! - [`text`]: terminal-safe text (control characters escaped or removed) and log tails.
+//! - [`text`]: terminal-safe text (control characters escaped or removed) and log tails;
+//! - [`env`]: taking a secret out of the process environment, `/proc/PID/environ` included.
 //!
 //! This crate knows nothing of hwcert's documents, cases or reports.
 
+pub mod env;
 pub mod fs;
 pub mod glob;
 pub mod hash;

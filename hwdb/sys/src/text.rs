@@ -141,9 +141,16 @@ pub fn tail(path: &Path, t: Tail) -> Option<Vec<String>> {
     f.seek(SeekFrom::Start(start)).ok()?;
     let mut buf = Vec::new();
     f.take(t.max_bytes).read_to_end(&mut buf).ok()?;
-    let text = String::from_utf8_lossy(&buf);
+    Some(tail_of(&buf, start > t.from, t))
+}
+
+/// [`tail`] of output held in memory (the last bytes of a stream): `cut` says that `bytes`
+/// begins in the middle of the output, so that its first line is left out. `t.from` and
+/// `t.max_bytes` are not used.
+pub fn tail_of(bytes: &[u8], cut: bool, t: Tail) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
     let mut lines: Vec<&str> = text.lines().collect();
-    if start > t.from && !lines.is_empty() {
+    if cut && !lines.is_empty() {
         lines.remove(0);
     }
     let lines: Vec<String> = lines
@@ -159,7 +166,7 @@ pub fn tail(path: &Path, t: Tail) -> Option<Vec<String>> {
         })
         .collect();
     let first = lines.len().saturating_sub(t.lines);
-    Some(lines[first..].to_vec())
+    lines[first..].to_vec()
 }
 
 #[cfg(test)]
@@ -267,5 +274,22 @@ mod tests {
         .expect("test");
         assert!(t.is_empty());
         assert!(tail(&d.path().join("none"), Tail::default()).is_none());
+    }
+
+    #[test]
+    fn tails_of_bytes_in_memory() {
+        let t = Tail {
+            lines: 1,
+            skip_empty: true,
+            ..Tail::default()
+        };
+        // Cut in the middle of a line: that line is left out; garbage bytes are replaced.
+        assert_eq!(
+            tail_of(b"half line\nwhole \xff\x1b[1mline\n\n", true, t),
+            ["whole \u{fffd}line"]
+        );
+        assert!(tail_of(b"only a cut line", true, t).is_empty());
+        assert_eq!(tail_of(b"only a line", false, t), ["only a line"]);
+        assert!(tail_of(b"", false, t).is_empty());
     }
 }

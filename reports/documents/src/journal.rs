@@ -57,6 +57,10 @@ pub struct JournalEntry {
     /// Processes of the instance were still running after it finished and were killed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub leaked: bool,
+    /// Bytes of this attempt's output that the log cap dropped from the middle of its log
+    /// (absent: none; the log holds a line saying so where they were).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_dropped_bytes: Option<u64>,
 }
 
 /// A duration written as a whole or fractional number of milliseconds (negative reads as 0).

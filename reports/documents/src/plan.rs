@@ -22,6 +22,11 @@ pub struct Plan {
     pub test_args: Vec<String>,
     /// The sysroot the plan was made from (`/` for a live run).
     pub sysroot: String,
+    /// The most output one attempt of an instance keeps in its log, in bytes: the first half
+    /// and the last half are kept, what lies between is dropped and the log says how much
+    /// (the profile's `log_cap`; plans written before it existed read as the default).
+    #[serde(default = "default_log_cap")]
+    pub log_cap_bytes: u64,
     /// What will run, in order.
     pub instances: Vec<PlannedInstance>,
     /// Every case that was not planned, and why.
@@ -119,6 +124,18 @@ impl Plan {
         }
         o
     }
+}
+
+/// The log cap of a profile that sets none: 4 MiB of output per attempt of an instance.
+pub const DEFAULT_LOG_CAP_BYTES: u64 = 4 << 20;
+/// The smallest log cap a profile may set (64 KiB).
+pub const MIN_LOG_CAP_BYTES: u64 = 64 << 10;
+/// The largest log cap a profile may set (256 MiB: half of it is held in memory while the
+/// instance runs).
+pub const MAX_LOG_CAP_BYTES: u64 = 256 << 20;
+
+fn default_log_cap() -> u64 {
+    DEFAULT_LOG_CAP_BYTES
 }
 
 /// The schema name of plan.json.

@@ -199,6 +199,9 @@ pub struct InstanceResult {
     /// Processes of the instance outlived it and were killed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub leaked: bool,
+    /// Bytes of output the log cap dropped from the middle of its log (last attempt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_dropped_bytes: Option<u64>,
     /// Journaled but not in the plan (a plan rewritten under a run): shown, with a warning,
     /// but left out of every count and verdict.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -279,6 +282,7 @@ pub(crate) fn assemble(run: &RunDir, logs: &BTreeSet<String>) -> Assembled {
         r.measurements = l.measurements.clone();
         r.attempts = attempts;
         r.leaked = l.leaked;
+        r.log_dropped_bytes = l.log_dropped_bytes;
         r.log = match Some(l.log.as_str()).filter(|s| !s.is_empty()) {
             Some(p) if logs.contains(p) => Some(p.to_string()),
             Some(p) if !crate::rundir::is_log_path(p) => {
@@ -318,6 +322,7 @@ pub(crate) fn assemble(run: &RunDir, logs: &BTreeSet<String>) -> Assembled {
             log: None,
             attempts: 0,
             leaked: false,
+            log_dropped_bytes: None,
             unplanned: false,
         };
         from_journal(&p.name, &mut r, &mut warnings);
@@ -359,6 +364,7 @@ pub(crate) fn assemble(run: &RunDir, logs: &BTreeSet<String>) -> Assembled {
             log: None,
             attempts: 0,
             leaked: false,
+            log_dropped_bytes: None,
             unplanned: true,
         };
         from_journal(name, &mut r, &mut warnings);
@@ -643,6 +649,7 @@ mod tests {
             log: None,
             attempts: 1,
             leaked: false,
+            log_dropped_bytes: None,
             unplanned: false,
         }
     }

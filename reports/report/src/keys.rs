@@ -192,10 +192,23 @@ pub fn ensure_key_at(path: &Path) -> Result<(PathBuf, bool), Error> {
     Ok((path, true))
 }
 
+/// The passphrase the binary took out of its environment at startup ([`set_passphrase`]).
+static PASSPHRASE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Keep the passphrase that the binary took out of its environment at startup (so that no
+/// other process can read it in `/proc/PID/environ`, see [`hwsys::env::take`]):
+/// [`load_signing_key`] uses it.
+pub fn set_passphrase(p: Option<String>) {
+    *PASSPHRASE.lock().unwrap_or_else(|e| e.into_inner()) = p;
+}
+
 /// Read a private key to sign with: an OpenSSH Ed25519 key that only its owner can read; a
-/// protected key is decrypted with the passphrase in `HWCERT_KEY_PASSPHRASE`.
+/// protected key is decrypted with the passphrase given to [`set_passphrase`], else the one
+/// in `HWCERT_KEY_PASSPHRASE`.
 pub fn load_signing_key(path: &Path) -> Result<PrivateKey, Error> {
-    load_signing_key_with(path, std::env::var(PASSPHRASE_ENV).ok().as_deref())
+    let kept = PASSPHRASE.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let pass = kept.or_else(|| std::env::var(PASSPHRASE_ENV).ok());
+    load_signing_key_with(path, pass.as_deref())
 }
 
 /// [`load_signing_key`] with the passphrase given.

@@ -101,6 +101,29 @@ fn same_dir(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// A reader that writes what it reads to `w` (when given), counting the bytes; a write error
+/// is kept in `error` (and ends the reading).
+struct Tee<R, W> {
+    r: R,
+    w: Option<W>,
+    n: u64,
+    error: Option<io::Error>,
+}
+
+impl<R: io::Read, W: io::Write> io::Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.r.read(buf)?;
+        if let Some(w) = &mut self.w {
+            if let Err(e) = w.write_all(&buf[..n]) {
+                self.error = Some(e);
+                return Err(io::Error::other("the copy could not be written"));
+            }
+        }
+        self.n += n as u64;
+        Ok(n)
+    }
+}
+
 /// Copy the run's logs into `out/logs` (unless the report is written into the run directory
 /// itself) and hash them. Logs of an earlier report in `out` that the run no longer has are
 /// removed; a `logs/` directory in `out` that is not a report's is never touched.
@@ -138,17 +161,30 @@ fn copy_logs(
             fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
         }
     }
+    // Hashed as it is copied: the bytes hashed are the bytes written, and no log is ever held
+    // in memory whole.
     let copy_one = |rel: &String| -> Result<document::LogFile, Error> {
         let src = run_dir.join(rel);
-        let bytes = fs::read(&src).map_err(|e| Error::io(&src, e))?;
-        if !in_place {
-            let dst = out.join(rel);
-            fs::write(&dst, &bytes).map_err(|e| Error::io(&dst, e))?;
-        }
+        let dst = out.join(rel);
+        let r = fs::File::open(&src).map_err(|e| Error::io(&src, e))?;
+        let w = match in_place {
+            true => None,
+            false => Some(fs::File::create(&dst).map_err(|e| Error::io(&dst, e))?),
+        };
+        let mut tee = Tee {
+            r,
+            w,
+            n: 0,
+            error: None,
+        };
+        let sha256 = hwsys::hash::sha256_hex_of(&mut tee).map_err(|e| match tee.error.take() {
+            Some(we) => Error::io(&dst, we),
+            None => Error::io(&src, e),
+        })?;
         Ok(document::LogFile {
             path: rel.clone(),
-            sha256: sha256_hex(&bytes),
-            size: bytes.len() as u64,
+            sha256,
+            size: tee.n,
         })
     };
     // Thousands of small files: a few threads, each on a contiguous share, in order.

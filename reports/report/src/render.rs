@@ -78,6 +78,8 @@ struct ProblemView<'a> {
     measured: Option<&'a str>,
     duration: Option<String>,
     log: Option<&'a str>,
+    /// The log cap dropped output from the middle of the log: how much.
+    log_truncated: Option<String>,
     log_tail: Option<String>,
     measurements: Vec<MeasureRow>,
     /// The measurements that missed their threshold (shown even when the table is folded).
@@ -201,18 +203,36 @@ fn measure_rows(r: &InstanceResult) -> Vec<MeasureRow> {
         .collect()
 }
 
+/// "the log cap dropped 99 MiB (103809045 bytes) of output from the middle of the log".
+fn log_truncated(r: &InstanceResult) -> Option<String> {
+    r.log_dropped_bytes.filter(|&n| n > 0).map(|n| {
+        format!(
+            "the log cap dropped {} ({n} bytes) of output from the middle of the log",
+            hwsys::units::iec(n)
+        )
+    })
+}
+
 fn result_row(r: &InstanceResult) -> ResultRow<'_> {
     let note = match (&r.expected, &r.measured, &r.reason) {
         (Some(e), Some(m), _) => format!("expected {e}; measured {m}"),
         (_, _, Some(reason)) => reason.clone(),
         _ => String::new(),
     };
-    let note = if note.chars().count() > 240 {
-        let mut n: String = note.chars().take(239).collect();
-        n.push('…');
-        n
-    } else {
-        note
+    // Cut first, so that the truncation is always shown.
+    let cut = |note: String| {
+        if note.chars().count() > 240 {
+            let mut n: String = note.chars().take(239).collect();
+            n.push('…');
+            n
+        } else {
+            note
+        }
+    };
+    let note = match log_truncated(r) {
+        Some(t) if note.is_empty() => t,
+        Some(t) => format!("{}; {t}", cut(note)),
+        None => cut(note),
     };
     ResultRow {
         name: &r.name,
@@ -665,6 +685,7 @@ fn view<'a>(r: &'a Report, dir: &Path, signed_by: Option<&'a str>) -> View<'a> {
             measured: x.measured.as_deref(),
             duration: x.duration_ms.map(human_duration),
             log: x.log.as_deref(),
+            log_truncated: log_truncated(x),
             log_tail: x
                 .log
                 .as_deref()

@@ -163,6 +163,15 @@ enum SchemaDoc {
 }
 
 fn main() -> ExitCode {
+    // Secrets leave the environment first, before any thread starts: whoever reads
+    // /proc/<this pid>/environ during a run of hours sees none (workers get none either).
+    for v in documents::secrets::SECRET_ENV {
+        // SAFETY: the first thing main does; no other thread exists yet.
+        let value = unsafe { hwsys::env::take(v) };
+        if *v == documents::secrets::PASSPHRASE_ENV {
+            reports::keys::set_passphrase(value.and_then(|s| s.into_string().ok()));
+        }
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

@@ -402,6 +402,9 @@ pub fn make_plan_with(req: &PlanRequest<'_>, catalog: &[Box<dyn Case>]) -> Resul
         },
         test_args: Vec::new(),
         sysroot: req.sysroot.display().to_string(),
+        log_cap_bytes: profile
+            .log_cap
+            .unwrap_or(documents::plan::DEFAULT_LOG_CAP_BYTES),
         instances,
         not_planned,
     };

@@ -46,6 +46,13 @@ enum Kind {
     Destructive,
     /// Logs its whole environment (what a careless case would print) and passes.
     Env,
+    /// Starts a daemon in a session of its own (`setsid sh -c 'sleep 1000'`), then hangs past
+    /// its time limit.
+    DaemonHang,
+    /// Starts a daemon like `DaemonHang`, then crashes (SIGSEGV).
+    DaemonCrash,
+    /// Logs the environment of its parent — the supervisor — from /proc/PPID/environ.
+    ParentEnv,
 }
 
 const BUILTIN: &[(&str, Kind, &str)] = &[
@@ -74,6 +81,21 @@ const BUILTIN: &[(&str, Kind, &str)] = &[
     ("leak", Kind::Leak, "passes and leaves a grandchild running"),
     ("env", Kind::Env, "logs its environment and passes"),
     (
+        "daemon_hang",
+        Kind::DaemonHang,
+        "starts a setsid daemon, then hangs past its time limit",
+    ),
+    (
+        "daemon_crash",
+        Kind::DaemonCrash,
+        "starts a setsid daemon, then crashes (SIGSEGV)",
+    ),
+    (
+        "parent_env",
+        Kind::ParentEnv,
+        "logs the supervisor's environment (/proc/PPID/environ) and passes",
+    ),
+    (
         "destructive",
         Kind::Destructive,
         "a destructive case on the pretend device fakedisk0",
@@ -99,6 +121,13 @@ const COMMANDS: &[(&str, &str)] = &[
     (
         "cmd_daemon",
         "setsid sh -c 'exec sleep 1000' </dev/null >/dev/null 2>&1 & echo daemon pid $!",
+    ),
+    (
+        // 100 MiB between two marker lines, then the worker's peak resident set (its parent's
+        // VmHWM): what the log cap keeps of it, and how much memory the worker needed.
+        "cmd_flood",
+        "echo BEGIN-OF-OUTPUT; head -c 104857600 /dev/zero | tr '\\0' x; echo; echo END-OF-OUTPUT; \
+         grep VmHWM /proc/$PPID/status",
     ),
     (
         "cmd_segv",
@@ -252,6 +281,48 @@ impl Case for SelfTest {
                 }
                 Verdict::Pass
             }
+            Kind::DaemonHang | Kind::DaemonCrash => {
+                let daemon = std::process::Command::new("setsid")
+                    .args(["sh", "-c", "sleep 1000; true"])
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn();
+                let pid = match daemon {
+                    Ok(c) => c.id(),
+                    Err(e) => return Verdict::error(format!("cannot run setsid: {e}")),
+                };
+                // setsid runs sh in place (it leads no process group): the daemon is `pid`,
+                // once it is in its session of its own.
+                let end = std::time::Instant::now() + Duration::from_secs(5);
+                while session_of(pid) != Some(pid) && std::time::Instant::now() < end {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                ctx.log(format!("daemon pid {pid}"));
+                if self.kind == Kind::DaemonCrash {
+                    no_core_dump();
+                    // SAFETY: deliberately not safe: this write faults (SIGSEGV) — the test.
+                    unsafe { std::ptr::write_volatile(8usize as *mut u8, 1) };
+                    return Verdict::error("survived a write to address 8");
+                }
+                loop {
+                    std::thread::sleep(Duration::from_secs(3600));
+                }
+            }
+            Kind::ParentEnv => {
+                // SAFETY: getppid has no preconditions.
+                let ppid = unsafe { libc::getppid() };
+                let p = format!("/proc/{ppid}/environ");
+                match std::fs::read(&p) {
+                    Ok(b) => {
+                        for v in b.split(|&c| c == 0).filter(|v| !v.is_empty()) {
+                            ctx.log(format!("parent env {}", String::from_utf8_lossy(v)));
+                        }
+                        Verdict::Pass
+                    }
+                    Err(e) => Verdict::error(format!("cannot read {p}: {e}")),
+                }
+            }
             Kind::Leak => match std::process::Command::new("sleep").arg("3600").spawn() {
                 Ok(c) => {
                     ctx.log(format!("left grandchild sleep pid {} running", c.id()));
@@ -268,6 +339,14 @@ impl Case for SelfTest {
             }
         }
     }
+}
+
+/// The session of a process, from /proc/PID/stat.
+fn session_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // pid (comm) state ppid pgrp session …
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(3)?.parse().ok()
 }
 
 /// Append the self-tests named by `spec` (the value of `HWCERT_SELFTEST`) to a plan.

@@ -451,11 +451,39 @@ fn schema_validates_real_reports() {
         {"name": "cpu0_ops_per_s", "value": 10.5, "unit": "rounds/s", "threshold": {"op": ">=", "value": 9}},
         {"name": "nan", "value": null, "unit": "x"}
     ]);
-    b.finish("cpu::cpufreq", "crash");
+    // A log the log cap truncated: the count reaches the report, and its pages say so.
+    b.finish("cpu::cpufreq", "crash")["log_dropped_bytes"] = json!(103809074);
     b.finish("cpu::microcode", "interrupted");
     b.finish("memory::size_consistent", "skip");
     let (_t, out, _r) = make(&b);
     let doc = read_json(&out.join("report.json"));
+    let truncated: Vec<&Value> = doc["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| r.get("log_dropped_bytes").is_some())
+        .collect();
+    assert_eq!(truncated.len(), 1);
+    assert_eq!(truncated[0]["name"], "cpu::cpufreq");
+    assert_eq!(truncated[0]["log_dropped_bytes"], 103809074);
+    let note = "the log cap dropped 99 MiB (103809074 bytes) of output from the middle of the log";
+    for page in ["report.html", "report.md"] {
+        let text = fs::read_to_string(out.join(page)).expect("page");
+        assert!(text.contains(note), "{page}");
+    }
+    let mut zero = doc.clone();
+    let i = doc["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .position(|r| r["name"] == "cpu::cpufreq")
+        .expect("cpufreq");
+    zero["results"][i]["log_dropped_bytes"] = json!(0);
+    assert_eq!(
+        validator.iter_errors(&zero).count(),
+        1,
+        "0 dropped is no truncation"
+    );
     let errors: Vec<String> = validator
         .iter_errors(&doc)
         .map(|e| format!("{} at {}", e, e.instance_path()))

@@ -117,7 +117,7 @@ fn certify_signs_with_a_protected_key_whose_passphrase_no_case_sees() {
         .expect("hwcert")
         .env("XDG_CONFIG_HOME", t.path().join("config"))
         .env("HWCERT_KEY_PASSPHRASE", PASS)
-        .env("HWCERT_SELFTEST", "env,cmd_env")
+        .env("HWCERT_SELFTEST", "env,cmd_env,parent_env")
         .arg("certify")
         .arg("--profile")
         .arg(&profile)
@@ -132,7 +132,19 @@ fn certify_signs_with_a_protected_key_whose_passphrase_no_case_sees() {
         out.join("report/report.json.sig").is_file(),
         "signed: {err}"
     );
-    // Both cases printed their environment; the passphrase is in no file of the run or report.
+    // Both cases printed their environment, and parent_env the supervisor's (certify's own,
+    // as /proc/PID/environ shows it to any process of the user); the passphrase is in no file
+    // of the run or report.
+    let parent_log = std::fs::read_to_string(out.join("run/logs/selftest::parent_env.log"))
+        .expect("parent_env's log");
+    assert!(
+        parent_log.contains("parent env XDG_CONFIG_HOME="),
+        "{parent_log}"
+    );
+    assert!(
+        !parent_log.contains("HWCERT_KEY_PASSPHRASE"),
+        "{parent_log}"
+    );
     let mut seen_env = 0;
     for sub in ["run", "report"] {
         for e in walk(&out.join(sub)) {

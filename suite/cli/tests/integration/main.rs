@@ -8,5 +8,6 @@ mod plan_cli;
 mod report_cli;
 mod run_cli;
 mod run_isolation;
+mod run_logcap;
 mod run_resume;
 mod support;

@@ -468,7 +468,7 @@ fn secrets_in_the_environment_never_reach_a_case() {
     const SECRET: &str = "hunter2-do-not-log-me";
     let d = tempfile::tempdir().expect("tmp");
     let o = command(
-        "env,cmd_env",
+        "env,cmd_env,parent_env",
         &["--out", d.path().to_str().expect("utf-8"), "selftest::"],
     )
     .env("HWCERT_KEY_PASSPHRASE", SECRET)
@@ -476,6 +476,12 @@ fn secrets_in_the_environment_never_reach_a_case() {
     .expect("run hwcert");
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     let l = latest(d.path());
+    // Nor is it in the supervisor's /proc/PID/environ while the run goes on (any process of
+    // the same user may read that).
+    let parent = log_of(d.path(), &l["selftest::parent_env"]);
+    assert!(parent.contains("parent env HWCERT_SELFTEST="), "{parent}");
+    assert!(!parent.contains(SECRET), "{parent}");
+    assert!(!parent.contains("HWCERT_KEY_PASSPHRASE"), "{parent}");
     // Both print their environment: a built-in case (the worker's own) and a vendor command.
     let builtin = log_of(d.path(), &l["selftest::env"]);
     assert!(builtin.contains("env HWCERT_SELFTEST="), "{builtin}");

@@ -343,3 +343,60 @@ fn a_daemon_that_left_the_group_with_setsid_is_killed_and_the_case_flagged_leake
     );
     assert_eq!(l["selftest::pass"]["leaked"], serde_json::Value::Null);
 }
+
+#[test]
+fn a_daemon_left_by_a_worker_that_timed_out_or_crashed_is_killed_by_the_supervisor() {
+    let d = tempfile::tempdir().expect("tmp");
+    let o = run_in(d.path(), "daemon_hang=1,daemon_crash,pass", &["selftest::"]);
+    let l = latest(d.path());
+    // Each daemon leads a session and a process group of its own: `sh` and its `sleep`.
+    struct KillGroups(Vec<i32>);
+    impl Drop for KillGroups {
+        fn drop(&mut self) {
+            for &g in &self.0 {
+                if !group_gone(g) {
+                    // SAFETY: a signal to the process group of a daemon this test's run started.
+                    unsafe { libc::kill(-g, libc::SIGKILL) };
+                }
+            }
+        }
+    }
+    let mut guard = KillGroups(Vec::new());
+    let mut daemons = Vec::new();
+    for (name, status, how) in [
+        (
+            "selftest::daemon_hang",
+            "timeout",
+            "exceeded its time limit",
+        ),
+        ("selftest::daemon_crash", "crash", "SIGSEGV"),
+    ] {
+        let e = &l[name];
+        let log = log_of(d.path(), e);
+        let pid: i32 = log
+            .lines()
+            .find_map(|l| l.strip_prefix("daemon pid "))
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name}: the daemon's pid in the log: {log}"));
+        guard.0.push(pid);
+        daemons.push((name, pid));
+        assert_eq!(e["status"], status, "{e}");
+        assert!(reason_of(e).contains(how), "{e}");
+        assert_eq!(e["leaked"], true, "{name}: {e}");
+        assert!(
+            log.contains(&format!(
+                "process {pid} left the process group of {name} and outlived its worker"
+            )),
+            "{log}"
+        );
+    }
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    for (name, pid) in daemons {
+        assert!(
+            wait_for(Duration::from_secs(2), || group_gone(pid)),
+            "{name}: the daemon {pid} and its sleep are gone"
+        );
+    }
+    assert_eq!(l["selftest::pass"]["status"], "pass");
+    assert_eq!(l["selftest::pass"]["leaked"], serde_json::Value::Null);
+}

@@ -3,16 +3,19 @@
 //! SIGKILL), kill whatever the instance left behind (a leak), and tell what happened from the
 //! result file, the panic file and the exit status.
 
+use std::collections::BTreeSet;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use cases::{Measurement, Outcome, Status, Verdict};
 
+use super::logcap::{self, LogPump};
 use super::rundir;
 use super::signals::killed_by;
 
@@ -26,13 +29,7 @@ pub struct Lifeline {
 
 impl Lifeline {
     pub fn new() -> io::Result<Lifeline> {
-        let mut fds = [0 as RawFd; 2];
-        // SAFETY: pipe2 fills two descriptors that we then own.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: both descriptors are fresh and owned by nothing else.
-        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (read, write) = logcap::pipe()?;
         Ok(Lifeline {
             read,
             _write: write,
@@ -50,6 +47,8 @@ pub struct WorkerSpec<'a> {
     pub instance: &'a str,
     pub timeout: Duration,
     pub lifeline: RawFd,
+    /// The most output of this attempt its log keeps (the plan's `log_cap_bytes`).
+    pub log_cap: u64,
 }
 
 /// How the worker ended, from the supervisor's side.
@@ -61,6 +60,8 @@ pub struct Finished {
     pub measurements: Vec<Measurement>,
     pub log_tail: Vec<String>,
     pub leaked: bool,
+    /// Bytes of output the log cap dropped.
+    pub log_dropped: Option<u64>,
     pub started: SystemTime,
     pub duration: Duration,
 }
@@ -73,6 +74,10 @@ pub fn kill_grace(timeout: Duration) -> Duration {
 
 /// How long leftover processes may take to exit on their own after the worker did.
 const LEAK_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// How long the log pump may still copy output once the worker's process group is gone (a
+/// writer that is not in the group keeps the pipe open at most this long).
+const PUMP_GRACE: Duration = Duration::from_secs(2);
 
 fn kill_group(pgid: i32, sig: i32) {
     // SAFETY: a signal to a process group we created.
@@ -130,6 +135,67 @@ pub fn children_of(ppid: i32) -> Vec<(i32, i32, bool)> {
             (parent == ppid).then_some((pid, pgrp, matches!(state, "Z" | "X")))
         })
         .collect()
+}
+
+/// SIGKILL these children of ours (by pid) and reap them, waiting at most 5 s for them all (a
+/// process stuck in the kernel is left, a zombie for later).
+pub fn kill_and_reap(pids: &[i32]) {
+    for &pid in pids {
+        // SAFETY: a signal to a process that is our child.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    let end = Instant::now() + Duration::from_secs(5);
+    let mut left: Vec<i32> = pids.to_vec();
+    while !left.is_empty() {
+        left.retain(|&pid| {
+            let mut st = 0;
+            // SAFETY: waitpid on our own child.
+            let r = unsafe { libc::waitpid(pid, &mut st, libc::WNOHANG) };
+            r == 0
+        });
+        if left.is_empty() || Instant::now() >= end {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Kill (by pid) and reap the children of this process that `take(pid, process group)` picks,
+/// then theirs, which come to this process as their subreaper, one generation a round (at most
+/// 100), until none is picked. The pids killed that were running (not zombies).
+pub fn kill_orphans(take: impl Fn(i32, i32) -> bool) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let mut killed = Vec::new();
+    for _ in 0..100 {
+        let picked: Vec<(i32, i32, bool)> = children_of(me)
+            .into_iter()
+            .filter(|&(pid, pgrp, _)| take(pid, pgrp))
+            .collect();
+        if picked.is_empty() {
+            break;
+        }
+        killed.extend(picked.iter().filter(|c| !c.2).map(|c| c.0));
+        kill_and_reap(&picked.iter().map(|c| c.0).collect::<Vec<_>>());
+    }
+    killed
+}
+
+/// The workers this supervisor runs now, by pid (= process group). Every other child of the
+/// supervisor is an orphan a dead worker left behind: the supervisor is the subreaper of what
+/// a worker started once the worker is gone.
+static WORKERS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+fn workers() -> MutexGuard<'static, BTreeSet<i32>> {
+    WORKERS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Takes a worker out of [`WORKERS`] when it is dropped (on every way out of [`run_worker`]).
+struct Registered(i32);
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        workers().remove(&self.0);
+    }
 }
 
 /// Reap the group's members that are our children (the supervisor is a child subreaper, so
@@ -199,6 +265,8 @@ pub fn run_worker(spec: &WorkerSpec<'_>, on_spawn: impl FnOnce(i32)) -> io::Resu
         rundir::rfc3339(started)
     )?;
     let from = log.metadata()?.len();
+    // The worker's stdout and stderr: a pipe that the log pump copies into the log, capped.
+    let (out_r, out_w) = logcap::output_pipe()?;
 
     let mut cmd = Command::new(spec.exe);
     cmd.arg("__worker")
@@ -211,8 +279,8 @@ pub fn run_worker(spec: &WorkerSpec<'_>, on_spawn: impl FnOnce(i32)) -> io::Resu
         .arg("--supervisor-pid")
         .arg(std::process::id().to_string())
         .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
+        .stdout(Stdio::from(out_w.try_clone()?))
+        .stderr(Stdio::from(out_w))
         .process_group(0);
     // No case sees a secret (the supervisor read what it needs before the run).
     for v in documents::secrets::SECRET_ENV {
@@ -230,8 +298,27 @@ pub fn run_worker(spec: &WorkerSpec<'_>, on_spawn: impl FnOnce(i32)) -> io::Resu
         });
     }
     let t0 = Instant::now();
-    let mut child = cmd.spawn()?;
+    // Registered while it is spawned: no other worker's thread takes it for an orphan.
+    let mut child = {
+        let mut w = workers();
+        let c = cmd.spawn()?;
+        w.insert(c.id() as i32);
+        c
+    };
+    let _registered = Registered(child.id() as i32);
+    // Only the worker and what it starts may hold the pipe's write end: its end of file is
+    // the end of the output.
+    drop(cmd);
     let pgid = child.id() as i32;
+    let pump = match LogPump::start(out_r, log, spec.log_cap) {
+        Ok(p) => p,
+        Err(e) => {
+            kill_group(pgid, libc::SIGKILL);
+            let _ = child.wait();
+            wait_group_gone(pgid, Duration::from_secs(5));
+            return Err(e);
+        }
+    };
     on_spawn(pgid);
 
     let mut timeout_note = None;
@@ -291,12 +378,45 @@ pub fn run_worker(spec: &WorkerSpec<'_>, on_spawn: impl FnOnce(i32)) -> io::Resu
         leaked = true;
         kill_group(pgid, libc::SIGKILL);
         wait_group_gone(pgid, Duration::from_secs(5));
+    }
+    // What the worker had inherited as their subreaper — a daemon that left its process group
+    // with setsid — came to this process when the worker died (a timeout, a crash; a worker
+    // that ends normally kills them itself): kill them by pid. Children of the supervisor that
+    // are neither a running worker nor in a running worker's group are this worker's (with
+    // --test-threads, one of two workers that died at the same moment may get the other's).
+    let orphans = {
+        let mut w = workers();
+        w.remove(&pgid);
+        kill_orphans(|pid, pgrp| !w.contains(&pid) && !w.contains(&pgrp))
+    };
+    leaked |= !orphans.is_empty();
+    // Every writer of the pipe is gone (or was killed): the log gets the rest, capped.
+    let cap = pump.finish(PUMP_GRACE);
+    if let Some(e) = &cap.error {
+        eprintln!(
+            "hwcert: warning: cannot write {}: {e}; output of {} after that is lost",
+            log_path.display(),
+            hwsys::text::escape_controls(spec.instance)
+        );
+    }
+    if leaked {
         if let Ok(mut log) = OpenOptions::new().append(true).open(&log_path) {
-            let _ = writeln!(
-                log,
-                "=== hwcert: processes of {} were still running after it ended; killed them ===",
-                spec.instance
-            );
+            for pid in &orphans {
+                let _ = writeln!(
+                    log,
+                    "=== hwcert: process {pid} left the process group of {} and outlived its \
+                     worker; killed it ===",
+                    spec.instance
+                );
+            }
+            if orphans.is_empty() {
+                let _ = writeln!(
+                    log,
+                    "=== hwcert: processes of {} were still running after it ended; killed \
+                     them ===",
+                    spec.instance
+                );
+            }
         }
     }
 
@@ -311,6 +431,7 @@ pub fn run_worker(spec: &WorkerSpec<'_>, on_spawn: impl FnOnce(i32)) -> io::Resu
         measurements: Vec::new(),
         log_tail: Vec::new(),
         leaked,
+        log_dropped: Some(cap.dropped).filter(|&n| n > 0),
         started,
         duration,
     };

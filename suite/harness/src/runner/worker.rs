@@ -11,15 +11,17 @@
 //! leaves nothing, and the supervisor records it from the exit status.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 
 use cases::{Outcome, Target, Verdict};
 
+use super::logcap;
 use super::rundir::{self, INVENTORY_FILE, PLAN_FILE};
 use documents::plan::{InstanceKind, Plan, PlannedInstance};
 #[cfg(feature = "selftest")]
@@ -170,42 +172,25 @@ pub fn worker(args: WorkerRequest) -> Result<ExitCode> {
 /// in the group are the supervisor's to find (it kills the group). Whether any was running.
 fn kill_escaped() -> bool {
     let me = std::process::id() as i32;
-    let mut found = false;
-    // Each round kills one generation: the children of a killed daemon come to us next.
-    for round in 0..100 {
+    // A child still in the group may be about to call setsid: look again shortly.
+    for _ in 0..20 {
         let children = super::supervise::children_of(me);
-        let escaped: Vec<(i32, i32, bool)> = children
-            .iter()
-            .copied()
-            .filter(|&(_, pgrp, _)| pgrp != me)
-            .collect();
-        if escaped.is_empty() {
-            // A child still in the group may be about to call setsid: look again shortly.
-            if round < 20 && children.iter().any(|&(_, _, zombie)| !zombie) {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-                continue;
-            }
+        if children.iter().any(|&(_, pgrp, _)| pgrp != me)
+            || !children.iter().any(|&(_, _, zombie)| !zombie)
+        {
             break;
         }
-        for &(pid, _, zombie) in &escaped {
-            if !zombie {
-                found = true;
-                let _ = writeln!(
-                    io::stderr(),
-                    "=== hwcert: process {pid} left the case's process group and was still \
-                     running after the case ended; killed it ==="
-                );
-                // SAFETY: a signal to a process that is our child (we are its subreaper).
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-        }
-        for &(pid, _, _) in &escaped {
-            let mut st = 0;
-            // SAFETY: waitpid on our own child.
-            unsafe { libc::waitpid(pid, &mut st, 0) };
-        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    found
+    let killed = super::supervise::kill_orphans(|_, pgrp| pgrp != me);
+    for pid in &killed {
+        let _ = writeln!(
+            io::stderr(),
+            "=== hwcert: process {pid} left the case's process group and was still running \
+             after the case ended; killed it ==="
+        );
+    }
+    !killed.is_empty()
 }
 
 fn load(dir: &Path, name: &str) -> Result<(Plan, cases::Inventory, PlannedInstance)> {
@@ -284,8 +269,6 @@ fn run_command(dir: &Path, inst: &PlannedInstance, argv: &[String]) -> Outcome {
     let Some((prog, rest)) = argv.split_first() else {
         return no_measurements(Verdict::error("the command case has an empty argv"));
     };
-    let log = dir.join(rundir::log_rel(&inst.name));
-    let from = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
     let _ = io::stderr().flush();
     let mut cmd = Command::new(prog);
     cmd.args(rest)
@@ -296,15 +279,14 @@ fn run_command(dir: &Path, inst: &PlannedInstance, argv: &[String]) -> Outcome {
     for v in documents::secrets::SECRET_ENV {
         cmd.env_remove(v);
     }
-    let status = cmd.status();
-    let status = match status {
-        Ok(s) => s,
+    let ran = forward_output(cmd);
+    let (status, last) = match ran {
+        Ok(r) => r,
         Err(e) => return no_measurements(Verdict::error(format!("cannot run '{prog}': {e}"))),
     };
     let verdict = match (status.code(), status.signal()) {
         (Some(0), _) => Verdict::Pass,
         (Some(77), _) => {
-            let last = rundir::tail_lines(&log, from, 1).pop();
             Verdict::skip(last.unwrap_or_else(|| "the command exited 77 (skip)".into()))
         }
         (Some(c), _) => Verdict::fail("exit status 0", format!("exit status {c}")),
@@ -316,4 +298,67 @@ fn run_command(dir: &Path, inst: &PlannedInstance, argv: &[String]) -> Outcome {
         (None, None) => Verdict::error(format!("the command ended oddly: {status}")),
     };
     no_measurements(verdict)
+}
+
+/// How long a command's output is still copied after it exited (a process it left behind may
+/// hold the pipe open).
+const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(1);
+
+/// Run the command with its stdout and stderr on a pipe that this worker copies to its own
+/// stderr (the supervisor's log pump), keeping only the last 64 KiB: its exit status and its
+/// last non-empty output line (the reason of a skip), never more of its output in memory.
+fn forward_output(mut cmd: Command) -> io::Result<(ExitStatus, Option<String>)> {
+    let (r, w) = logcap::output_pipe()?;
+    cmd.stdout(Stdio::from(w.try_clone()?))
+        .stderr(Stdio::from(w));
+    let mut child = cmd.spawn()?;
+    drop(cmd);
+    let mut src = fs::File::from(r);
+    let mut last = logcap::Ring::new(64 * 1024);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut out = io::stderr();
+    let mut exited: Option<(ExitStatus, Instant)> = None;
+    let mut checked = Instant::now();
+    loop {
+        match exited {
+            Some((_, at)) if at.elapsed() >= DRAIN_AFTER_EXIT => break,
+            // Also while output streams in: a process it left behind may go on printing.
+            None if checked.elapsed() >= Duration::from_millis(50) => {
+                checked = Instant::now();
+                exited = child.try_wait()?.map(|s| (s, Instant::now()));
+            }
+            _ => {}
+        }
+        match logcap::readable(&src, 50) {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(_) => break,
+        }
+        match src.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                last.push(&buf[..n]);
+                // A log that cannot be written must not stop the command.
+                let _ = out.write_all(&buf[..n]);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    let status = match exited {
+        Some((s, _)) => s,
+        None => child.wait()?,
+    };
+    let line = hwsys::text::tail_of(
+        &last.to_vec(),
+        last.cut(),
+        hwsys::text::Tail {
+            lines: 1,
+            skip_empty: true,
+            max_chars: 500,
+            ..hwsys::text::Tail::default()
+        },
+    )
+    .pop();
+    Ok((status, line))
 }

@@ -294,6 +294,60 @@ fn extends_cycles_are_errors() {
 
 /// Every malformed profile: (text, line, key, part of the message).
 const MALFORMED: &[(&str, usize, &str, &str)] = &[
+    (
+        "name = \"x\"\nlog_cap = 0\n",
+        2,
+        "log_cap",
+        "0 is 0 B: the log cap is from 64 KiB to 256 MiB",
+    ),
+    (
+        "log_cap = \"0MiB\"\n",
+        1,
+        "log_cap",
+        "\"0MiB\" is 0 B: the log cap is from 64 KiB to 256 MiB",
+    ),
+    (
+        "log_cap = \"1T\"\n",
+        1,
+        "log_cap",
+        "\"1T\" is 1 TiB: the log cap is from 64 KiB to 256 MiB",
+    ),
+    (
+        "log_cap = 1000\n",
+        1,
+        "log_cap",
+        "1000 is 1000 B: the log cap is from 64 KiB",
+    ),
+    (
+        "log_cap = -5\n",
+        1,
+        "log_cap",
+        "-5 is not a size (write 4MiB, 512K or plain bytes)",
+    ),
+    (
+        "log_cap = \"4 megs\"\n",
+        1,
+        "log_cap",
+        "\"4 megs\" is not a size",
+    ),
+    (
+        "log_cap = \"\"\n",
+        1,
+        "log_cap",
+        "\"\" is not a size",
+    ),
+    (
+        "log_cap = \"99999999999999999999G\"\n",
+        1,
+        "log_cap",
+        "is not a size",
+    ),
+    (
+        "log_cap = [1]\n",
+        1,
+        "log_cap",
+        "expected a size (\"4MiB\", \"512K\") or a number of bytes, not array",
+    ),
     // Not TOML at all.
     ("timeout = 30s\n", 1, "timeout", "not valid TOML"),
     ("name = \"x\"\n\n[settings]\nx = \"unterminated\n", 4, "settings.x", "not valid TOML"),
@@ -456,4 +510,37 @@ fn unreadable_and_directory_profiles() {
     let e = load_file(d.path()).expect_err("a directory");
     assert!(e.to_string().starts_with("profile "), "{e}");
     assert_eq!(e.to_string().lines().count(), 1);
+}
+
+#[test]
+fn log_cap_takes_sizes_and_bytes_and_an_extending_file_replaces_it() {
+    let d = tmpdir();
+    assert_eq!(load_profile("quick").expect("quick").log_cap, None);
+    let base = write(
+        d.path(),
+        "base.toml",
+        "extends = \"quick\"\nlog_cap = \"8MiB\"\n",
+    );
+    assert_eq!(load_file(&base).expect("base").log_cap, Some(8 << 20));
+    let child = write(d.path(), "child.toml", "extends = \"base.toml\"\n");
+    assert_eq!(
+        load_file(&child).expect("child").log_cap,
+        Some(8 << 20),
+        "inherited"
+    );
+    let own = write(
+        d.path(),
+        "own.toml",
+        "extends = \"base.toml\"\nlog_cap = 65536\n",
+    );
+    assert_eq!(load_file(&own).expect("own").log_cap, Some(65536));
+    for (text, want) in [
+        ("log_cap = \"512K\"", 512 << 10),
+        ("log_cap = \"256MiB\"", 256 << 20),
+        ("log_cap = \"1.5M\"", 3 << 19),
+        ("log_cap = \"64KiB\"", 64 << 10),
+    ] {
+        let p = write(d.path(), "p.toml", text);
+        assert_eq!(load_file(&p).expect(text).log_cap, Some(want), "{text}");
+    }
 }
