@@ -879,3 +879,59 @@ fn the_site_shows_a_revoked_entry_as_revoked_escaped() {
         .expect("the system");
     assert!(sys_line.ends_with(".html,,"), "{sys_line}");
 }
+
+/// The index's script renders the rows itself (filters, sorting, paging): there too a revoked
+/// entry says "Revoked DATE", never a certification date.
+#[test]
+fn in_a_browser_the_index_script_marks_the_revoked_row() {
+    use testing::browser::{find_chromium, Browser};
+    let t = tmp();
+    let st = Store::create(t.path().join("db")).expect("store");
+    let m = maintainer(t.path());
+    st.add(&report("a", "2026-01-01T00:00:00Z"), "t")
+        .expect("add");
+    let id = nic_key().id();
+    revoke(
+        &st,
+        &target(Some(&id), None),
+        EVIL_REASON,
+        DATE,
+        &m.key,
+        &m.allowed,
+    )
+    .expect("revoke");
+    let site = t.path().join("site");
+    publish(&st, &site, &PublishOptions::default()).expect("publish");
+    let Some(chromium) = find_chromium() else {
+        eprintln!("skipped: no chromium on PATH (apt-get install chromium)");
+        return;
+    };
+    let mut b = Browser::start(
+        &chromium,
+        &t.path().join("profile"),
+        std::time::Duration::from_secs(60),
+    )
+    .expect("start chromium");
+    b.navigate(&format!("file://{}", site.join("index.html").display()))
+        .expect("open the index");
+    b.wait_for("document.documentElement.dataset.ready === '1'")
+        .expect("the script ran");
+    let v = b
+        .eval(
+            "Array.from(document.querySelectorAll('#rows tr')).map(tr => [\
+             tr.querySelector('a').getAttribute('href'), tr.lastChild.textContent, \
+             tr.lastChild.className])",
+        )
+        .expect("rows");
+    let rows: Vec<(String, String, String)> = serde_json::from_value(v).expect("rows");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for (href, date, class) in &rows {
+        if href == &format!("entries/{id}.html") {
+            assert_eq!(date, "Revoked 2026-12-03");
+            assert_eq!(class, "date revoked");
+        } else {
+            assert_eq!(date, "2026-01-01");
+            assert_eq!(class, "date");
+        }
+    }
+}
