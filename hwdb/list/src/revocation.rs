@@ -27,8 +27,13 @@
 //! the record names. A document the entry does not record is an error too, so deleting the
 //! record from an entry file cannot quietly reinstate a withdrawn certification. Any of these
 //! failing is [`HclError::Tampered`], naming the file: the store is not answered from, and
-//! nothing is written. Whether the key was a maintainer's is decided when the revocation is
-//! made (`--maintainers`), and is shown (principal, fingerprint) wherever it is displayed.
+//! nothing is written. Whether the key is a maintainer's needs the maintainers' file
+//! ([`Trust`]): it is checked when the revocation is made (`hwdb revoke --maintainers`) and,
+//! given the file, when the site is published (`hwdb publish --maintainers`:
+//! [`HclError::Untrusted`]); the principal and fingerprint are shown wherever a revocation is.
+//! Without the file, someone who can write the store could revoke with a key of their own
+//! that verifies against itself — which the file, and the review of the store's history,
+//! catch.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -48,6 +53,39 @@ pub const REVOCATION_SCHEMA: &str = "hwcert.revocation/1";
 /// revocation can never pass for a signed report or the other way round, and so that an
 /// allowed_signers line can admit a key for one and not the other.
 pub const NAMESPACE: &str = "hwcert-revocation";
+
+/// The list maintainers' allowed_signers file: the keys that may revoke (for [`NAMESPACE`]).
+#[derive(Debug, Clone)]
+pub struct Trust {
+    pub file: PathBuf,
+    pub signers: Vec<reports::verify::AllowedSigner>,
+}
+
+impl Trust {
+    /// Read an allowed_signers file (lines it cannot understand are ignored, as ssh-keygen
+    /// ignores them).
+    pub fn read(file: &Path) -> Result<Trust, HclError> {
+        let text = fs::read_to_string(file).map_err(|e| HclError::Io {
+            path: file.to_path_buf(),
+            error: e,
+        })?;
+        Ok(Trust {
+            file: file.to_path_buf(),
+            signers: reports::verify::parse_allowed_signers(&text).0,
+        })
+    }
+
+    /// The principals the file admits `key` as, for revocations now; or why not.
+    pub fn admit(&self, key: &reports::verify::PublicKey) -> Result<Vec<String>, String> {
+        reports::verify::check_signer(
+            &self.signers,
+            key,
+            None,
+            NAMESPACE,
+            reports::verify::now_secs(),
+        )
+    }
+}
 
 /// A signed revocation document: one report's certification of one entry, withdrawn.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,12 +173,14 @@ fn tampered(path: &Path, why: impl Into<String>) -> HclError {
 }
 
 /// Check one certification's revocation record against its signed document (see the module's
-/// documentation for what must hold).
+/// documentation for what must hold); with `trust`, the signing key must also be one the
+/// maintainers' file admits now ([`HclError::Untrusted`] otherwise).
 pub fn verify_record(
     root: &Path,
     entry_id: &str,
     cert: &Certification,
     rec: &Revocation,
+    trust: Option<&Trust>,
 ) -> Result<(), HclError> {
     let path = document_path(root, entry_id, &cert.report_sha256);
     let bytes = match fs::read(&path) {
@@ -227,22 +267,32 @@ pub fn verify_record(
             ),
         ));
     }
+    if let Some(t) = trust {
+        t.admit(&key).map_err(|why| HclError::Untrusted {
+            path: sig_path.clone(),
+            why: format!(
+                "{why}: {} admits no such key for \"{NAMESPACE}\"",
+                t.file.display()
+            ),
+        })?;
+    }
     Ok(())
 }
 
-/// Check every revocation of an entry: each record against its document, and each document
-/// of the entry against a record (`docs`: the entry's documents, as [`documents_of`] lists
-/// them; read here when `None`). A document of the report `tolerate` without a record is let
+/// Check every revocation of an entry: each record against its document (and, with `trust`,
+/// its key against the maintainers' file), and each document of the entry against a record
+/// (`docs`: the entry's documents, as [`documents_of`] lists them; read here when `None`). A document of the report `tolerate` without a record is let
 /// be: a revoke that was interrupted, which the revoke running now completes.
 pub fn verify_entry(
     root: &Path,
     e: &Entry,
     docs: Option<&BTreeSet<String>>,
     tolerate: Option<&str>,
+    trust: Option<&Trust>,
 ) -> Result<(), HclError> {
     for c in &e.certifications {
         if let Some(rec) = &c.revocation {
-            verify_record(root, &e.id, c, rec)?;
+            verify_record(root, &e.id, c, rec, trust)?;
         }
     }
     let listed;

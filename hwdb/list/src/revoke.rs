@@ -49,7 +49,7 @@ use crate::error::HclError;
 use crate::key::Kind;
 use crate::layout::REVOCATIONS_DIR;
 use crate::revocation::{
-    document_path, documents_of, signature_path, verify_entry, RevocationDoc, NAMESPACE,
+    document_path, documents_of, signature_path, verify_entry, RevocationDoc, Trust, NAMESPACE,
     REVOCATION_SCHEMA,
 };
 use crate::store::{write_atomic, Store};
@@ -192,19 +192,7 @@ pub fn revoke(
     let private = reports::keys::load_signing_key(key)?;
     let public = private.public_key();
     let fingerprint = reports::keys::fingerprint(public);
-    let text = fs::read_to_string(maintainers).map_err(|e| HclError::Io {
-        path: maintainers.to_path_buf(),
-        error: e,
-    })?;
-    let (signers, _) = reports::verify::parse_allowed_signers(&text);
-    let principals = reports::verify::check_signer(
-        &signers,
-        public,
-        None,
-        NAMESPACE,
-        reports::verify::now_secs(),
-    )
-    .map_err(|why| {
+    let principals = Trust::read(maintainers)?.admit(public).map_err(|why| {
         RevokeError::Untrusted(format!(
             "{}: {why}: only a list maintainer's key, on a line of {} allowed for namespace \
              \"{NAMESPACE}\", may revoke",
@@ -331,7 +319,7 @@ fn find_targets(store: &Store, target: &Target) -> Result<Vec<(Entry, usize)>, R
                     })?,
             };
             let sha = e.certifications[i].report_sha256.clone();
-            verify_entry(store.root(), &e, None, Some(&sha))?;
+            verify_entry(store.root(), &e, None, Some(&sha), None)?;
             Ok(vec![(e, i)])
         }
         (None, Some(sha)) => {
@@ -343,7 +331,7 @@ fn find_targets(store: &Store, target: &Target) -> Result<Vec<(Entry, usize)>, R
                     .iter()
                     .position(|c| &c.report_sha256 == sha)
                 {
-                    verify_entry(store.root(), &e, None, Some(sha))?;
+                    verify_entry(store.root(), &e, None, Some(sha), None)?;
                     out.push((e, i));
                 }
             }
@@ -378,9 +366,14 @@ fn read_entry(store: &Store, id: &str) -> Result<Option<Entry>, HclError> {
 
 /// Verify every revocation of the store (what `hwcert hwdb publish` does before it writes
 /// anything): every entry file that records one or has a document, and every document
-/// against an entry that records it. Entry files that do not parse are left to the reader
-/// that warns of them. Returns how many revocations hold.
-pub fn verify_store(store: &Store, threads: usize) -> Result<usize, HclError> {
+/// against an entry that records it; with `trust`, every revoking key against the
+/// maintainers' file. Entry files that do not parse are left to the reader that warns of
+/// them. Returns how many revocations hold.
+pub fn verify_store(
+    store: &Store,
+    threads: usize,
+    trust: Option<&Trust>,
+) -> Result<usize, HclError> {
     let root = store.root();
     let mut docs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let dir = root.join(REVOCATIONS_DIR);
@@ -444,7 +437,7 @@ pub fn verify_store(store: &Store, threads: usize) -> Result<usize, HclError> {
                             continue;
                         };
                         let empty = BTreeSet::new();
-                        verify_entry(root, &e, Some(listed.unwrap_or(&empty)), None)?;
+                        verify_entry(root, &e, Some(listed.unwrap_or(&empty)), None, trust)?;
                         n += e
                             .certifications
                             .iter()

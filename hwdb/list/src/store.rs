@@ -275,7 +275,7 @@ impl Store {
                             why: "its key differs from the one its file name stands for".into(),
                         });
                     }
-                    crate::revocation::verify_entry(&self.root, &e, None, None)?;
+                    crate::revocation::verify_entry(&self.root, &e, None, None, None)?;
                     if e.certifications
                         .iter()
                         .any(|c| c.report_sha256 == sub.report_sha256)

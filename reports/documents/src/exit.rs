@@ -8,7 +8,7 @@
 //! | 3 | nothing matched (`hwdb query`: no certified entry, or none in the asked state) |
 //! | 4 | already done (`hwdb revoke`: the certification is already revoked; nothing changed) |
 //! | 5 | unknown (`hwdb revoke`: no such entry in the store, or no entry cites that report) |
-//! | 6 | not trusted (`hwdb revoke`: the key is not a list maintainer's, per `--maintainers`) |
+//! | 6 | not trusted (`hwdb revoke`: the key is not a list maintainer's, per `--maintainers`; `hwdb publish --maintainers`: a revocation's key is not on that file) |
 //! | 7 | tampered (`hwdb revoke`, `query`, `add`, `publish`: a revocation in the store does not verify against its signature, or an entry's record of it disagrees with the signed document; nothing was changed or written) |
 //!
 //! A run's status comes from the same rule as its report's verdict: [`for_verdict`] of

@@ -8,7 +8,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use ssh_key::{HashAlg, PublicKey};
+use ssh_key::HashAlg;
+/// The public key type of signatures and allowed_signers lines (for the list's revocations).
+pub use ssh_key::PublicKey;
 
 use crate::keys::NAMESPACE;
 use documents::rundir::is_log_path;

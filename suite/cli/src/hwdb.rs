@@ -60,6 +60,10 @@ pub enum HwdbCommand {
     /// The site needs no server and no network: open SITE/index.html, or serve the directory
     /// as it is. Publishing over a SITE made by publish updates it in place: only pages and
     /// files that changed are written, and what the store no longer lists is removed.
+    ///
+    /// Every revocation in the store is verified first (see `hwdb revoke`): exit status 7
+    /// when one does not hold, 6 when --maintainers is given and does not admit its key;
+    /// nothing is written then.
     Publish(PublishArgs),
 }
 
@@ -155,6 +159,11 @@ pub struct PublishArgs {
     /// hcl.csv are absolute under it. Without it they are relative to the site.
     #[arg(long, value_name = "URL", value_parser = hcl::site::base_url)]
     pub base_url: Option<String>,
+    /// The maintainers' allowed_signers file (as for `hwdb revoke`): every revocation must
+    /// be signed by a key it admits for hwcert-revocation, or nothing is published (exit
+    /// status 6). Without it revocations are verified against their own signatures only.
+    #[arg(long, value_name = "FILE")]
+    pub maintainers: Option<PathBuf>,
 }
 
 pub fn cmd_hwdb(cmd: HwdbCommand) -> Result<ExitCode> {
@@ -346,7 +355,7 @@ fn cmd_query(q: QueryArgs) -> Result<ExitCode> {
     }
     // What is answered about is verified: a revocation that does not hold gives no answer.
     for e in &sel.entries {
-        if let Err(e) = hcl::revocation::verify_entry(st.root(), e, None, None) {
+        if let Err(e) = hcl::revocation::verify_entry(st.root(), e, None, None, None) {
             return Ok(tampered(&e));
         }
     }
@@ -533,9 +542,17 @@ fn cmd_publish(p: PublishArgs) -> Result<ExitCode> {
     // Every revocation holds before anything is written: a site never shows a withdrawn
     // certification as standing, nor one withdrawn without a maintainer's signature.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    match hcl::revoke::verify_store(&st, threads) {
+    let trust = match &p.maintainers {
+        Some(f) => Some(hcl::revocation::Trust::read(f).context("cannot read --maintainers")?),
+        None => None,
+    };
+    match hcl::revoke::verify_store(&st, threads, trust.as_ref()) {
         Ok(_) => {}
         Err(e @ hcl::HclError::Tampered { .. }) => return Ok(tampered(&e)),
+        Err(e @ hcl::HclError::Untrusted { .. }) => {
+            esay!("hwcert: error: {e}");
+            return Ok(ExitCode::from(documents::exit::UNTRUSTED));
+        }
         Err(e) => {
             return Err(e).with_context(|| format!("cannot publish {}", p.db.display()));
         }

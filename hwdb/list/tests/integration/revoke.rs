@@ -240,8 +240,8 @@ fn a_revocation_is_signed_dated_kept_and_verified_by_ssh_keygen() {
 
     // Verified on load, and through a store opened anew.
     let st2 = Store::open(st.root()).expect("open");
-    assert_eq!(verify_store(&st2, 2).expect("verifies"), 1);
-    revocation::verify_entry(st2.root(), &e, None, None).expect("verifies");
+    assert_eq!(verify_store(&st2, 2, None).expect("verifies"), 1);
+    revocation::verify_entry(st2.root(), &e, None, None, None).expect("verifies");
 }
 
 #[test]
@@ -372,7 +372,7 @@ fn revoking_twice_unknown_targets_untrusted_keys_and_bad_requests_change_nothing
         Err(RevokeError::Already(_)) => {}
         r => panic!("{r:?}"),
     }
-    assert_eq!(verify_store(&st, 1).expect("verifies"), 2);
+    assert_eq!(verify_store(&st, 1, None).expect("verifies"), 2);
 }
 
 #[test]
@@ -398,7 +398,7 @@ fn an_earlier_certification_can_be_revoked_and_the_entry_stands() {
     let e = entry(&st, Kind::Component, &id);
     assert!(e.is_certified());
     assert!(e.certifications[1].revocation.is_some());
-    assert_eq!(verify_store(&st, 1).expect("verifies"), 1);
+    assert_eq!(verify_store(&st, 1, None).expect("verifies"), 1);
 }
 
 /// Each way of tampering with a revocation (or of removing it), and what load says.
@@ -556,7 +556,7 @@ fn every_tampered_revocation_is_found_on_load() {
         let st = Store::open(&dir).expect("open");
         let rel = |p: &Path| dir.join(p.strip_prefix(&base).expect("under base"));
         damage(&rel(&doc), &rel(&sig), &rel(&entry_file));
-        let err = verify_store(&st, 2).expect_err(what);
+        let err = verify_store(&st, 2, None).expect_err(what);
         assert!(matches!(err, HclError::Tampered { .. }), "{what}: {err:?}");
         let msg = err.to_string();
         assert!(msg.contains(says), "{what}: {says}: {msg}");
@@ -651,7 +651,7 @@ fn a_newer_report_reinstates_only_when_asked_and_the_revocation_stays() {
             .map(|r| r.reason.as_str()),
         Some("wrong firmware")
     );
-    assert_eq!(verify_store(&st, 1).expect("verifies"), 1);
+    assert_eq!(verify_store(&st, 1, None).expect("verifies"), 1);
     // The newer certification can be revoked in its turn.
     revoke(
         &st,
@@ -662,7 +662,7 @@ fn a_newer_report_reinstates_only_when_asked_and_the_revocation_stays() {
         &m.allowed,
     )
     .expect("revoke");
-    assert_eq!(verify_store(&st, 1).expect("verifies"), 2);
+    assert_eq!(verify_store(&st, 1, None).expect("verifies"), 2);
 }
 
 /// A store as hwcert wrote it before revocations existed (tests/fixtures/store-v1: entry
@@ -684,7 +684,7 @@ fn a_store_written_before_revocations_still_loads() {
         let p = st.entry_path(e.kind, &e.id);
         assert_eq!(e.to_file_bytes(), fs::read(&p).expect("file"), "{}", e.id);
     }
-    assert_eq!(verify_store(&st, 1).expect("verifies"), 0);
+    assert_eq!(verify_store(&st, 1, None).expect("verifies"), 0);
     let site = t.path().join("site");
     publish(&st, &site, &PublishOptions::default()).expect("publish");
     let sys = es
@@ -710,7 +710,7 @@ fn a_store_written_before_revocations_still_loads() {
         fs::read(st.entry_path(Kind::System, &sys.id)).expect("file"),
         sys_bytes
     );
-    assert_eq!(verify_store(&st, 1).expect("verifies"), 1);
+    assert_eq!(verify_store(&st, 1, None).expect("verifies"), 1);
 }
 
 /// Parser of the revocation document and of the record, fed truncated, garbage and missing
@@ -740,19 +740,19 @@ fn truncated_garbage_and_missing_revocation_files() {
     for n in 0..good.len() {
         fs::write(&doc, &good[..n]).expect("write");
         assert!(
-            matches!(verify_store(&st, 1), Err(HclError::Tampered { .. })),
+            matches!(verify_store(&st, 1, None), Err(HclError::Tampered { .. })),
             "{n}"
         );
     }
     for junk in [&b"\xff\xfe"[..], b"null", b"[]", b"{}", b"{\"schema\": 1}"] {
         fs::write(&doc, junk).expect("write");
         assert!(matches!(
-            verify_store(&st, 1),
+            verify_store(&st, 1, None),
             Err(HclError::Tampered { .. })
         ));
     }
     fs::write(&doc, &good).expect("write");
-    verify_store(&st, 1).expect("good again");
+    verify_store(&st, 1, None).expect("good again");
     // A record with a field missing, or of the wrong type: the entry file is not one.
     let text = String::from_utf8(good_entry.clone()).expect("utf-8");
     for bad in [
@@ -774,7 +774,7 @@ fn truncated_garbage_and_missing_revocation_files() {
     )
     .expect("write");
     assert!(matches!(
-        verify_store(&st, 1),
+        verify_store(&st, 1, None),
         Err(HclError::Tampered { .. })
     ));
 }
@@ -933,5 +933,47 @@ fn in_a_browser_the_index_script_marks_the_revoked_row() {
             assert_eq!(date, "2026-01-01");
             assert_eq!(class, "date");
         }
+    }
+}
+
+/// Someone who can write the store and makes a revocation with a key of their own, and an
+/// allowed_signers file of their own, makes one that verifies against itself: only the
+/// maintainers' file tells it apart (what `hwdb publish --maintainers` checks).
+#[test]
+fn a_revocation_by_a_key_of_ones_own_is_caught_by_the_maintainers_file() {
+    let t = tmp();
+    let st = Store::create(t.path().join("db")).expect("store");
+    let m = maintainer(t.path());
+    let own = signer(t.path(), "own", "hcl-maintainer@example.org", NAMESPACE);
+    st.add(&report("a", "2026-01-01T00:00:00Z"), "t")
+        .expect("add");
+    revoke(
+        &st,
+        &target(Some(&nic_key().id()), None),
+        "by the maintainers",
+        DATE,
+        &m.key,
+        &m.allowed,
+    )
+    .expect("revoke");
+    let trust = revocation::Trust::read(&m.allowed).expect("trust");
+    assert_eq!(verify_store(&st, 1, Some(&trust)).expect("trusted"), 1);
+    revoke(
+        &st,
+        &target(Some(&sys_key().id()), None),
+        "not by the maintainers",
+        DATE,
+        &own.key,
+        &own.allowed,
+    )
+    .expect("revoke with a file of one's own");
+    assert_eq!(verify_store(&st, 1, None).expect("self-consistent"), 2);
+    match verify_store(&st, 1, Some(&trust)) {
+        Err(e @ HclError::Untrusted { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("not in the allowed signers"), "{msg}");
+            assert!(msg.contains(&sys_key().id()), "{msg}");
+        }
+        r => panic!("{r:?}"),
     }
 }

@@ -262,9 +262,34 @@ fn revoke_then_query_publish_and_reinstate() {
     assert_eq!(o.status.code(), Some(3), "{}", show(&o));
     assert!(text(&o.stdout).contains("no revoked entry matches"));
 
-    // publish: the page says it, escaped.
+    // publish: the page says it, escaped. With the maintainers' file every revocation's
+    // key must be on it: the labs' file does not admit the maintainer (6, nothing written).
     let site = w.t.path().join("site");
-    let o = w.publish(&site);
+    let o = hwcert()
+        .args(["hwdb", "publish", "--db"])
+        .arg(w.db())
+        .arg("-o")
+        .arg(&site)
+        .arg("--maintainers")
+        .arg(&w.labs)
+        .output()
+        .expect("publish");
+    assert_eq!(o.status.code(), Some(6), "{}", show(&o));
+    assert!(
+        text(&o.stderr).contains("is not a maintainer's"),
+        "{}",
+        show(&o)
+    );
+    assert!(!site.exists());
+    let o = hwcert()
+        .args(["hwdb", "publish", "--db"])
+        .arg(w.db())
+        .arg("-o")
+        .arg(&site)
+        .arg("--maintainers")
+        .arg(&w.maintainers)
+        .output()
+        .expect("publish");
     assert!(o.status.success(), "{}", show(&o));
     let page = fs::read_to_string(site.join("entries").join(format!("{id}.html"))).expect("page");
     assert!(page.contains("<strong>Revoked on "), "{page}");
