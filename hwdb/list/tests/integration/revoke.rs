@@ -977,3 +977,45 @@ fn a_revocation_by_a_key_of_ones_own_is_caught_by_the_maintainers_file() {
         r => panic!("{r:?}"),
     }
 }
+
+/// A revoke killed after it wrote the signed document but before the entry's record (what
+/// load then calls tampered, naming the way out) is completed by running it again.
+#[test]
+fn an_interrupted_revoke_is_completed_by_running_it_again() {
+    let t = tmp();
+    let st = Store::create(t.path().join("db")).expect("store");
+    let m = maintainer(t.path());
+    st.add(&report("a", "2026-01-01T00:00:00Z"), "t")
+        .expect("add");
+    let id = nic_key().id();
+    let before = fs::read(st.entry_path(Kind::Component, &id)).expect("entry");
+    revoke(
+        &st,
+        &target(Some(&id), None),
+        "first try",
+        DATE,
+        &m.key,
+        &m.allowed,
+    )
+    .expect("revoke");
+    // The entry file as it was before the record was written.
+    fs::write(st.entry_path(Kind::Component, &id), &before).expect("write");
+    let e = verify_store(&st, 1, None).expect_err("a document without its record");
+    assert!(
+        e.to_string()
+            .contains("run the same `hwcert hwdb revoke` again"),
+        "{e}"
+    );
+    revoke(
+        &st,
+        &target(Some(&id), None),
+        "second try",
+        DATE,
+        &m.key,
+        &m.allowed,
+    )
+    .expect("completed");
+    assert_eq!(verify_store(&st, 1, None).expect("verifies"), 1);
+    let e = entry(&st, Kind::Component, &id);
+    assert_eq!(e.revoked().map(|r| r.reason.as_str()), Some("second try"));
+}
