@@ -5,6 +5,7 @@
 //! cargo run --release -p reports --example hcl_store -- gen 100000 DIR      # make a store
 //! cargo run --release -p reports --example hcl_store -- publish DIR SITE    # publish it, timed
 //! cargo run --release -p reports --example hcl_store -- add DIR 7           # a new report
+//! cargo run --release -p reports --example hcl_store -- verify DIR          # its revocations, timed
 //! cargo run --release -p reports --example hcl_store -- browse SITE         # its index in Chromium
 //! ```
 //!
@@ -26,7 +27,7 @@ use hcl::Store;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: hcl_store gen N DIR | hcl_store publish DIR SITE [--threads N] | hcl_store add DIR SEED | hcl_store browse SITE"
+        "usage: hcl_store gen N DIR | hcl_store publish DIR SITE [--threads N] | hcl_store verify DIR [--threads N] | hcl_store add DIR SEED | hcl_store browse SITE"
     );
     ExitCode::from(2)
 }
@@ -213,6 +214,35 @@ fn main() -> ExitCode {
             match add_report(Path::new(db), seed) {
                 Ok(n) => {
                     eprintln!("hcl_store: a new report certifies {n} entries again");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("hcl_store: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some("verify") => {
+            // What `hwcert hwdb publish` does before it publishes: every revocation verified.
+            let Some(db) = args.get(1) else {
+                return usage();
+            };
+            let store = match Store::open(db) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("hcl_store: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let n = if threads == 0 {
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            } else {
+                threads
+            };
+            let t = Instant::now();
+            match hcl::revoke::verify_store(&store, n, None) {
+                Ok(k) => {
+                    println!("ms={} revocations={k}", t.elapsed().as_millis());
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

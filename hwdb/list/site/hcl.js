@@ -215,7 +215,9 @@
     cell(tr, S[C.arch[r]]);
     var d = S[C.drv[r]], v = S[C.drvv[r]];
     cell(tr, d && v ? d + " " + v : d || v);
-    cell(tr, S[C.date[r]], "date");
+    // A revoked entry is never shown as certified.
+    var rev = C.rev ? S[C.rev[r]] : "";
+    cell(tr, rev ? "Revoked " + rev : S[C.date[r]], rev ? "date revoked" : "date");
     return tr;
   }
 

@@ -63,6 +63,28 @@ pub struct Certification {
     pub details: BTreeMap<String, String>,
     /// The case instances that covered the entry.
     pub cases: Vec<CaseResult>,
+    /// Set when the list withdrew this certification (`hwcert hwdb revoke`): the record of the
+    /// signed revocation document kept beside the entries (see [`crate::revocation`]). The
+    /// certification itself stays in the history, as it was. Absent in files written before
+    /// revocations existed, which read as they always did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<Revocation>,
+}
+
+/// What an entry file records of a revocation: the signed document's facts, and its SHA-256
+/// (the document itself is `revocations/<entry id>/<report sha256>.json` with its `.sig`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    /// When it was revoked (UTC, RFC 3339).
+    pub date: String,
+    /// Why, as the maintainer wrote it (any text: escaped wherever it is shown).
+    pub reason: String,
+    /// The principal(s) the maintainers' allowed_signers file admits the revoking key as.
+    pub revoked_by: String,
+    /// The revoking key's SHA-256 fingerprint.
+    pub signing_key: String,
+    /// SHA-256 of the revocation document's bytes.
+    pub document_sha256: String,
 }
 
 /// Names of an entry, for people: from the newest certification.
@@ -103,6 +125,17 @@ impl Entry {
     /// The newest certification.
     pub fn current(&self) -> Option<&Certification> {
         self.certifications.first()
+    }
+
+    /// The revocation of the current certification: the entry's state is "revoked" then,
+    /// whatever older certifications say (they are history; a newer report reinstates it).
+    pub fn revoked(&self) -> Option<&Revocation> {
+        self.current().and_then(|c| c.revocation.as_ref())
+    }
+
+    /// Whether the entry is certified now: it has a current certification, not revoked.
+    pub fn is_certified(&self) -> bool {
+        self.current().is_some_and(|c| c.revocation.is_none())
     }
 
     /// A one-line name: `Intel Corporation Ethernet Controller X710 [8086:1572]`,

@@ -16,6 +16,20 @@ pub enum HclError {
     Invalid(String),
     #[error("{}: not an HCL store (no {SYSTEMS_DIR}/ or {COMPONENTS_DIR}/ directory); `hwcert hwdb add` makes one", .0.display())]
     NotAStore(PathBuf),
+    /// A revocation that does not verify (see [`crate::revocation`]).
+    #[error("{}: the revocation does not verify ({why}); nothing was changed: restore the file and the entry from the list's history (git)", .path.display())]
+    Tampered { path: PathBuf, why: String },
+    /// A revocation that verifies, signed by a key the maintainers' file does not admit.
+    #[error("{}: the revocation is not a maintainer's ({why}); nothing was written", .path.display())]
+    Untrusted { path: PathBuf, why: String },
+    /// A report would certify again an entry whose certification was revoked.
+    #[error("entry {id} was revoked on {date} by {by}: {reason}; this report would make it certified again: add it with --reinstate if that is meant (the revocation stays in the entry's history)", reason = hwsys::text::escape_controls(.reason))]
+    Revoked {
+        id: String,
+        date: String,
+        by: String,
+        reason: String,
+    },
 }
 
 /// An io error on `path`, as an [`HclError::Io`].

@@ -4,3 +4,5 @@
 pub const SYSTEMS_DIR: &str = "systems";
 pub const COMPONENTS_DIR: &str = "components";
 pub const REPORTS_DIR: &str = "reports";
+/// Signed revocation documents: `revocations/<entry id>/<report sha256>.json` and `.json.sig`.
+pub const REVOCATIONS_DIR: &str = "revocations";

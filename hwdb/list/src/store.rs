@@ -68,6 +68,13 @@ pub struct AddOutcome {
     pub unchanged: Vec<String>,
 }
 
+/// How [`Store::add_with`] adds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AddOptions {
+    /// Let a newer report certify again an entry whose current certification was revoked.
+    pub reinstate: bool,
+}
+
 /// An HCL store directory.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -151,7 +158,25 @@ impl Store {
     /// Add a verified report's entries: new entries are made, entries already in the store get
     /// the certification added to their history (newest first), entries that already cite the
     /// report are left alone. The report's files are kept under `reports/<sha256>/`.
+    ///
+    /// A report that would become the current certification of an entry whose current one
+    /// was revoked is refused ([`HclError::Revoked`]) and nothing is written; see
+    /// [`Store::add_with`] to reinstate.
     pub fn add(&self, sub: &Submission, added: &str) -> Result<AddOutcome, HclError> {
+        self.add_with(sub, added, AddOptions::default())
+    }
+
+    /// [`Store::add`], with `opts.reinstate`: a newer report for a revoked entry makes a new
+    /// current certification (the entry is certified again); the revoked one stays in the
+    /// history with its revocation. A report older than the revoked current certification
+    /// only joins the history, with or without it (the entry stays revoked). The revocations
+    /// of the entries touched are verified first ([`crate::revocation::verify_entry`]).
+    pub fn add_with(
+        &self,
+        sub: &Submission,
+        added: &str,
+        opts: AddOptions,
+    ) -> Result<AddOutcome, HclError> {
         if sub.report_sha256.len() != 64
             || !sub
                 .report_sha256
@@ -191,6 +216,8 @@ impl Store {
             let p = self.root.join(d);
             fs::create_dir_all(&p).map_err(io_err(&p))?;
         }
+        // Every entry is read, checked and merged before anything is written.
+        let (out, writes) = self.merge(sub, added, opts)?;
         // The report first: an entry never cites a report the store does not hold.
         let rdir = self.report_dir(&sub.report_sha256);
         fs::create_dir_all(&rdir).map_err(io_err(&rdir))?;
@@ -200,6 +227,20 @@ impl Store {
                 write_atomic(&p, bytes)?;
             }
         }
+        for (path, entry) in writes {
+            write_atomic(&path, &entry.to_file_bytes())?;
+        }
+        Ok(out)
+    }
+
+    /// What [`Store::add_with`] does to each entry, and the entry files to write.
+    fn merge(
+        &self,
+        sub: &Submission,
+        added: &str,
+        opts: AddOptions,
+    ) -> Result<(AddOutcome, Vec<(PathBuf, Entry)>), HclError> {
+        let mut writes = Vec::new();
         let mut out = AddOutcome::default();
         let mut done = BTreeMap::new();
         for ne in &sub.entries {
@@ -234,6 +275,7 @@ impl Store {
                             why: "its key differs from the one its file name stands for".into(),
                         });
                     }
+                    crate::revocation::verify_entry(&self.root, &e, None, None, None)?;
                     if e.certifications
                         .iter()
                         .any(|c| c.report_sha256 == sub.report_sha256)
@@ -241,20 +283,29 @@ impl Store {
                         out.unchanged.push(id.clone());
                         continue;
                     }
+                    let revoked = e.revoked().cloned();
                     e.certifications.push(cert);
                     // Newest first; the same date keeps the order of adding, newest add first.
                     e.certifications
                         .sort_by(|a, b| b.date.cmp(&a.date).then(b.added.cmp(&a.added)));
                     if e.certifications[0].report_sha256 == sub.report_sha256 {
+                        if let Some(r) = revoked.filter(|_| !opts.reinstate) {
+                            return Err(HclError::Revoked {
+                                id,
+                                date: r.date,
+                                by: r.revoked_by,
+                                reason: r.reason,
+                            });
+                        }
                         e.names = ne.names.clone();
                     }
                     out.updated.push(id.clone());
                     e
                 }
             };
-            write_atomic(&path, &entry.to_file_bytes())?;
+            writes.push((path, entry));
         }
-        Ok(out)
+        Ok((out, writes))
     }
 
     /// Every entry file's path, systems first, in name order.
@@ -352,6 +403,7 @@ pub(crate) mod tests {
                 status: documents::status::Status::Pass,
                 blocker: true,
             }],
+            revocation: None,
         }
     }
 

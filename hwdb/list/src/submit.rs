@@ -322,6 +322,7 @@ fn certification(
                 blocker: c.blocker,
             })
             .collect(),
+        revocation: None,
     }
 }
 

@@ -273,9 +273,20 @@ pub fn load_signing_key_with(path: &Path, passphrase: Option<&str>) -> Result<Pr
 
 /// Sign `msg` (report.json's bytes): the armored SSHSIG that `ssh-keygen -Y sign` writes.
 pub fn sign(key: &PrivateKey, msg: &[u8]) -> Result<String, Error> {
-    key.sign(NAMESPACE, HashAlg::Sha512, msg)
+    sign_in(key, NAMESPACE, msg)
+}
+
+/// Sign `msg` in another SSHSIG `namespace` (the HCL's revocations sign in their own, so that
+/// neither kind of signature can stand for the other).
+pub fn sign_in(key: &PrivateKey, namespace: &str, msg: &[u8]) -> Result<String, Error> {
+    key.sign(namespace, HashAlg::Sha512, msg)
         .and_then(|s| s.to_pem(LineEnding::LF))
         .map_err(|e| Error::msg(format!("cannot sign: {e}")))
+}
+
+/// A public key's SHA-256 fingerprint, `SHA256:…`, as ssh-keygen prints it.
+pub fn fingerprint(key: &PublicKey) -> String {
+    key.fingerprint(HashAlg::Sha256).to_string()
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use ssh_key::{HashAlg, PublicKey};
+use ssh_key::HashAlg;
+/// The public key type of signatures and allowed_signers lines (for the list's revocations).
+pub use ssh_key::PublicKey;
 
 use crate::keys::NAMESPACE;
 use documents::rundir::is_log_path;
@@ -210,11 +212,12 @@ pub fn parse_allowed_signers(text: &str) -> (Vec<AllowedSigner>, Vec<String>) {
     (out, warnings)
 }
 
-/// Why a signer is not allowed, or the principals it is allowed as.
-fn check_signer(
+/// Why a signer is not allowed to sign in `namespace`, or the principals it is allowed as.
+pub fn check_signer(
     signers: &[AllowedSigner],
     key: &PublicKey,
     principal: Option<&str>,
+    namespace: &str,
     now: i64,
 ) -> Result<Vec<String>, String> {
     let same_key: Vec<&AllowedSigner> = signers
@@ -237,9 +240,9 @@ fn check_signer(
             }
         }
         if let Some(ns) = &s.namespaces {
-            if match_pattern_list(NAMESPACE, ns) != 1 {
+            if match_pattern_list(namespace, ns) != 1 {
                 why.push(format!(
-                    "line {}: namespaces=\"{ns}\" does not allow {NAMESPACE}",
+                    "line {}: namespaces=\"{ns}\" does not allow {namespace}",
                     s.line
                 ));
                 continue;
@@ -265,6 +268,35 @@ fn check_signer(
         ok.dedup();
         Ok(ok)
     }
+}
+
+/// Seconds since the epoch, now (what `valid-after` and `valid-before` are compared with).
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Check a detached SSHSIG signature (`sig`, the armored bytes of a `.sig` file) of `msg`
+/// made in `namespace`, read as strictly as `ssh-keygen -Y verify` reads it: the signing key
+/// when it holds, else why not. Who the key belongs to is [`check_signer`]'s question.
+pub fn check_detached(msg: &[u8], sig: &[u8], namespace: &str) -> Result<PublicKey, String> {
+    let sig =
+        crate::sshsig::parse_armored(sig).map_err(|e| format!("not an SSH signature: {e}"))?;
+    if sig.namespace() != namespace {
+        return Err(format!(
+            "made for namespace \"{}\", not \"{namespace}\"",
+            sig.namespace()
+        ));
+    }
+    let key = PublicKey::new(sig.public_key().clone(), "");
+    key.verify(namespace, msg, &sig).map_err(|_| {
+        "the signature does not match: the file changed after it was signed, or the signature \
+         is damaged"
+            .to_string()
+    })?;
+    Ok(key)
 }
 
 /// One check and how it went.
@@ -392,11 +424,7 @@ pub fn verify(
                         }),
                     }
                 }
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0);
-                match check_signer(&signers, &key, principal, now) {
+                match check_signer(&signers, &key, principal, NAMESPACE, now_secs()) {
                     Ok(p) => {
                         checks.push(Check {
                             what: "signer",
@@ -610,18 +638,19 @@ mod tests {
         let ok = line(&format!(
             "lab@example.com namespaces=\"hwcert-report\" {KEY}"
         ));
-        assert!(check_signer(&ok, &key, Some("lab@example.com"), now).is_ok());
-        assert!(check_signer(&ok, &key, None, now).is_ok());
-        let e = check_signer(&ok, &key, Some("other@example.com"), now).expect_err("refused");
+        assert!(check_signer(&ok, &key, Some("lab@example.com"), NAMESPACE, now).is_ok());
+        assert!(check_signer(&ok, &key, None, NAMESPACE, now).is_ok());
+        let e = check_signer(&ok, &key, Some("other@example.com"), NAMESPACE, now)
+            .expect_err("refused");
         assert!(e.contains("not for principal other@example.com"), "{e}");
         let ns = line(&format!("lab@example.com namespaces=\"file\" {KEY}"));
-        let e = check_signer(&ns, &key, None, now).expect_err("refused");
+        let e = check_signer(&ns, &key, None, NAMESPACE, now).expect_err("refused");
         assert!(e.contains("does not allow hwcert-report"), "{e}");
         let expired = line(&format!("lab@example.com valid-before=\"20200101Z\" {KEY}"));
-        assert!(check_signer(&expired, &key, None, now)
+        assert!(check_signer(&expired, &key, None, NAMESPACE, now)
             .expect_err("refused")
             .contains("expired"));
-        let e = check_signer(&[], &key, None, now).expect_err("refused");
+        let e = check_signer(&[], &key, None, NAMESPACE, now).expect_err("refused");
         assert!(e.contains("not in the allowed signers"), "{e}");
         assert_eq!(parse_timestamp("20231114221320Z"), Some(1_700_000_000));
     }

@@ -1,9 +1,12 @@
-//! `hwcert hwdb add | query | publish`: the hardware compatibility list.
+//! `hwcert hwdb add | query | revoke | publish`: the hardware compatibility list.
 //!
 //! `add` verifies each report (signature, signer, logs) and refuses what is unsigned, tampered,
 //! signed by an unknown key or not certified, then merges its entries into the store
-//! ([`hcl::Store`]). `query` answers "is it certified?". `publish` writes the static site
-//! ([`hcl::site`]).
+//! ([`hcl::Store`]). `query` answers "is it certified?". `revoke` withdraws a certification
+//! with a signed, dated reason ([`hcl::revoke`]). `publish` writes the static site
+//! ([`hcl::site`]). Every command that answers from the store verifies the revocations of
+//! what it answers about first ([`hcl::revocation`]), and stops with exit status 7 when one
+//! does not hold.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,12 +37,33 @@ pub enum HwdbCommand {
     /// term that looks like a PCI ID but is not one), 1 for an error (the store cannot be
     /// read or is not an HCL store).
     Query(QueryArgs),
+    /// Withdraw a certification: a signed, dated reason, kept in the entry's history.
+    ///
+    /// ENTRY (an entry ID, as `hwdb query` prints it) withdraws its current certification;
+    /// with --report, that report's certification of it; --report alone withdraws the
+    /// report's certification of every entry it certified. The revocation is a small JSON
+    /// document signed (SSHSIG, namespace hwcert-revocation) with --key, which must be a list
+    /// maintainer's key: one that the --maintainers allowed_signers file admits for the
+    /// namespace hwcert-revocation (a lab's report key is not enough). It is stored under
+    /// DIR/revocations/ (check it with `ssh-keygen -Y verify -n hwcert-revocation`) and
+    /// recorded on the certification; nothing is deleted. A revoked entry is shown as revoked
+    /// by query and on the site, and `hwdb add` certifies it again only with --reinstate.
+    ///
+    /// Exit status: 0 revoked; 2 wrong command line (no target, empty reason, not a SHA-256);
+    /// 4 already revoked (nothing changed); 5 no such entry, or no entry cites the report;
+    /// 6 the key is not a maintainer's; 7 a revocation already in the store does not verify;
+    /// 1 any other error (unreadable key, store or file).
+    Revoke(RevokeArgs),
     /// Write the static HCL website: index.html with filters, a page per entry, hcl.json,
     /// hcl.csv, and the cited reports.
     ///
     /// The site needs no server and no network: open SITE/index.html, or serve the directory
     /// as it is. Publishing over a SITE made by publish updates it in place: only pages and
     /// files that changed are written, and what the store no longer lists is removed.
+    ///
+    /// Every revocation in the store is verified first (see `hwdb revoke`): exit status 7
+    /// when one does not hold, 6 when --maintainers is given and does not admit its key;
+    /// nothing is written then.
     Publish(PublishArgs),
 }
 
@@ -54,6 +78,33 @@ pub struct AddArgs {
     /// Who may sign certified reports (ssh-keygen(1) allowed_signers format).
     #[arg(long, value_name = "FILE")]
     pub allowed_signers: PathBuf,
+    /// Certify again an entry whose current certification was revoked, with a newer report
+    /// (the revocation stays in the entry's history). Without it such a report is refused.
+    #[arg(long)]
+    pub reinstate: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RevokeArgs {
+    /// The entry whose certification is withdrawn (its ID, as `hwdb query` prints it).
+    #[arg(value_name = "ENTRY", required_unless_present = "report")]
+    pub entry: Option<String>,
+    #[arg(long, value_name = "DIR")]
+    pub db: PathBuf,
+    /// The report (its SHA-256, as `hwdb query --json` shows it) whose certification is
+    /// withdrawn: of ENTRY, or of every entry it certified.
+    #[arg(long, value_name = "SHA256")]
+    pub report: Option<String>,
+    /// Why the certification is withdrawn (shown on the site and by query).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// The list maintainer's private key that signs the revocation (OpenSSH Ed25519).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The maintainers' allowed_signers file: the keys that may revoke (for the namespace
+    /// hwcert-revocation). Not the labs' file of `hwdb add --allowed-signers`.
+    #[arg(long, value_name = "FILE")]
+    pub maintainers: PathBuf,
 }
 
 #[derive(clap::Args, Debug)]
@@ -73,6 +124,10 @@ pub struct QueryArgs {
     /// Only systems or only components.
     #[arg(long, value_enum)]
     pub kind: Option<KindArg>,
+    /// Only entries in this state: certified, or revoked (see `hwdb revoke`). Without it
+    /// both are listed, revoked ones marked.
+    #[arg(long, value_enum, value_name = "STATE")]
+    pub status: Option<StatusArg>,
     /// Print the matching entries as a JSON array (the store's entry documents).
     #[arg(long)]
     pub json: bool,
@@ -82,6 +137,12 @@ pub struct QueryArgs {
 pub enum KindArg {
     System,
     Component,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusArg {
+    Certified,
+    Revoked,
 }
 
 #[derive(clap::Args, Debug)]
@@ -98,14 +159,26 @@ pub struct PublishArgs {
     /// hcl.csv are absolute under it. Without it they are relative to the site.
     #[arg(long, value_name = "URL", value_parser = hcl::site::base_url)]
     pub base_url: Option<String>,
+    /// The maintainers' allowed_signers file (as for `hwdb revoke`): every revocation must
+    /// be signed by a key it admits for hwcert-revocation, or nothing is published (exit
+    /// status 6). Without it revocations are verified against their own signatures only.
+    #[arg(long, value_name = "FILE")]
+    pub maintainers: Option<PathBuf>,
 }
 
 pub fn cmd_hwdb(cmd: HwdbCommand) -> Result<ExitCode> {
     match cmd {
         HwdbCommand::Add(a) => cmd_add(a),
         HwdbCommand::Query(q) => cmd_query(q),
+        HwdbCommand::Revoke(r) => cmd_revoke(r),
         HwdbCommand::Publish(p) => cmd_publish(p),
     }
+}
+
+/// A revocation in the store that does not verify: said, and its own exit status.
+fn tampered(e: &hcl::HclError) -> ExitCode {
+    esay!("hwcert: error: {e}");
+    ExitCode::from(documents::exit::TAMPERED)
 }
 
 fn now_rfc3339() -> String {
@@ -160,9 +233,22 @@ fn cmd_add(a: AddArgs) -> Result<ExitCode> {
                 )
             })
             .unwrap_or_default();
-        let out = st
-            .add(sub, &now_rfc3339())
-            .with_context(|| format!("cannot add {} to {}", dir.display(), a.db.display()))?;
+        let opts = hcl::AddOptions {
+            reinstate: a.reinstate,
+        };
+        let out = match st.add_with(sub, &now_rfc3339(), opts) {
+            Ok(o) => o,
+            Err(e @ hcl::HclError::Revoked { .. }) => {
+                esay!("hwcert: {}: refused (revoked): {e}", dir.display());
+                refused += 1;
+                continue;
+            }
+            Err(e @ hcl::HclError::Tampered { .. }) => return Ok(tampered(&e)),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot add {} to {}", dir.display(), a.db.display()))
+            }
+        };
         say!(
             "hwcert: {}: verified, signed by {signer}; report {}",
             dir.display(),
@@ -267,7 +353,21 @@ fn cmd_query(q: QueryArgs) -> Result<ExitCode> {
     for w in &sel.warnings {
         esay!("hwcert: warning: {w}");
     }
-    let mut found: Vec<&Entry> = sel.entries.iter().collect();
+    // What is answered about is verified: a revocation that does not hold gives no answer.
+    for e in &sel.entries {
+        if let Err(e) = hcl::revocation::verify_entry(st.root(), e, None, None, None) {
+            return Ok(tampered(&e));
+        }
+    }
+    let mut found: Vec<&Entry> = sel
+        .entries
+        .iter()
+        .filter(|e| match q.status {
+            None => true,
+            Some(StatusArg::Certified) => e.is_certified(),
+            Some(StatusArg::Revoked) => e.revoked().is_some(),
+        })
+        .collect();
     // Newest certification first, then by ID.
     found.sort_by(|a, b| {
         let d = |e: &Entry| e.current().map(|c| c.date.clone()).unwrap_or_default();
@@ -279,7 +379,12 @@ fn cmd_query(q: QueryArgs) -> Result<ExitCode> {
         crate::write_stdout(s.as_bytes())?;
     } else if found.is_empty() {
         say!(
-            "no certified entry matches ({} entries in {})",
+            "no {} entry matches ({} entries in {})",
+            if q.status == Some(StatusArg::Revoked) {
+                "revoked"
+            } else {
+                "certified"
+            },
             sel.total,
             q.db.display()
         );
@@ -288,6 +393,15 @@ fn cmd_query(q: QueryArgs) -> Result<ExitCode> {
         for e in &found {
             let c = e.current();
             out.push_str(&format!("{}  {}\n", e.kind.as_str(), e.title()));
+            if let Some(r) = e.revoked() {
+                // Escaped: the reason is anyone's text.
+                out.push_str(&format!(
+                    "    REVOKED on {} by {}: {}\n",
+                    date_only(&r.date),
+                    r.revoked_by,
+                    hwsys::text::escape_controls(&r.reason)
+                ));
+            }
             let mut facts = vec![format!(
                 "{} {}",
                 c.and_then(|c| c.os.clone())
@@ -311,7 +425,12 @@ fn cmd_query(q: QueryArgs) -> Result<ExitCode> {
                     facts.push(format!("in {s}"));
                 }
                 facts.push(format!(
-                    "certified {} ({}, by {})",
+                    "{} {} ({}, by {})",
+                    if c.revocation.is_some() {
+                        "was certified"
+                    } else {
+                        "certified"
+                    },
                     date_only(&c.date),
                     c.profile,
                     c.signed_by
@@ -329,20 +448,90 @@ fn cmd_query(q: QueryArgs) -> Result<ExitCode> {
                 }
             ));
         }
-        out.push_str(&format!(
-            "{} certified {} match\n",
-            found.len(),
-            if found.len() == 1 { "entry" } else { "entries" }
-        ));
+        let revoked = found.iter().filter(|e| e.revoked().is_some()).count();
+        let certified = found.len() - revoked;
+        let n = |k: usize, what: &str| {
+            format!("{k} {what} {}", if k == 1 { "entry" } else { "entries" })
+        };
+        out.push_str(&match (certified, revoked) {
+            (_, 0) => format!("{} match\n", n(certified, "certified")),
+            (0, _) => format!("{} match\n", n(revoked, "revoked")),
+            _ => format!(
+                "{} and {} match\n",
+                n(certified, "certified"),
+                n(revoked, "revoked")
+            ),
+        });
         crate::write_human(&out)?;
     }
     // "No match" is an answer, not an error: its own status, so scripts tell it from a
-    // store that cannot be read (1, through the error path).
-    Ok(ExitCode::from(if found.is_empty() {
-        documents::exit::NO_MATCH
-    } else {
+    // store that cannot be read (1, through the error path). Without --status the question
+    // is "is it certified?": revoked entries alone answer no.
+    let answered = match q.status {
+        None => found.iter().any(|e| e.is_certified()),
+        Some(_) => !found.is_empty(),
+    };
+    Ok(ExitCode::from(if answered {
         documents::exit::OK
+    } else {
+        documents::exit::NO_MATCH
     }))
+}
+
+fn cmd_revoke(r: RevokeArgs) -> Result<ExitCode> {
+    let st = open_store(&r.db)?;
+    let target = hcl::revoke::Target {
+        entry: r.entry.clone(),
+        report: r.report.clone(),
+    };
+    let date = now_rfc3339();
+    let out = match hcl::revoke::revoke(&st, &target, &r.reason, &date, &r.key, &r.maintainers) {
+        Ok(o) => o,
+        Err(e) => {
+            let code = e.exit_code();
+            match &e {
+                hcl::revoke::RevokeError::Store(e @ hcl::HclError::Tampered { .. }) => {
+                    return Ok(tampered(e))
+                }
+                _ if code == documents::exit::NO => {
+                    return Err(e).with_context(|| format!("cannot revoke in {}", r.db.display()))
+                }
+                _ => esay!("hwcert: error: {e}"),
+            }
+            return Ok(ExitCode::from(code));
+        }
+    };
+    for a in &out.already {
+        esay!("hwcert: note: already revoked, left as it is: {a}");
+    }
+    let principal = out
+        .revoked_by
+        .split(',')
+        .map(str::trim)
+        .find(|p| !p.is_empty())
+        .unwrap_or("PRINCIPAL")
+        .to_string();
+    for x in &out.revoked {
+        say!(
+            "hwcert: revoked {}  {}\n  report {}{}\n  on {date} by {} ({})\n  signed revocation {}\n  check it: ssh-keygen -Y verify -f {} -I {principal} -n {} -s {} < {}",
+            x.entry,
+            x.title,
+            x.report_sha256,
+            if x.was_current {
+                " (its current certification: the entry is revoked)"
+            } else {
+                " (an earlier certification: the entry's current one stands)"
+            },
+            out.revoked_by,
+            out.signing_key,
+            x.document.display(),
+            r.maintainers.display(),
+            hcl::revocation::NAMESPACE,
+            x.signature.display(),
+            x.document.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_publish(p: PublishArgs) -> Result<ExitCode> {
@@ -350,6 +539,24 @@ fn cmd_publish(p: PublishArgs) -> Result<ExitCode> {
         bail!("-o must name the site's directory");
     }
     let st = open_store(&p.db)?;
+    // Every revocation holds before anything is written: a site never shows a withdrawn
+    // certification as standing, nor one withdrawn without a maintainer's signature.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let trust = match &p.maintainers {
+        Some(f) => Some(hcl::revocation::Trust::read(f).context("cannot read --maintainers")?),
+        None => None,
+    };
+    match hcl::revoke::verify_store(&st, threads, trust.as_ref()) {
+        Ok(_) => {}
+        Err(e @ hcl::HclError::Tampered { .. }) => return Ok(tampered(&e)),
+        Err(e @ hcl::HclError::Untrusted { .. }) => {
+            esay!("hwcert: error: {e}");
+            return Ok(ExitCode::from(documents::exit::UNTRUSTED));
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot publish {}", p.db.display()));
+        }
+    }
     let mut opts = hcl::site::PublishOptions::default();
     if let Some(t) = p.title {
         if t.trim().is_empty() {

@@ -543,6 +543,7 @@ pub fn generate(dir: &Path, n: usize, threads: usize) -> Result<SynthStats, Erro
                     system,
                     details,
                     cases,
+                    revocation: None,
                 });
                 stats.certifications += 1;
             }

@@ -65,7 +65,7 @@ fn push_uint(out: &mut String, mut n: usize) {
 /// The index's string columns: key in data/index.js and the value of a row.
 type Col = (&'static str, for<'a> fn(&'a Row<'a>) -> &'a str);
 
-const COLS: [Col; 13] = [
+const COLS: [Col; 14] = [
     ("vendor", |r| r.vendor),
     ("name", |r| r.name),
     ("sub", |r| &r.sub),
@@ -79,6 +79,8 @@ const COLS: [Col; 13] = [
     ("sys", |r| r.system),
     ("os", |r| r.os),
     ("date", |r| r.date),
+    // The day the current certification was revoked, or "": such a row says "Revoked".
+    ("rev", |r| r.revoked),
 ];
 
 /// The digits of the index's packed columns (none needs escaping in JSON or HTML).
@@ -346,7 +348,7 @@ pub(crate) fn write_json(path: &Path, ctx: &Ctx, rows: &[Row]) -> Result<(), Err
 }
 
 /// The columns of hcl.csv.
-pub const CSV_HEADER: [&str; 21] = [
+pub const CSV_HEADER: [&str; 23] = [
     "id",
     "kind",
     "vendor_id",
@@ -368,6 +370,10 @@ pub const CSV_HEADER: [&str; 21] = [
     "signed_by",
     "report_sha256",
     "page",
+    // Added with revocations, at the end so that older readers' columns stay where they
+    // were: when the current certification was revoked (RFC 3339), and why.
+    "revoked",
+    "revocation_reason",
 ];
 
 /// Append one CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break;
@@ -411,7 +417,8 @@ pub(crate) fn write_csv(path: &Path, base_url: &str, rows: &[Row]) -> Result<(),
         page.push_str("entries/");
         page.push_str(&e.id);
         page.push_str(".html");
-        let fields: [&str; 21] = [
+        let rev = e.revoked();
+        let fields: [&str; 23] = [
             &e.id,
             e.kind.as_str(),
             k.vendor_id.as_deref().unwrap_or(""),
@@ -433,6 +440,8 @@ pub(crate) fn write_csv(path: &Path, base_url: &str, rows: &[Row]) -> Result<(),
             cs(|c| &c.signed_by),
             cs(|c| &c.report_sha256),
             &page,
+            rev.map(|r| &*r.date).unwrap_or(""),
+            rev.map(|r| &*r.reason).unwrap_or(""),
         ];
         for (i, f) in fields.iter().enumerate() {
             if i > 0 {

@@ -8,7 +8,7 @@ use crate::key::Kind;
 use super::layout::{PAGE_SIZE, REPORT_FILES};
 use super::row::{Ctx, Row};
 use super::util::{day, s, shell_quote, thousands};
-use super::view::CertView;
+use super::view::{CertView, RevocationView};
 
 /// Append `s` escaped for HTML text and attribute values. C0 control characters other than
 /// tab, newline and carriage return become U+FFFD.
@@ -140,7 +140,13 @@ fn index_row(out: &mut String, r: &Row) {
     el(out, "<td class=\"nw\">", &r.rel, "</td>");
     el(out, "<td>", &r.e.key.arch, "</td>");
     el(out, "<td>", &r.driver_label(), "</td>");
-    el(out, "<td class=\"date\">", r.date, "</td></tr>\n");
+    // A revoked entry is never shown as certified: the column says so instead of a date.
+    let cls = if r.revoked.is_empty() {
+        "<td class=\"date\">"
+    } else {
+        "<td class=\"date revoked\">"
+    };
+    el(out, cls, &r.date_label(), "</td></tr>\n");
 }
 
 /// The count line above the table.
@@ -191,6 +197,12 @@ pub(crate) fn index_page(out: &mut String, ctx: &Ctx, rows: &[Row], order: &[usi
                 " certified on OpenCloudOS",
             ],
         );
+        if ctx.revoked > 0 {
+            out.push_str(&format!(
+                " ({} of them since revoked)",
+                thousands(ctx.revoked)
+            ));
+        }
         if !ctx.as_of.is_empty() {
             out.push_str(", as of ");
             text(out, ctx.as_of);
@@ -389,7 +401,25 @@ fn certification_facts(out: &mut String, c: &CertView) {
     fact_code(out, "Report SHA-256", "", Some(&c.report_sha256));
     fact(out, "hwcert version", &c.tool_version);
     fact(out, "Added to the list", &c.added);
+    if let Some(r) = &c.revocation {
+        fact(out, "Revoked", &r.date);
+        fact(out, "Reason", &r.reason);
+        fact(out, "Revoked by", &r.revoked_by);
+        fact_code(out, "Revoking key", "", Some(&r.signing_key));
+        fact_code(out, "Revocation SHA-256", "", Some(&r.document_sha256));
+    }
     out.push_str("</dl>\n");
+}
+
+/// The notice at the top of a revoked entry's page: `Revoked on DATE: REASON`.
+fn revoked_notice(out: &mut String, r: &RevocationView) {
+    out.push_str("<p class=\"revoked\" role=\"alert\" id=\"revoked\"><strong>Revoked on ");
+    text(out, day(&r.date));
+    out.push_str(":</strong> ");
+    text(out, &r.reason);
+    out.push_str(" <span class=\"muted\">(by ");
+    text(out, &r.revoked_by);
+    out.push_str("; this entry is not certified)</span></p>\n");
 }
 
 /// `entries/<id>.html`.
@@ -404,7 +434,11 @@ pub(crate) fn entry_page(out: &mut String, ctx: &Ctx, r: &Row) {
             "<h2 id=\"current\">Current certification</h2>\n<p class=\"note\">This entry has no certification.</p>\n",
         ),
         Some(c) => {
-            out.push_str("<h2 id=\"current\">Current certification</h2>\n");
+            out.push_str(if c.revocation.is_some() {
+                "<h2 id=\"current\">Current certification (revoked)</h2>\n"
+            } else {
+                "<h2 id=\"current\">Current certification</h2>\n"
+            });
             certification_facts(out, c);
             out.push_str("<h3 id=\"report\">Signed report</h3>\n<p class=\"links\">");
             report_links(out, ctx, &c.report_sha256, true);
@@ -438,11 +472,23 @@ fn entry_lead(out: &mut String, ctx: &Ctx, r: &Row) {
     text(out, ctx.title);
     out.push_str("</a></nav>\n");
     el(out, "<h1>", &title, "</h1>\n");
+    if let Some(rv) = e.revoked() {
+        revoked_notice(out, rv);
+    }
     push_all(
         out,
         &["<p class=\"lead\"><span class=\"tag\">", r.kind_label()],
     );
-    el(out, "</span> certified on <b>", &r.rel, "</b> ");
+    el(
+        out,
+        if e.revoked().is_some() {
+            "</span> revoked; was certified on <b>"
+        } else {
+            "</span> certified on <b>"
+        },
+        &r.rel,
+        "</b> ",
+    );
     el(out, "<b>", &k.arch, "</b>");
     if let Some(c) = e.current() {
         el(out, ", most recently on ", day(&c.date), "");
@@ -560,7 +606,16 @@ fn history(out: &mut String, ctx: &Ctx, r: &Row) {
              <th scope=\"col\">Tested in</th><th scope=\"col\">Signed by</th><th scope=\"col\">Report</th></tr></thead>\n<tbody>\n",
         );
         for c in &e.certifications {
-            el(out, "<tr><td class=\"date\">", day(&c.date), "</td>");
+            el(out, "<tr><td class=\"date\">", day(&c.date), "");
+            if let Some(r) = &c.revocation {
+                el(
+                    out,
+                    " <span class=\"st fail\">revoked ",
+                    day(&r.date),
+                    "</span>",
+                );
+            }
+            out.push_str("</td>");
             el(out, "<td>", &cases_summary(c), "</td>");
             el(out, "<td>", &c.profile, "</td>");
             el(out, "<td>", s(&c.kernel), "</td>");
@@ -829,6 +884,7 @@ mod against_minijinja {
             as_of: "2026-03-01",
             systems: 0,
             components: 0,
+            revoked: 0,
             reports: report_files.len(),
             report_files: &report_files,
             base_url: "",

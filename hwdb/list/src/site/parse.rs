@@ -106,6 +106,13 @@ mod tests {
                             blocker: x.blocker,
                         })
                         .collect(),
+                    revocation: c.revocation.as_ref().map(|r| crate::entry::Revocation {
+                        date: r.date.to_string(),
+                        reason: r.reason.to_string(),
+                        revoked_by: r.revoked_by.to_string(),
+                        signing_key: r.signing_key.to_string(),
+                        document_sha256: r.document_sha256.to_string(),
+                    }),
                 })
                 .collect(),
         }

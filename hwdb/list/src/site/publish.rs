@@ -192,6 +192,7 @@ fn build(p: &Publish, listing: &Listing, title: &str, place: &Place) -> Result<B
         as_of: &as_of,
         systems,
         components: kept.len() - systems,
+        revoked: kept.iter().filter(|(e, _)| e.revoked().is_some()).count(),
         reports: report_files.len(),
         report_files: &report_files,
         base_url: p.base_url,

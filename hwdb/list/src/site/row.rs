@@ -24,6 +24,9 @@ pub(crate) struct Row<'a> {
     pub rel: String,
     /// `YYYY-MM-DD` of the current certification.
     pub date: &'a str,
+    /// `YYYY-MM-DD` of the current certification's revocation, or empty: the entry is
+    /// revoked then, and never shown as certified.
+    pub revoked: &'a str,
     pub driver: &'a str,
     pub driver_version: &'a str,
     pub firmware: &'a str,
@@ -68,6 +71,7 @@ impl<'a> Row<'a> {
             class,
             rel: k.release(),
             date: c.map(|c| day(&c.date)).unwrap_or(""),
+            revoked: e.revoked().map(|r| day(&r.date)).unwrap_or(""),
             driver: c.map(|c| s(&c.driver)).unwrap_or(""),
             driver_version: c.map(|c| s(&c.driver_version)).unwrap_or(""),
             firmware: c.map(|c| s(&c.firmware)).unwrap_or(""),
@@ -81,6 +85,15 @@ impl<'a> Row<'a> {
         match self.e.kind {
             Kind::System => "System",
             Kind::Component => "Component",
+        }
+    }
+
+    /// What the index's "Certified" column says: the date, or `Revoked YYYY-MM-DD`.
+    pub fn date_label(&self) -> String {
+        if self.revoked.is_empty() {
+            self.date.to_string()
+        } else {
+            format!("Revoked {}", self.revoked)
         }
     }
 
@@ -101,6 +114,8 @@ pub(crate) struct Ctx<'a> {
     pub as_of: &'a str,
     pub systems: usize,
     pub components: usize,
+    /// How many of them are revoked.
+    pub revoked: usize,
     pub reports: usize,
     /// Report hash → which of [`REPORT_FILES`](super::layout::REPORT_FILES) the site holds (bit i for file i).
     pub report_files: &'a HashMap<String, u8, FxBuild>,

@@ -333,6 +333,8 @@ impl<'a> Reader<'a> {
             system,
             details: details.unwrap_or_default(),
             cases: cases?,
+            // A "revocation" field is unknown here: such a file is serde's to read.
+            revocation: None,
         })
     }
 

@@ -64,6 +64,24 @@ pub(crate) struct CertView<'a> {
     pub details: Vec<(S<'a>, S<'a>)>,
     #[serde(borrow)]
     pub cases: Vec<CaseView<'a>>,
+    /// See [`crate::entry::Revocation`]. The strict reader gives such a file to serde.
+    #[serde(borrow, default)]
+    pub revocation: Option<RevocationView<'a>>,
+}
+
+/// A certification's revocation (see [`crate::entry::Revocation`]).
+#[derive(Debug, Deserialize)]
+pub(crate) struct RevocationView<'a> {
+    #[serde(borrow)]
+    pub date: S<'a>,
+    #[serde(borrow)]
+    pub reason: S<'a>,
+    #[serde(borrow)]
+    pub revoked_by: S<'a>,
+    #[serde(borrow)]
+    pub signing_key: S<'a>,
+    #[serde(borrow)]
+    pub document_sha256: S<'a>,
 }
 
 /// An entry's key (see [`crate::key::Key`]).
@@ -241,6 +259,11 @@ impl<'de> Deserialize<'de> for Borrowed<'de> {
 impl<'a> EntryView<'a> {
     pub fn current(&self) -> Option<&CertView<'a>> {
         self.certifications.first()
+    }
+
+    /// As [`crate::entry::Entry::revoked`].
+    pub fn revoked(&self) -> Option<&RevocationView<'a>> {
+        self.current().and_then(|c| c.revocation.as_ref())
     }
 
     /// As [`crate::entry::Entry::title`].

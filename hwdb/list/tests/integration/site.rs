@@ -50,6 +50,7 @@ fn cert(sha: &str, date: &str, kernel: &str) -> Certification {
                 blocker: false,
             },
         ],
+        revocation: None,
     }
 }
 
@@ -415,9 +416,9 @@ fn csv_quotes_and_defuses_formulas() {
         rows[0].join(","),
         "id,kind,vendor_id,device_id,subsystem_vendor_id,subsystem_device_id,vendor,name,class,\
          os_id,os_version_id,arch,kernel,driver,driver_version,firmware,date,profile,signed_by,\
-         report_sha256,page"
+         report_sha256,page,revoked,revocation_reason"
     );
-    assert!(rows.iter().all(|r| r.len() == 21));
+    assert!(rows.iter().all(|r| r.len() == 23));
     let id = hostile_nic_id();
     let r = rows.iter().find(|r| r[0] == id).expect("the hostile row");
     let col = |name: &str| rows[0].iter().position(|c| c == name).expect("a column");

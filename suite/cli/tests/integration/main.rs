@@ -4,6 +4,7 @@ mod certify;
 mod cli;
 mod escapes;
 mod hwdb_cli;
+mod hwdb_revoke;
 mod plan_cli;
 mod report_cli;
 mod run_cli;
