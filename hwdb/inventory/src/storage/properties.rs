@@ -25,7 +25,9 @@ pub(super) fn identity(
         d.model = d.model.take().or_else(|| attr("name"));
         d.firmware = d.firmware.take().or_else(|| attr("fwrev"));
     }
-    d.serial = attr("serial").or_else(|| sys.attr(&format!("{dir}/serial")));
+    // virtio-blk shows an empty serial when the host configured none.
+    let serial = |rel: &str| sys.attr_maybe_empty(rel);
+    d.serial = serial(&format!("{device_rel}/serial")).or_else(|| serial(&format!("{dir}/serial")));
     if scsi {
         if d.serial.is_none() {
             d.serial = read_vpd_serial(sys, &format!("{device_rel}/vpd_pg80"));
