@@ -175,8 +175,9 @@ pub fn probe(sys: &Sysroot) -> Option<Dmi> {
     if sys.is_dir(ID_DIR) {
         d.source = "sysfs".into();
         for key in ID_FIELDS {
+            // A string the firmware did not fill in (SMBIOS string 0) is an empty attribute.
             let v = sys
-                .attr(&format!("{ID_DIR}/{key}"))
+                .attr_maybe_empty(&format!("{ID_DIR}/{key}"))
                 .filter(|v| !smbios::is_placeholder(v));
             if let Some(s) = slot(&mut d, key) {
                 any |= v.is_some();

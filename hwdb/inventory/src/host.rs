@@ -194,7 +194,8 @@ pub fn probe(sys: &Sysroot) -> Host {
     let os = os_release(sys);
     let hostname = sys
         .attr("proc/sys/kernel/hostname")
-        .or_else(|| sys.attr("etc/hostname"))
+        // hostname(5): an empty /etc/hostname is no static hostname, not a broken file.
+        .or_else(|| sys.attr_maybe_empty("etc/hostname"))
         .filter(|h| h != "(none)");
     let efi = sys.is_dir("sys/firmware/efi");
     let boot_mode = if efi {

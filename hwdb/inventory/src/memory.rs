@@ -162,6 +162,8 @@ fn blocks(sys: &Sysroot, m: &mut Memory) {
         }
     }
     let (mut online, mut offline) = (0u64, 0u64);
+    // A block whose state cannot be read makes the totals unknown, never smaller.
+    let mut unknown = false;
     let mut nodes: Vec<NodeMemory> = Vec::new();
     for name in sys.list_dir(BLOCKS) {
         let Some(idx) = name.strip_prefix("memory") else {
@@ -171,7 +173,8 @@ fn blocks(sys: &Sysroot, m: &mut Memory) {
             continue;
         }
         let dir = format!("{BLOCKS}/{name}");
-        match sys.attr(&format!("{dir}/state")).as_deref() {
+        let state_rel = format!("{dir}/state");
+        match sys.attr(&state_rel).as_deref() {
             Some("online") => {
                 online += bs;
                 if let Some(&n) = block_node.get(&name) {
@@ -185,9 +188,21 @@ fn blocks(sys: &Sysroot, m: &mut Memory) {
                 }
             }
             Some("offline") | Some("going-offline") => offline += bs,
-            Some(other) => sys.warn(&format!("{dir}/state"), format!("unknown state '{other}'")),
-            None => {}
+            Some(other) => {
+                sys.warn(&state_rel, format!("unknown state '{other}'"));
+                unknown = true;
+            }
+            None => {
+                // Empty or unreadable is warned about already; every block has a state.
+                if !sys.exists(&state_rel) {
+                    sys.warn(&state_rel, "missing");
+                }
+                unknown = true;
+            }
         }
+    }
+    if unknown {
+        return;
     }
     nodes.sort_by_key(|n| n.node);
     m.online_bytes = Some(online);
@@ -301,6 +316,31 @@ mod tests {
             .warnings()
             .iter()
             .any(|w| w.message.contains("not understood")));
+    }
+
+    /// Issue 13.14: a block whose state file is empty leaves the totals unknown (they were
+    /// counted without it: smaller, silently).
+    #[test]
+    fn an_empty_block_state_makes_the_totals_unknown() {
+        let d = tempfile::tempdir().expect("tmp");
+        let r = d.path();
+        for (i, st) in ["online\n", ""].iter().enumerate() {
+            let b = r.join(format!("{BLOCKS}/memory{i}"));
+            fs::create_dir_all(&b).expect("mkdir");
+            fs::write(b.join("state"), st).expect("w");
+        }
+        fs::write(r.join(format!("{BLOCKS}/block_size_bytes")), "8000000\n").expect("w");
+        let sys = Sysroot::new(r);
+        let m = probe(&sys);
+        assert_eq!(m.block_size_bytes, Some(128 << 20));
+        assert_eq!((m.online_bytes, m.offline_bytes), (None, None));
+        assert!(
+            sys.warnings()
+                .iter()
+                .any(|w| w.path == format!("/{BLOCKS}/memory1/state") && w.message == "empty"),
+            "{:?}",
+            sys.warnings()
+        );
     }
 
     #[test]

@@ -107,7 +107,13 @@ fn probe_one(sys: &Sysroot, dir: &str, name: String) -> NetInterface {
     let type_id = sys.parse::<u32>(&at("type"));
     n.kind = type_id.map(kind_name);
     n.mtu = sys.parse(&at("mtu"));
-    n.mac = sys.attr(&at("address"));
+    // An interface without a link-layer address (tun, wireguard, ipip: addr_len 0) shows an
+    // empty address; Ethernet, InfiniBand, loopback and Wi-Fi interfaces always have one.
+    n.mac = if matches!(type_id, Some(1 | 6 | 32 | 772 | 801)) {
+        sys.attr(&at("address"))
+    } else {
+        sys.attr_maybe_empty(&at("address"))
+    };
     n.operstate = sys.attr(&at("operstate"));
 
     if let Some(dev) = device.as_deref() {

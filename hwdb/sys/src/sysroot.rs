@@ -307,31 +307,25 @@ impl Sysroot {
         self.text(rel, true, false)
     }
 
-    /// A one-value attribute, trimmed; an empty file is `None` without a warning (many
-    /// attributes are legitimately empty).
+    /// A one-value attribute, trimmed of white space and NULs. Missing is silent; empty is a
+    /// warning and `None`, as for [`Sysroot::read`]: an empty file is never a value.
     pub fn attr(&self, rel: &str) -> Option<String> {
-        let s = self.read_maybe_empty(rel)?;
-        let t = s.trim_matches(|c: char| c.is_whitespace() || c == '\0');
-        if t.is_empty() {
-            None
-        } else {
-            Some(t.to_string())
-        }
+        let t = self.read(rel)?;
+        Some(trim_value(&t).to_string())
     }
 
-    /// The text of a number attribute: as [`Sysroot::attr`], but empty is a warning (a number
-    /// is never legitimately empty).
-    fn number_text(&self, rel: &str) -> Option<String> {
-        let t = self.read(rel)?;
-        Some(
-            t.trim_matches(|c: char| c.is_whitespace() || c == '\0')
-                .to_string(),
-        )
+    /// As [`Sysroot::attr`], for the attributes a working kernel may leave empty (a string the
+    /// firmware or the device did not fill in, a dm device created without a uuid): empty is
+    /// `None`, silently. Each call site says why its attribute may be empty.
+    pub fn attr_maybe_empty(&self, rel: &str) -> Option<String> {
+        let s = self.read_maybe_empty(rel)?;
+        let t = trim_value(&s);
+        (!t.is_empty()).then(|| t.to_string())
     }
 
     /// A one-value attribute parsed as `T`; garbage and empty are warnings.
     pub fn parse<T: FromStr>(&self, rel: &str) -> Option<T> {
-        let s = self.number_text(rel)?;
+        let s = self.attr(rel)?;
         match s.parse() {
             Ok(v) => Some(v),
             Err(_) => {
@@ -343,7 +337,7 @@ impl Sysroot {
 
     /// A hexadecimal attribute (`0x8086` or `8086`); garbage is a warning.
     pub fn parse_hex(&self, rel: &str) -> Option<u64> {
-        let s = self.number_text(rel)?;
+        let s = self.attr(rel)?;
         let digits = s
             .strip_prefix("0x")
             .or_else(|| s.strip_prefix("0X"))
@@ -527,10 +521,14 @@ fn display_path(rel: &str) -> String {
     format!("/{}", rel.trim_start_matches('/'))
 }
 
+/// A one-value attribute's text without the white space and NULs around it.
+fn trim_value(t: &str) -> &str {
+    t.trim_matches(|c: char| c.is_whitespace() || c == '\0')
+}
+
 /// Whether a file's text holds nothing but white space and NULs.
 fn is_blank(t: &str) -> bool {
-    t.trim_matches(|c: char| c.is_whitespace() || c == '\0')
-        .is_empty()
+    trim_value(t).is_empty()
 }
 
 /// A value shortened for a warning message.
@@ -765,8 +763,9 @@ mod tests {
         assert_eq!(s.read_required("sys/x/blank"), None);
         assert_eq!(s.parse::<u32>("sys/x/empty"), None);
         assert_eq!(s.parse_hex("sys/x/blank"), None);
+        assert_eq!(s.attr("sys/x/label"), None);
         let w = s.take_warnings();
-        for f in ["sys/x/empty", "sys/x/blank"] {
+        for f in ["sys/x/empty", "sys/x/blank", "sys/x/label"] {
             assert!(
                 w.iter()
                     .any(|x| x.path.ends_with(f) && x.message.contains("empty")),
@@ -775,7 +774,8 @@ mod tests {
         }
         // Legitimately empty: said so at the call site.
         assert_eq!(s.read_maybe_empty("sys/x/empty").as_deref(), Some(""));
-        assert_eq!(s.attr("sys/x/label"), None);
+        assert_eq!(s.attr_maybe_empty("sys/x/label"), None);
+        assert_eq!(s.attr_maybe_empty("sys/x/blank"), None);
         assert!(s.warnings().is_empty(), "{:?}", s.warnings());
     }
 
@@ -829,10 +829,7 @@ mod tests {
             !w.iter().any(|x| x.path.ends_with("/absent")),
             "missing is silent"
         );
-        assert!(
-            !w.iter().any(|x| x.path.ends_with("/empty")),
-            "empty is silent"
-        );
+        assert!(find("/empty").contains("empty"), "{w:?}");
         s.read_required(&format!("{dev}/absent"));
         assert!(s.warnings().iter().any(|x| x.path.ends_with("/absent")));
     }

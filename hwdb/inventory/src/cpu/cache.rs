@@ -16,7 +16,8 @@ pub(super) struct CacheEntry {
     kind: String,
     level: i64,
     id: i64,
-    size: u64,
+    /// `None` where the size file exists but could not be read (warned): unknown, not 0.
+    size: Option<u64>,
     shared: Option<CpuSet>,
 }
 
@@ -61,7 +62,7 @@ pub(super) fn parse_cpuinfo_cache(data: &str) -> Option<CacheEntry> {
         kind: kind.to_string(),
         level,
         id: 0,
-        size: (size as u64).saturating_mul(1024),
+        size: Some((size as u64).saturating_mul(1024)),
         shared: None,
     })
 }
@@ -107,7 +108,13 @@ impl Caches {
     }
 
     /// The position of the (type, level, id) cache, added with `size()` when new.
-    fn get_or_add(&mut self, kind: &str, level: i64, id: i64, size: impl FnOnce() -> u64) -> usize {
+    fn get_or_add(
+        &mut self,
+        kind: &str,
+        level: i64,
+        id: i64,
+        size: impl FnOnce() -> Option<u64>,
+    ) -> usize {
         let key = (kind.to_string(), level, id);
         if let Some(&p) = self.by_key.get(&key) {
             return p;
@@ -188,15 +195,19 @@ pub(super) fn read_caches(sys: &Sysroot, cpu: u32, caches: &mut Caches) {
         }
         let id = id.unwrap_or_else(|| caches.mk_id(cpu, &kind, level));
         let pos = caches.get_or_add(&kind, level, id, || {
-            match sys.attr(&format!("{dir}/size")) {
-                Some(s) => parse_size(&s).unwrap_or_else(|| {
+            let rel = format!("{dir}/size");
+            match sys.attr(&rel) {
+                Some(s) => parse_size(&s).or_else(|| {
                     sys.warn(
-                        &format!("{dir}/size"),
+                        &rel,
                         format!("cannot parse '{}'", hwsys::sysroot::shorten(&s)),
                     );
-                    0
+                    None
                 }),
-                None => 0,
+                // lscpu counts a cache without a size file as 0 bytes; one whose file is
+                // empty or garbage (warned) has an unknown size, never 0.
+                None if !sys.exists(&rel) => Some(0),
+                None => None,
             }
         });
         if !caches.has_shared(pos) {
@@ -220,7 +231,7 @@ fn read_sparc_caches(sys: &Sysroot, cpu: u32, caches: &mut Caches) {
             continue;
         };
         let id = caches.mk_id(cpu, kind, level);
-        let pos = caches.get_or_add(kind, level, id, || size);
+        let pos = caches.get_or_add(kind, level, id, || Some(size));
         if !caches.has_shared(pos) {
             caches.set_shared(pos, CpuSet::from([cpu]));
         }
@@ -235,7 +246,14 @@ pub(super) fn summarize_caches(caches: &[CacheEntry], ecaches: &[CacheEntry]) ->
         by_name.entry(c.name.as_str()).or_default().push(c);
     }
     for (name, list) in by_name {
-        let size = list.iter().fold(0u64, |a, c| a.saturating_add(c.size));
+        // One instance of unknown size makes the total unknown: the line is left out (its
+        // file is named in a warning), as lscpu leaves out a cache of no size.
+        let Some(size) = list
+            .iter()
+            .try_fold(0u64, |a, c| c.size.map(|s| a.saturating_add(s)))
+        else {
+            continue;
+        };
         if size == 0 {
             continue;
         }
@@ -249,12 +267,15 @@ pub(super) fn summarize_caches(caches: &[CacheEntry], ecaches: &[CacheEntry]) ->
             from_cpuinfo: false,
         });
     }
-    for c in ecaches.iter().filter(|c| c.size != 0) {
+    for (c, size) in ecaches
+        .iter()
+        .filter_map(|c| Some((c, c.size.filter(|s| *s != 0)?)))
+    {
         out.push(Cache {
             name: c.name.clone(),
             level: c.level.clamp(0, 1_000) as u32,
             kind: c.kind.clone(),
-            size_bytes: c.size,
+            size_bytes: size,
             instances: 1,
             from_cpuinfo: true,
         });
@@ -265,6 +286,48 @@ pub(super) fn summarize_caches(caches: &[CacheEntry], ecaches: &[CacheEntry]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 13.14: an empty `size` leaves that cache's total unknown (it was summed as 0);
+    /// a missing one counts 0 bytes, as lscpu counts it.
+    #[test]
+    fn an_empty_cache_size_is_unknown_never_0() {
+        let d = tempfile::tempdir().expect("tmp");
+        let r = d.path();
+        for (cpu, l1d, l2) in [(0, "32K\n", "1024K\n"), (1, "", "1024K\n")] {
+            for (i, level, kind, size) in [(0, "1", "Data", l1d), (1, "2", "Unified", l2)] {
+                let dir = r.join(format!("{SYS_CPU}/cpu{cpu}/cache/index{i}"));
+                std::fs::create_dir_all(&dir).expect("mkdir");
+                std::fs::write(dir.join("level"), level).expect("w");
+                std::fs::write(dir.join("type"), kind).expect("w");
+                std::fs::write(dir.join("id"), format!("{cpu}")).expect("w");
+                if cpu == 1 || i == 0 {
+                    std::fs::write(dir.join("size"), size).expect("w");
+                }
+            }
+        }
+        let sys = Sysroot::new(r);
+        let mut caches = Caches::default();
+        read_caches(&sys, 0, &mut caches);
+        read_caches(&sys, 1, &mut caches);
+        let summary = summarize_caches(&caches.list, &[]);
+        let names: Vec<(&str, u64)> = summary
+            .iter()
+            .map(|c| (c.name.as_str(), c.size_bytes))
+            .collect();
+        assert_eq!(
+            names,
+            [("L2", 1 << 20)],
+            "L1d unknown, L2 of cpu0 missing: 0"
+        );
+        assert!(
+            sys.warnings()
+                .iter()
+                .any(|w| w.path == format!("/{SYS_CPU}/cpu1/cache/index0/size")
+                    && w.message == "empty"),
+            "{:?}",
+            sys.warnings()
+        );
+    }
 
     #[test]
     fn sizes_and_cpuinfo_cache_lines() {
@@ -278,7 +341,7 @@ mod tests {
             "level=3 type=Unified scope=Shared size=65536K line_size=256 associativity=16",
         )
         .expect("cache");
-        assert_eq!((e.name.as_str(), e.size), ("L3", 64 << 20));
+        assert_eq!((e.name.as_str(), e.size), ("L3", Some(64 << 20)));
         assert!(parse_cpuinfo_cache(
             "level=1 type=Data scope=Private size=128K line_size=256 associativity=8"
         )

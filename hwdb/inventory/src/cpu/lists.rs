@@ -77,9 +77,12 @@ pub(super) fn parse_mask_capped(s: &str) -> Result<CpuSet, String> {
         return Err(format!("a mask of {} words is implausible", words.len()));
     }
     let mut out = CpuSet::new();
+    let last = words.len() - 1;
     for (wi, w) in words.iter().rev().enumerate() {
         let w = w.trim();
-        if w.is_empty() || w.len() > 8 {
+        // The kernel writes every word after the first as 8 hex digits (bitmap_string): a
+        // shorter one is a cut file ("ff,fff"), not a mask of fewer CPUs.
+        if w.is_empty() || w.len() > 8 || (wi != last && w.len() != 8) {
             return Err(format!(
                 "'{}' is not a CPU mask",
                 hwsys::sysroot::shorten(s)
@@ -157,5 +160,16 @@ mod tests {
             CpuSet::from([0, 1, 32])
         );
         assert!(parse_mask_capped("123456789").is_err());
+        // Cut in the middle (issue 13.14, point 3): a short word after the first, a trailing
+        // comma.
+        assert!(parse_mask_capped("00000001,0000").is_err());
+        assert!(parse_mask_capped("00000001,").is_err());
+        assert_eq!(
+            parse_mask_capped("1,00000000").expect("mask"),
+            CpuSet::from([32])
+        );
+        // A cut list: a range or a list without its last number.
+        assert!(parse_list_capped("0-").is_err());
+        assert!(parse_list_capped("0-3,").is_err());
     }
 }

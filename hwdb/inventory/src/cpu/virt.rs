@@ -252,8 +252,9 @@ fn dmi_hypervisor(sys: &Sysroot, guest_flag: bool, arch: Option<&str>) -> Option
     if x86 && !guest_flag {
         return None;
     }
+    // A DMI string the firmware did not fill in is an empty attribute (as in dmi.rs).
     let dmi = |f: &str| {
-        sys.attr(&format!("sys/class/dmi/id/{f}"))
+        sys.attr_maybe_empty(&format!("sys/class/dmi/id/{f}"))
             .unwrap_or_default()
     };
     let (vendor, product, bios) = (dmi("sys_vendor"), dmi("product_name"), dmi("bios_vendor"));

@@ -210,10 +210,13 @@ impl<'a> Ctx<'a> {
             return "part".into();
         }
         let k = if name.starts_with("dm-") {
-            let prefix = sys.attr(&format!("{dir}/dm/uuid")).and_then(|u| {
-                let p = u.split('-').next().unwrap_or_default().to_string();
-                (!p.is_empty()).then_some(p)
-            });
+            // A dm device created without a uuid (dmsetup create without -u) has an empty one.
+            let prefix = sys
+                .attr_maybe_empty(&format!("{dir}/dm/uuid"))
+                .and_then(|u| {
+                    let p = u.split('-').next().unwrap_or_default().to_string();
+                    (!p.is_empty()).then_some(p)
+                });
             match prefix {
                 // kpartx names its partitions' uuids "part1-…", "part2-…".
                 Some(p) if p.to_ascii_lowercase().starts_with("part") => "part".to_string(),
@@ -223,7 +226,8 @@ impl<'a> Ctx<'a> {
         } else if name.starts_with("loop") {
             "loop".into()
         } else if name.starts_with("md") {
-            sys.attr(&format!("{dir}/md/level"))
+            // An inactive array (being assembled, or a container) has no level yet: empty.
+            sys.attr_maybe_empty(&format!("{dir}/md/level"))
                 .unwrap_or_else(|| "md".into())
         } else if scsi {
             sys.parse::<i32>(&format!("{dir}/device/type"))

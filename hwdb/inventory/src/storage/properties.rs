@@ -25,7 +25,9 @@ pub(super) fn identity(
         d.model = d.model.take().or_else(|| attr("name"));
         d.firmware = d.firmware.take().or_else(|| attr("fwrev"));
     }
-    d.serial = attr("serial").or_else(|| sys.attr(&format!("{dir}/serial")));
+    // virtio-blk shows an empty serial when the host configured none.
+    let serial = |rel: &str| sys.attr_maybe_empty(rel);
+    d.serial = serial(&format!("{device_rel}/serial")).or_else(|| serial(&format!("{dir}/serial")));
     if scsi {
         if d.serial.is_none() {
             d.serial = read_vpd_serial(sys, &format!("{device_rel}/vpd_pg80"));
@@ -36,8 +38,14 @@ pub(super) fn identity(
                     .map(|h| format!("0x{}", h.to_lowercase()))
             })
             .or_else(|| {
-                sys.read_bytes(&format!("{device_rel}/vpd_pg83"), 4096)
-                    .and_then(|b| vpd_naa(&b))
+                let rel = format!("{device_rel}/vpd_pg83");
+                let b = sys.read_bytes(&rel, 4096)?;
+                if b.is_empty() {
+                    // A page the kernel shows has at least its 4-byte header.
+                    sys.warn(&rel, "empty");
+                    return None;
+                }
+                vpd_naa(&b)
             });
     } else if d.name.starts_with("nvme") {
         d.wwn = sys.attr(&format!("{dir}/wwid"));
@@ -148,6 +156,29 @@ impl UdevProps {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 13.14: an empty VPD page 0x83 is a warning naming it (the WWN was silently gone).
+    #[test]
+    fn an_empty_vpd_page_is_named() {
+        let d = tempfile::tempdir().expect("tmp");
+        let dev = "sys/devices/scsi/0:0:0:0";
+        std::fs::create_dir_all(d.path().join(dev)).expect("mkdir");
+        std::fs::write(d.path().join(dev).join("vpd_pg83"), b"").expect("w");
+        let sys = Sysroot::new(d.path());
+        let mut b = BlockDevice {
+            name: "sda".into(),
+            ..BlockDevice::default()
+        };
+        identity(&sys, &mut b, "sys/block/sda", dev, true);
+        assert_eq!(b.wwn, None);
+        assert!(
+            sys.warnings()
+                .iter()
+                .any(|w| w.path == format!("/{dev}/vpd_pg83") && w.message == "empty"),
+            "{:?}",
+            sys.warnings()
+        );
+    }
 
     #[test]
     fn vpd_pages() {

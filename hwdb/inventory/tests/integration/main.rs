@@ -2,6 +2,7 @@
 
 mod common;
 mod corruption;
+mod empty_files;
 mod handmade_storage;
 mod lsblk_fixtures;
 mod lscpu_fixtures;
