@@ -175,7 +175,7 @@ fn a_corrupted_block_of_the_scratch_file_fails_naming_its_offset() {
         "{measured}"
     );
     assert!(
-        measured.ends_with("contents do not match their checksum"),
+        measured.ends_with("contents differ from what was written"),
         "{measured}"
     );
     assert_eq!(value(&m, "bad_blocks"), 1.0);

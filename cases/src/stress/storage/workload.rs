@@ -169,7 +169,7 @@ pub(super) fn sequential(
                     .enumerate()
                 {
                     let o = off + (b * BLOCK) as u64;
-                    if let Err(bad) = check_block(block_words(chunk), o, generation) {
+                    if let Err(bad) = check_block(block_words(chunk), o, generation, &noise) {
                         out.bad_count += 1;
                         if out.bad.len() < 8 {
                             out.bad.push((o, bad));
@@ -239,6 +239,7 @@ pub(super) fn random_reads(
     if blocks == 0 {
         return Ok(out);
     }
+    let noise = Noise::new(generation);
     let mut rng = seed | 1;
     let mut next_offset = || {
         rng ^= rng >> 12;
@@ -286,7 +287,8 @@ pub(super) fn random_reads(
             out.ios += 1;
             out.hist
                 .record(now.duration_since(started[slot]).as_nanos() as u64);
-            if let Err(bad) = check_block(block_words(io.pool.slot(slot)), off, generation) {
+            if let Err(bad) = check_block(block_words(io.pool.slot(slot)), off, generation, &noise)
+            {
                 out.bad_count += 1;
                 if out.bad.len() < 8 {
                     out.bad.push((off, bad));
