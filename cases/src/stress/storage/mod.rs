@@ -22,13 +22,15 @@
 //! 1. the first write of the whole region in `storage_seq_block_bytes` (1 MiB) requests at the
 //!    largest sequential depth, for at most 40 % of the time (a raw device is tested over what
 //!    it reaches); every 4 KiB block carries its offset, the generation, the generation's random
-//!    data mixed with the offset (incompressible, no two blocks alike) and a checksum
-//!    ([`fill_block`]);
-//! 2. the queue-depth sweeps, in 70 % of the time left, split evenly over every step they could
-//!    take: sequential write (overwriting, on from where the last step stopped), then — after
-//!    everything written is read back once and every block checked ([`check_block`]; a bad
-//!    block fails the case and names its offset) — sequential read and 4 KiB random reads, each
-//!    block checked, at depths 1, 2, 4, … up to `storage_max_depth` (64). A phase stops when
+//!    data mixed with the offset (incompressible, no two blocks alike) and a tag of offset and
+//!    generation ([`fill_block`]; a few vector instructions a word, so the CPU never caps a
+//!    fast disk);
+//! 2. the queue-depth sweeps, in 70 % of the time left (less the time the read-back below is
+//!    expected to take at the first write's rate, at most 30 %), split evenly over every step
+//!    they could take: sequential write (overwriting, on from where the last step stopped),
+//!    then — after everything written is read back once and every word of every block compared
+//!    with what was written ([`check_block`]; a bad block fails the case and names its offset) — sequential read and
+//!    4 KiB random reads, each block checked, at depths 1, 2, 4, … up to `storage_max_depth` (64). A phase stops when
 //!    throughput stops rising: after two consecutive steps that are not more than 5 % above the
 //!    best step before them (see `sweep`). `storage_seq_depth` or `storage_rand_depth` pin
 //!    their phases to one depth. As fio does, each completed random read is replaced and

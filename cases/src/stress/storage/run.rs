@@ -201,14 +201,16 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
         covered = fill.reached;
         let mut write_end = fill.end;
 
-        // 2. The sweeps: 70 % of the time left, split evenly over every step they could take.
+        // 2. The sweeps: 70 % of the time left once the read-back between them is set aside
+        //    (the whole region at the first write's rate, at most 30 % of the time left), split
+        //    evenly over every step they could take.
+        let left = deadline.saturating_duration_since(Instant::now());
+        let readback = Duration::from_secs_f64(
+            (fill.secs * region as f64 / fill.bytes.max(1) as f64).min(1e6),
+        )
+        .min(left.mul_f64(0.3));
         let steps = 2 * seq_depths.len() + rand_depths.len();
-        let step = sweep::step_time(
-            deadline
-                .saturating_duration_since(Instant::now())
-                .mul_f64(0.7),
-            steps,
-        );
+        let step = sweep::step_time((left - readback).mul_f64(0.7), steps);
         step_secs = step.as_secs_f64();
         ctx.log(format!(
             "sweeping queue depths {} (sequential) and {} (random), {:.2} s a step",
@@ -234,6 +236,7 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
                 rate: mb(r.bytes, r.secs),
                 secs: r.secs,
                 hist: r.hist,
+                retried: false,
             })
         });
         sweeps.push((PHASES[0], w));
@@ -287,6 +290,7 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
                 rate: mb(r.bytes, r.secs),
                 secs: r.secs,
                 hist: r.hist,
+                retried: false,
             })
         });
         sweeps.push((PHASES[1], r));
@@ -311,6 +315,7 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
                 rate: iops,
                 secs: r.secs,
                 hist: r.hist,
+                retried: false,
             })
         });
         sweeps.push((PHASES[2], rr));
@@ -430,13 +435,18 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
     for (phase, steps) in &sweeps {
         for s in steps {
             ctx.log(format!(
-                "{} at depth {}: {:.1} {}, p99 {:.0} µs, over {:.2} s",
+                "{} at depth {}: {:.1} {}, p99 {:.0} µs, over {:.2} s{}",
                 phase.title,
                 s.depth,
                 s.rate,
                 phase.unit,
                 s.p99_us(),
-                s.secs
+                s.secs,
+                if s.retried {
+                    " (run again: the first run stalled under half the best before it)"
+                } else {
+                    ""
+                }
             ));
             let d = s.depth as u32;
             ctx.measure(&rate_name(phase, d), s.rate, phase.unit);
