@@ -435,7 +435,8 @@ def parser():
                                                              "none (default 1)")
 
     p = add("stress", more="Pairs: memory (STREAM copy vs mbw, the 4-kernel rate vs stress-ng --stream), storage "
-                           "(sequential and 4 KiB random I/O with O_DIRECT vs fio, on a scratch file in /var/tmp), "
+                           "(sequential and 4 KiB random I/O with O_DIRECT, hwcert's queue-depth sweep peak vs fio's best over depths "
+                           "1-64, on a scratch file in /var/tmp), "
                            "cpu (scaling and utilisation vs stress-ng --cpu). Goal: ours >= 0.9 x reference "
                            "(latency <= reference / 0.9) for both ratios. Never writes a raw device.")
     both(p, "seconds", "SECONDS", positive, 10, "seconds per run")

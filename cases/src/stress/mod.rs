@@ -24,8 +24,8 @@
 //! `cpu_kernel`, `cpu_slow_ratio`, `cpu_slow_fail` ([`cpu`]); `memory_share`, `memory_bytes`,
 //! `memory_reserve_bytes`, `memory_passes`, `stream_array_bytes` ([`memory`]);
 //! `storage_file_bytes`, `storage_dir`, `storage_engine`, `storage_seq_block_bytes`,
-//! `storage_seq_depth`, `storage_rand_depth`, `storage_device_bytes` ([`storage`]). Sizes
-//! take `K`, `M`, `G`, `T` suffixes (powers of 1024).
+//! `storage_seq_depth`, `storage_rand_depth`, `storage_max_depth`, `storage_device_bytes`
+//! ([`storage`]). Sizes take `K`, `M`, `G`, `T` suffixes (powers of 1024).
 //!
 //! The settings are read in `settings`, the system calls the stressors share are in `sys`.
 

@@ -11,7 +11,8 @@
 //! | report.json | [`report`], [`claims`] | `hwcert.report/1` ([`schema`]) |
 //!
 //! with the values they share: the one [`Status`] of an instance, a [`Measurement`] and its
-//! threshold, and the one certification rule, [`report::judge`], that gives both the
+//! threshold (and [`sweep`], the rule that names the queue-depth curves carried in measurements),
+//! and the one certification rule, [`report::judge`], that gives both the
 //! report's verdict and the command's exit status ([`exit`]).
 //!
 //! This crate knows nothing of how cases run, how machines are probed, or how pages look.
@@ -29,6 +30,7 @@ pub mod rundir;
 pub mod schema;
 pub mod secrets;
 pub mod status;
+pub mod sweep;
 pub mod verdict;
 
 pub use error::{io_reason, Error};

@@ -1,10 +1,13 @@
-//! Inline SVG bar charts of an instance's measurements: one chart per unit that two or more
-//! measurements share (per-CPU throughput, the four STREAM bandwidths, read and write rates).
-//! Bars that miss their threshold are drawn in the failure colour, with the threshold marked.
-//! Every label is escaped here: the charts go into the page as they are.
+//! Inline SVG charts of an instance's measurements: one bar chart per unit that two or more
+//! measurements share (per-CPU throughput, the four STREAM bandwidths, read and write rates),
+//! and one line chart per queue-depth sweep ([`documents::sweep`]: throughput and p99 latency
+//! by depth, the peak marked). Bars that miss their threshold are drawn in the failure colour,
+//! with the threshold marked. Every label is escaped here: the charts go into the page as they
+//! are (no scripts: the page's CSP allows none).
 
 use std::fmt::Write;
 
+use documents::sweep::{self, Curve};
 use documents::Measurement;
 
 /// Escape text for HTML and SVG (elements and attribute values).
@@ -80,9 +83,26 @@ fn series(m: &Measurement) -> (String, String) {
     (m.unit.clone(), if has { key } else { String::new() })
 }
 
-/// The charts of one instance: one per series of two or more numbers, in the order the series
-/// first appear.
+/// The charts of one instance: the sweep curves ([`sweep_charts`]), then one bar chart per
+/// series of two or more numbers, in the order the series first appear (a sweep's points are
+/// in its curve, not in bars).
 pub fn charts(ms: &[Measurement]) -> Vec<String> {
+    let mut out = sweep_charts(ms);
+    let rest: Vec<Measurement> = ms
+        .iter()
+        .filter(|m| !sweep::is_curve_point(&m.name))
+        .cloned()
+        .collect();
+    out.extend(bar_charts(&rest));
+    out
+}
+
+/// One line chart per queue-depth sweep in the measurements.
+pub fn sweep_charts(ms: &[Measurement]) -> Vec<String> {
+    sweep::curves(ms).iter().map(curve_chart).collect()
+}
+
+fn bar_charts(ms: &[Measurement]) -> Vec<String> {
     let keys: Vec<(String, String)> = ms.iter().map(series).collect();
     let mut order: Vec<&(String, String)> = Vec::new();
     for k in &keys {
@@ -136,6 +156,177 @@ impl std::fmt::Display for F2 {
 const FAIL: &str = "#c62828";
 const BAR: &str = "#1565c0";
 const MARK: &str = "#222";
+const LATENCY: &str = "#ef6c00";
+const GRID: &str = "#ccc";
+
+/// A sweep's curve: throughput (line and dots, left axis) and p99 latency (dashed, right axis)
+/// by queue depth on a log₂ axis, the peak ringed and written out.
+fn curve_chart(c: &Curve) -> String {
+    const W: f64 = 640.0;
+    const H: f64 = 244.0;
+    const LEFT: f64 = 64.0;
+    const RIGHT: f64 = 64.0;
+    const TOP: f64 = 58.0;
+    const BOTTOM: f64 = 30.0;
+    let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
+    let unit = c.phase.unit;
+    let pts = &c.points;
+    let lg = |d: u32| f64::from(d.max(1)).log2();
+    let (lo, hi) = (lg(pts[0].depth), lg(pts[pts.len() - 1].depth));
+    let x = |d: u32| {
+        if hi > lo {
+            LEFT + (lg(d) - lo) / (hi - lo) * pw
+        } else {
+            LEFT + pw / 2.0
+        }
+    };
+    let top_of = |v: f64| if v > 0.0 { v * 1.1 } else { 1.0 };
+    let rmax = top_of(pts.iter().fold(0.0f64, |a, p| a.max(p.rate)));
+    let lmax = top_of(pts.iter().filter_map(|p| p.p99_us).fold(0.0f64, f64::max));
+    let yr = |v: f64| TOP + ph - v / rmax * ph;
+    let yl = |v: f64| TOP + ph - v / lmax * ph;
+    let has_lat = pts.iter().any(|p| p.p99_us.is_some());
+    let peak = c.peak();
+    let title = format!("{} — {unit} and p99 latency by queue depth", c.phase.title);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart sweep" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{}"><text x="0" y="14" class="ct">{}</text>"#,
+        escape(&format!("line chart: {title}")),
+        escape(&title)
+    );
+    if let Some(p) = peak {
+        let _ = write!(
+            s,
+            r#"<text x="0" y="30" class="cv">{}</text>"#,
+            escape(&format!(
+                "peak {} {unit} at queue depth {}{}",
+                fmt_num(p.rate),
+                p.depth,
+                p.p99_us
+                    .map(|l| format!(", p99 {} µs", fmt_num(l)))
+                    .unwrap_or_default()
+            ))
+        );
+    }
+    // Axes, grid and ticks: 0, half and the top of each axis; every depth below.
+    for f in [0.0, 0.5, 1.0] {
+        let y = TOP + ph - f * ph;
+        let _ = write!(
+            s,
+            r#"<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{GRID}" stroke-width="1"/><text x="{}" y="{}" class="cl" text-anchor="end" fill="{BAR}">{}</text>"#,
+            F1(LEFT),
+            F1(LEFT + pw),
+            F1(y),
+            F1(y),
+            F1(LEFT - 4.0),
+            F1(y + 4.0),
+            escape(&fmt_num(tick(f * rmax)))
+        );
+        if has_lat {
+            let _ = write!(
+                s,
+                r#"<text x="{}" y="{}" class="cl" fill="{LATENCY}">{}</text>"#,
+                F1(LEFT + pw + 4.0),
+                F1(y + 4.0),
+                escape(&fmt_num(tick(f * lmax)))
+            );
+        }
+    }
+    let _ = write!(
+        s,
+        r#"<text x="{}" y="{}" class="cl" fill="{BAR}">{}</text>"#,
+        F1(0.0),
+        F1(TOP - 12.0),
+        escape(&format!("{unit} (line)"))
+    );
+    if has_lat {
+        let _ = write!(
+            s,
+            r#"<text x="{W}" y="{}" class="cl" text-anchor="end" fill="{LATENCY}">p99 µs (dashed)</text>"#,
+            F1(TOP - 12.0)
+        );
+    }
+    for p in pts {
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" class="cl" text-anchor="middle">{}</text>"#,
+            F1(x(p.depth)),
+            F1(H - 12.0),
+            p.depth
+        );
+    }
+    let _ = write!(
+        s,
+        r#"<text x="{}" y="{}" class="cl" text-anchor="middle">queue depth</text>"#,
+        F1(LEFT + pw / 2.0),
+        F1(H - 1.0)
+    );
+    // The latency line, then the throughput line over it.
+    let lat: Vec<String> = pts
+        .iter()
+        .filter_map(|p| Some(format!("{},{}", F1(x(p.depth)), F1(yl(p.p99_us?)))))
+        .collect();
+    if lat.len() >= 2 {
+        let _ = write!(
+            s,
+            r#"<polyline points="{}" fill="none" stroke="{LATENCY}" stroke-width="1.5" stroke-dasharray="4 3"/>"#,
+            lat.join(" ")
+        );
+    }
+    let line: Vec<String> = pts
+        .iter()
+        .map(|p| format!("{},{}", F1(x(p.depth)), F1(yr(p.rate))))
+        .collect();
+    if line.len() >= 2 {
+        let _ = write!(
+            s,
+            r#"<polyline points="{}" fill="none" stroke="{BAR}" stroke-width="2"/>"#,
+            line.join(" ")
+        );
+    }
+    for p in pts {
+        let (cx, cy) = (F1(x(p.depth)), F1(yr(p.rate)));
+        let lat = p
+            .p99_us
+            .map(|l| format!(", p99 {} µs", fmt_num(l)))
+            .unwrap_or_default();
+        let _ = write!(
+            s,
+            r#"<g><title>{}</title><circle cx="{cx}" cy="{cy}" r="3.5" fill="{BAR}"/>"#,
+            escape(&format!(
+                "queue depth {}: {} {unit}{lat}",
+                p.depth,
+                fmt_num(p.rate)
+            ))
+        );
+        if let Some(l) = p.p99_us {
+            let _ = write!(
+                s,
+                r#"<circle cx="{cx}" cy="{}" r="2.5" fill="{LATENCY}"/>"#,
+                F1(yl(l))
+            );
+        }
+        if peak.is_some_and(|k| k.depth == p.depth) {
+            let _ = write!(
+                s,
+                r#"<circle class="peak" cx="{cx}" cy="{cy}" r="7" fill="none" stroke="{MARK}" stroke-width="1.5"/>"#
+            );
+        }
+        s.push_str("</g>");
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// A tick value with at most three significant digits (the axis tops are 1.1 × the largest).
+fn tick(v: f64) -> f64 {
+    if v <= 0.0 || !v.is_finite() {
+        return 0.0;
+    }
+    let mag = 10f64.powf(v.log10().floor() - 2.0);
+    (v / mag).round() * mag
+}
 
 fn chart(unit: &str, ms: &[&Measurement]) -> String {
     let vals: Vec<f64> = ms.iter().map(|m| m.finite().unwrap_or(0.0)).collect();
@@ -407,6 +598,162 @@ mod tests {
             "{}",
             &c[0][..400]
         );
+    }
+
+    /// The measurements of a sweep: rates and p99s by depth, the peak, and figures beside.
+    fn sweep_ms() -> Vec<Measurement> {
+        let mut ms = vec![
+            m("seq_write_mb_s", 5135.0, "MB/s", None),
+            m("seq_write_peak_qd", 32.0, "depth", None),
+            m("seq_read_mb_s", 4000.0, "MB/s", None),
+        ];
+        for (d, r, l) in [(1, 900.0, 1200.0), (2, 1700.0, 1300.0), (4, 3252.0, 1400.0)] {
+            ms.push(m(&format!("seq_write_qd{d}_mb_s"), r, "MB/s", None));
+            ms.push(m(&format!("seq_write_qd{d}_p99_us"), l, "µs", None));
+        }
+        for (d, r, l) in [
+            (8, 4100.0, 2500.0),
+            (16, 4900.0, 4100.0),
+            (32, 5135.0, 7900.0),
+        ] {
+            ms.push(m(&format!("seq_write_qd{d}_mb_s"), r, "MB/s", None));
+            ms.push(m(&format!("seq_write_qd{d}_p99_us"), l, "µs", None));
+        }
+        ms.push(m("randread_qd1_iops", 9000.0, "IOPS", None));
+        ms
+    }
+
+    /// Every tag of an SVG is one of the few a chart uses, and no text holds a raw `<`, `>` or
+    /// `&` that is not an entity: what escaping must guarantee.
+    fn well_formed(svg: &str) {
+        const TAGS: [&str; 8] = [
+            "svg", "text", "line", "polyline", "circle", "g", "title", "rect",
+        ];
+        let mut rest = svg;
+        while let Some(i) = rest.find('<') {
+            let tag = rest[i + 1..]
+                .trim_start_matches('/')
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .next()
+                .unwrap_or("");
+            assert!(TAGS.contains(&tag), "tag <{tag}> in {svg}");
+            let close = rest[i..].find('>').expect("a closed tag") + i;
+            assert!(!rest[i + 1..close].contains('<'), "{svg}");
+            rest = &rest[close + 1..];
+            let text_end = rest.find('<').unwrap_or(rest.len());
+            let text = &rest[..text_end];
+            assert!(!text.contains('>'), "raw > in {text}");
+            for (j, _) in text.match_indices('&') {
+                let ent = &text[j..];
+                assert!(
+                    ["&amp;", "&lt;", "&gt;", "&quot;", "&#x27;"]
+                        .iter()
+                        .any(|e| ent.starts_with(e)),
+                    "raw & in {text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_sweep_is_a_line_chart_with_its_peak_and_not_bars() {
+        let c = charts(&sweep_ms());
+        let sweeps: Vec<&String> = c
+            .iter()
+            .filter(|c| c.contains("class=\"chart sweep\""))
+            .collect();
+        assert_eq!(sweeps.len(), 2, "{c:?}");
+        let w = sweeps[0];
+        assert!(
+            w.contains("sequential write — MB/s and p99 latency by queue depth"),
+            "{w}"
+        );
+        assert!(
+            w.contains("peak 5135 MB/s at queue depth 32, p99 7900 µs"),
+            "{w}"
+        );
+        // Six points, each with its tooltip, two lines, one ring at the peak.
+        assert_eq!(w.matches("<title>queue depth ").count(), 6);
+        assert!(w.contains("<title>queue depth 4: 3252 MB/s, p99 1400 µs</title>"));
+        assert_eq!(w.matches("<polyline").count(), 2);
+        assert_eq!(w.matches("class=\"peak\"").count(), 1);
+        for d in ["1", "2", "4", "8", "16", "32"] {
+            assert!(
+                w.contains(&format!("text-anchor=\"middle\">{d}</text>")),
+                "{d}"
+            );
+        }
+        // On a log₂ axis the depths are evenly spaced: 1 at the left edge, 32 at the right.
+        assert!(w.contains(r#"<circle cx="64.0""#) && w.contains(r#"<circle cx="576.0""#));
+        // One point, no latency: a dot, no lines.
+        let r = sweeps[1];
+        assert!(r.contains("4 KiB random read") && r.contains("peak 9000 IOPS at queue depth 1<"));
+        assert_eq!(r.matches("<polyline").count(), 0);
+        assert!(!r.contains("p99 µs"));
+        // The sweep's points are not bars; the rest still are.
+        assert!(c.iter().all(|x| !x.contains(">seq_write_qd")), "{c:?}");
+        assert!(c
+            .iter()
+            .any(|x| x.contains("class=\"chart\"") && x.contains(">seq_read_mb_s<")));
+        for x in &c {
+            well_formed(x);
+        }
+    }
+
+    #[test]
+    fn sweep_charts_escape_and_survive_garbage() {
+        let mut ms = sweep_ms();
+        // Names that look like sweep points but are not are bars, escaped.
+        for d in [4, 8] {
+            ms.push(m(
+                &format!("seq_write_qd{d}_mb_s<script>"),
+                1.0,
+                "MB/s",
+                None,
+            ));
+            ms.push(m(&format!("seq_write_qd{d}<b>_mb_s"), 1.0, "MB/s&<>", None));
+        }
+        ms.push(m("seq_write_qd64_mb_s", f64::NAN, "MB/s", None));
+        ms.push(m("seq_write_qd128_p99_us", 5.0, "µs", None));
+        let c = charts(&ms);
+        for x in &c {
+            well_formed(x);
+            assert!(!x.contains("<script>") && !x.contains("<b>"));
+        }
+        let all = c.join("");
+        assert!(all.contains("seq_write_qd4_mb_s&lt;script&gt;"), "{all}");
+        assert!(all.contains("MB/s&amp;&lt;&gt;"), "{all}");
+        // The NaN point and the latency without a rate are left out of the curve.
+        let w = c
+            .iter()
+            .find(|x| x.contains("sequential write"))
+            .expect("curve");
+        assert_eq!(w.matches("<title>queue depth ").count(), 6);
+        // Nothing usable: no sweep chart, no panic.
+        for garbage in [
+            vec![m("seq_write_qd1_mb_s", f64::NAN, "MB/s", None)],
+            vec![m("seq_write_qd1_p99_us", 3.0, "µs", None)],
+            vec![m("seq_write_peak_qd", 4.0, "depth", None)],
+            vec![],
+        ] {
+            assert!(sweep_charts(&garbage).is_empty());
+        }
+        // All zeros: a flat line at the bottom, finite coordinates.
+        let zeros = vec![
+            m("seq_read_qd1_mb_s", 0.0, "MB/s", None),
+            m("seq_read_qd2_mb_s", 0.0, "MB/s", None),
+        ];
+        let z = sweep_charts(&zeros).join("");
+        well_formed(&z);
+        assert!(!z.contains("NaN") && !z.contains("inf"), "{z}");
+    }
+
+    #[test]
+    fn ticks_keep_three_digits() {
+        assert_eq!(tick(5648.5), 5650.0);
+        assert_eq!(tick(0.0), 0.0);
+        assert_eq!(tick(f64::NAN), 0.0);
+        assert!((tick(0.12345) - 0.123).abs() < 1e-12);
     }
 
     #[test]

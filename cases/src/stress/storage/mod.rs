@@ -18,32 +18,45 @@
 //! anything built on it), used as swap, an LVM or MD member (holders, or an LVM2 label or MD
 //! superblock on it), holds the root filesystem, or has holders at all.
 //!
-//! **What.** Cycles until `stress_seconds` (10 s when absent) runs out, each:
-//! 1. sequential write of the region in `storage_seq_block_bytes` (1 MiB) requests,
-//!    `storage_seq_depth` (4) in flight; every 4 KiB block carries its offset, the cycle's
-//!    generation, the generation's random data mixed with the offset (incompressible, no two
-//!    blocks alike) and a checksum ([`fill_block`]). The first cycle writes for at most 40 % of
-//!    the time (a raw device is tested over what it reaches);
-//! 2. sequential read-back of everything written, every block checked ([`check_block`]): a
-//!    bad block fails the case and names its offset;
-//! 3. random 4 KiB reads over what was written at queue depth `storage_rand_depth` (32) for a
-//!    quarter of the time (1–60 s), each block checked too, each latency recorded; as fio does,
-//!    each completed read is replaced and submitted at once (batches would queue behind
-//!    themselves and widen the latency spread).
+//! **What.** In `stress_seconds` (10 s when absent):
+//! 1. the first write of the whole region in `storage_seq_block_bytes` (1 MiB) requests at the
+//!    largest sequential depth, for at most 40 % of the time (a raw device is tested over what
+//!    it reaches); every 4 KiB block carries its offset, the generation, the generation's random
+//!    data mixed with the offset (incompressible, no two blocks alike) and a tag of offset and
+//!    generation ([`fill_block`]; a few vector instructions a word, so the CPU never caps a
+//!    fast disk);
+//! 2. the queue-depth sweeps, in 70 % of the time left (less the time the read-back below is
+//!    expected to take at the first write's rate, at most 30 %), split evenly over every step
+//!    they could take: sequential write (overwriting, on from where the last step stopped),
+//!    then — after everything written is read back once and every word of every block compared
+//!    with what was written ([`check_block`]; a bad block fails the case and names its offset) — sequential read and
+//!    4 KiB random reads, each block checked, at depths 1, 2, 4, … up to `storage_max_depth` (64). A phase stops when
+//!    throughput stops rising: after two consecutive steps that are not more than 5 % above the
+//!    best step before them (see `sweep`). `storage_seq_depth` or `storage_rand_depth` pin
+//!    their phases to one depth. As fio does, each completed random read is replaced and
+//!    submitted at once (batches would queue behind themselves and widen the latency spread);
+//! 3. until the time is up, cycles at the peak depths, each with new data: write, fdatasync,
+//!    read-back with every block checked, random reads for a quarter of the time (1–60 s).
 //!
 //! I/O goes through io_uring where the kernel allows it (`IORING_OP_READV`/`WRITEV`, Linux 5.1),
 //! else Linux native AIO (`io_submit`); `storage_engine = io_uring | aio` forces one.
 //!
-//! **Measured.** `seq_write_mb_s`, `seq_read_mb_s` (MB = 10⁶ bytes, as fio's `MB/s`),
-//! `randread_4k_iops`, `lat_p50_us`, `lat_p99_us` (submission to reaping, from a log-linear
-//! histogram with 1/32 resolution), `randread_seconds` (the time the random reads ran, all
-//! cycles together: what the IOPS figure is averaged over); `bad_blocks`, `io_errors` and
-//! `new_hardware_errors` (the machine-check, EDAC and PCIe AER counters of the disk's
+//! **Measured.** The peaks of the sweeps — `seq_write_mb_s`, `seq_read_mb_s` (MB = 10⁶ bytes,
+//! as fio's `MB/s`), `randread_4k_iops` — with the depth that reached each
+//! (`seq_write_peak_qd`, …) and `lat_p50_us`, `lat_p99_us` of the random reads at their peak
+//! depth (submission to reaping, from a log-linear histogram with 1/32 resolution); the whole
+//! curves as [`documents::sweep`] names them (`seq_write_qd8_mb_s`, `seq_write_qd8_p99_us`,
+//! `randread_qd32_iops`, …; the report draws them) and `sweep_step_seconds`;
+//! `first_write_mb_s`; the cycles' `sustained_write_mb_s`, `sustained_read_mb_s`,
+//! `sustained_randread_iops`, `sustained_lat_p99_us` (when a cycle ran) and `cycles`;
+//! `test_bytes` (the region) and `tested_bytes` (what was written); `bad_blocks`, `io_errors`
+//! and `new_hardware_errors` (the machine-check, EDAC and PCIe AER counters of the disk's
 //! controller) judged against zero.
 //!
 //! **Files**, one concern each: `block` (the block format), `io` (the engine interface and
 //! buffers), `uring` and `aio` (the two engines), `engine` (choosing one), `workload` (the
-//! sequential and random phases), `histogram` (latencies), `safety` (holders, mounts, swap and
+//! sequential and random phases), `sweep` (the depths, the stopping rule, the time split and
+//! the peak), `histogram` (latencies), `safety` (holders, mounts, swap and
 //! refusals), `target` (the scratch file or the raw device, and its size), `run` (one run from
 //! settings to verdict); this file holds the case and re-exports the public items.
 
@@ -62,6 +75,7 @@ mod histogram;
 mod io;
 mod run;
 mod safety;
+mod sweep;
 mod target;
 mod uring;
 mod workload;

@@ -78,6 +78,18 @@ fn disk_with_a_filesystem(inv: &Inventory) -> Option<String> {
         .map(|d| d.name.clone())
 }
 
+/// Settings that keep a run of the debug build short: a 16 MiB file, 256 KiB sequential
+/// requests, depths up to 8; then `extra`.
+fn small<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut v = vec![
+        ("storage_file_bytes", "16M"),
+        ("storage_seq_block_bytes", "256K"),
+        ("storage_max_depth", "8"),
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
 fn value(m: &[crate::Measurement], name: &str) -> f64 {
     m.iter()
         .find(|m| m.name == name)
@@ -95,7 +107,12 @@ fn a_short_run_on_a_scratch_file_of_the_real_disk_passes_with_both_engines() {
     for engine in ["io_uring", "aio"] {
         let opts = options(
             1,
-            &[("storage_file_bytes", "16M"), ("storage_engine", engine)],
+            &[
+                ("storage_file_bytes", "16M"),
+                ("storage_engine", engine),
+                ("storage_seq_block_bytes", "256K"),
+                ("storage_max_depth", "8"),
+            ],
         );
         let (v, m, log) = run(&inv, &disk, &opts, &Hooks::default());
         if let Verdict::Skip { reason } = &v {
@@ -108,7 +125,8 @@ fn a_short_run_on_a_scratch_file_of_the_real_disk_passes_with_both_engines() {
             "seq_write_mb_s",
             "seq_read_mb_s",
             "randread_4k_iops",
-            "randread_seconds",
+            "sweep_step_seconds",
+            "first_write_mb_s",
             "lat_p50_us",
             "lat_p99_us",
         ] {
@@ -140,7 +158,7 @@ fn a_corrupted_block_of_the_scratch_file_fails_naming_its_offset() {
             .expect("corrupt");
         f.sync_all().expect("sync");
     };
-    let opts = options(1, &[("storage_file_bytes", "16M")]);
+    let opts = options(1, &small(&[]));
     let (v, m, log) = run(
         &inv,
         &disk,
@@ -157,10 +175,118 @@ fn a_corrupted_block_of_the_scratch_file_fails_naming_its_offset() {
         "{measured}"
     );
     assert!(
-        measured.ends_with("contents do not match their checksum"),
+        measured.ends_with("contents differ from what was written"),
         "{measured}"
     );
     assert_eq!(value(&m, "bad_blocks"), 1.0);
+}
+
+// --- the queue-depth sweep ------------------------------------------------------------------
+
+/// Whether a phase's rates end where the stopping rule says: at the largest depth, or at the
+/// first step where the rule holds (and not before).
+fn stopped_by_the_rule(rates: &[f64], all: usize) -> bool {
+    let first = (1..=rates.len()).find(|&n| super::sweep::stops(&rates[..n]));
+    match first {
+        Some(n) => n == rates.len(),
+        None => rates.len() == all,
+    }
+}
+
+#[test]
+fn the_sweep_runs_the_depths_by_the_rule_within_the_time_and_reports_the_curves() {
+    use documents::sweep::{curves, PHASES};
+    let inv = live_inventory();
+    let Some(disk) = disk_with_a_filesystem(&inv) else {
+        eprintln!("no disk with a writable filesystem here: skipped");
+        return;
+    };
+    let secs = 2;
+    let opts = options(secs, &small(&[]));
+    let t0 = std::time::Instant::now();
+    let (v, m, log) = run(&inv, &disk, &opts, &Hooks::default());
+    let took = t0.elapsed().as_secs_f64();
+    if let Verdict::Skip { reason } = &v {
+        eprintln!("skipped: {reason}");
+        return;
+    }
+    assert_eq!(v, Verdict::Pass, "{log}");
+    // The time: the steps split 70 % of what the first write left over the 2 × 4 sequential
+    // and 4 random steps there could be; the whole run ends within a few steps of its time
+    // (a step starts before the deadline and completes its queue once).
+    let step = value(&m, "sweep_step_seconds");
+    assert!(
+        step > 0.0 && step <= 0.7 * secs as f64 / 12.0 + 1e-9,
+        "{step}"
+    );
+    assert!(took < secs as f64 + 3.0, "took {took} s\n{log}");
+    assert!(log.contains("sweeping queue depths 1, 2, 4, 8 (sequential) and 1, 2, 4, 8 (random)"));
+
+    // The curves, read back as the report reads them.
+    let c = curves(&m);
+    assert_eq!(
+        c.iter().map(|c| c.phase.name).collect::<Vec<_>>(),
+        ["seq_write", "seq_read", "randread"],
+        "{m:?}"
+    );
+    for (curve, headline) in c
+        .iter()
+        .zip(["seq_write_mb_s", "seq_read_mb_s", "randread_4k_iops"])
+    {
+        let depths: Vec<u32> = curve.points.iter().map(|p| p.depth).collect();
+        assert_eq!(
+            depths,
+            [1, 2, 4, 8][..depths.len()],
+            "{headline}: {depths:?}"
+        );
+        let rates: Vec<f64> = curve.points.iter().map(|p| p.rate).collect();
+        assert!(stopped_by_the_rule(&rates, 4), "{headline}: {rates:?}");
+        assert!(rates.iter().all(|&r| r > 0.0), "{headline}: {rates:?}");
+        assert!(curve
+            .points
+            .iter()
+            .all(|p| p.p99_us.is_some_and(|l| l > 0.0)));
+        // The headline figure is the peak, at the depth recorded.
+        let best = rates.iter().fold(0.0f64, |a, &b| a.max(b));
+        assert_eq!(value(&m, headline), best, "{headline}");
+        let peak = curve.peak().expect("a peak");
+        assert_eq!(peak.rate, best);
+        let key = documents::sweep::peak_name(&curve.phase);
+        assert_eq!(value(&m, &key), f64::from(peak.depth));
+        assert!(PHASES.contains(&curve.phase));
+    }
+    assert_eq!(
+        value(&m, "lat_p99_us"),
+        c[2].peak().and_then(|p| p.p99_us).expect("p99")
+    );
+}
+
+#[test]
+fn a_depth_given_pins_its_phases_to_one_step() {
+    use documents::sweep::curves;
+    let inv = live_inventory();
+    let Some(disk) = disk_with_a_filesystem(&inv) else {
+        eprintln!("no disk with a writable filesystem here: skipped");
+        return;
+    };
+    let opts = options(
+        1,
+        &small(&[("storage_seq_depth", "2"), ("storage_rand_depth", "3")]),
+    );
+    let (v, m, log) = run(&inv, &disk, &opts, &Hooks::default());
+    if let Verdict::Skip { reason } = &v {
+        eprintln!("skipped: {reason}");
+        return;
+    }
+    assert_eq!(v, Verdict::Pass, "{log}");
+    let depths: Vec<Vec<u32>> = curves(&m)
+        .iter()
+        .map(|c| c.points.iter().map(|p| p.depth).collect())
+        .collect();
+    assert_eq!(depths, [vec![2], vec![2], vec![3]]);
+    assert_eq!(value(&m, "randread_peak_qd"), 3.0);
+    // Three steps in all: each gets 70 % of the time left over 3.
+    assert!(value(&m, "sweep_step_seconds") > 0.7 / 12.0);
 }
 
 #[test]
@@ -234,7 +360,7 @@ impl Drop for Loop {
 }
 
 fn destructive(dev: &str, settings: &[(&str, &str)]) -> RunOptions {
-    let mut o = options(1, settings);
+    let mut o = options(1, &small(settings));
     o.destructive_devices = vec![dev.to_string()];
     o
 }
@@ -320,7 +446,7 @@ fn a_mounted_loop_device_is_used_through_a_file_and_refused_raw() {
     let inv = live_inventory();
 
     // Non-destructive: a scratch file on the mounted filesystem.
-    let opts = options(1, &[("storage_file_bytes", "16M")]);
+    let opts = options(1, &small(&[]));
     let (v, _, log) = run(&inv, &lo.name, &opts, &Hooks::default());
     assert_eq!(v, Verdict::Pass, "{log}");
     assert!(

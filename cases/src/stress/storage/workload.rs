@@ -16,34 +16,64 @@ pub(super) struct DiskFault {
     pub(super) what: String,
 }
 
-/// What a sequential pass did: bytes moved, seconds taken, the first bad blocks and their count.
+/// What a sequential pass did: bytes moved, seconds taken, where it stopped and how far it
+/// reached, the request latencies, the first bad blocks and their count.
 #[derive(Debug, Default)]
 pub(super) struct Sequential {
     pub(super) bytes: u64,
     pub(super) secs: f64,
+    /// The offset the next pass continues from.
+    pub(super) end: u64,
+    /// The highest end of a request (every request queued completed, or the pass failed).
+    pub(super) reached: u64,
+    pub(super) hist: Histogram,
     pub(super) bad: Vec<(u64, BadBlock)>,
     pub(super) bad_count: u64,
 }
 
-/// Write (`write`) or read back and check `region` bytes from offset 0 in `bs` requests,
-/// `io.depth` in flight, stopping early at `until` once `min_bytes` are under way. The pool
-/// holds twice that many buffers, so the CPU work (filling the next buffers, checking the last
-/// ones) overlaps the device's instead of draining its queue.
+/// Where a sequential pass goes: from `start`, up to `region`, and on from 0 when `wrap` (only
+/// with a time to stop at).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Span {
+    pub(super) start: u64,
+    pub(super) region: u64,
+    pub(super) wrap: bool,
+}
+
+impl Span {
+    /// `[0, region)` once.
+    pub(super) fn once(region: u64) -> Span {
+        Span {
+            start: 0,
+            region,
+            wrap: false,
+        }
+    }
+}
+
+/// Write (`write`) or read back and check the span in `bs` requests, `io.depth` in flight,
+/// stopping early at `until` once `min_bytes` are under way. The pool holds more buffers than
+/// that, so the CPU work (filling the next buffers, checking the last ones) overlaps the
+/// device's instead of draining its queue. Each request's latency (queued to reaped) is
+/// recorded.
 pub(super) fn sequential(
     io: &mut Io<'_>,
     write: bool,
-    region: u64,
+    span: Span,
     generation: u64,
     until: Option<Instant>,
     min_bytes: u64,
-) -> Result<Sequential, (DiskFault, Sequential)> {
+) -> Result<Sequential, Box<(DiskFault, Sequential)>> {
+    let region = span.region;
+    let wrap = span.wrap && until.is_some() && region > 0;
     let bs = io.pool.bs as u64;
     let mut submitted = 0u64;
     let slots = io.pool.slots;
     let mut out = Sequential::default();
-    let mut next = 0u64;
+    let mut next = if span.start < region { span.start } else { 0 };
     let mut inflight = 0usize;
     let mut offsets = vec![0u64; slots];
+    let mut started = vec![Instant::now(); slots];
     let mut lens = vec![0usize; slots];
     let mut done = Vec::with_capacity(slots);
     let mut free: Vec<usize> = (0..slots).rev().collect();
@@ -52,13 +82,19 @@ pub(super) fn sequential(
     let mut ready: VecDeque<usize> = VecDeque::new();
     let mut stopped = false;
     let start = Instant::now();
-    let fault = |offset: u64, what: String, out: Sequential| Err((DiskFault { offset, what }, out));
+    let fault = |offset: u64, what: String, out: Sequential| {
+        Err(Box::new((DiskFault { offset, what }, out)))
+    };
     let noise = Noise::new(generation);
     let verb = if write { "write" } else { "read" };
     loop {
         if !stopped && submitted >= min_bytes && until.is_some_and(|u| Instant::now() >= u) {
             stopped = true;
             if write {
+                // Filled but never queued: the next pass starts with the first of them.
+                if let Some(&first) = ready.front() {
+                    next = offsets[first];
+                }
                 free.extend(ready.drain(..));
             }
         }
@@ -71,7 +107,10 @@ pub(super) fn sequential(
                 }
             } else {
                 if next >= region {
-                    break;
+                    if !wrap {
+                        break;
+                    }
+                    next = 0;
                 }
                 let Some(s) = free.pop() else { break };
                 offsets[s] = next;
@@ -87,6 +126,8 @@ pub(super) fn sequential(
             if let Err(e) = queued {
                 return fault(offsets[slot], format!("cannot queue: {e}"), out);
             }
+            started[slot] = Instant::now();
+            out.reached = out.reached.max(offsets[slot] + lens[slot] as u64);
             submitted += lens[slot] as u64;
             inflight += 1;
         }
@@ -95,7 +136,13 @@ pub(super) fn sequential(
         }
         // CPU work while the device works.
         if write {
-            while !stopped && ready.len() < io.depth && next < region {
+            while !stopped && ready.len() < io.depth {
+                if next >= region {
+                    if !wrap {
+                        break;
+                    }
+                    next = 0;
+                }
                 let Some(slot) = free.pop() else { break };
                 let len = bs.min(region - next) as usize;
                 for (b, chunk) in io.pool.slot(slot)[..len]
@@ -122,7 +169,7 @@ pub(super) fn sequential(
                     .enumerate()
                 {
                     let o = off + (b * BLOCK) as u64;
-                    if let Err(bad) = check_block(block_words(chunk), o, generation) {
+                    if let Err(bad) = check_block(block_words(chunk), o, generation, &noise) {
                         out.bad_count += 1;
                         if out.bad.len() < 8 {
                             out.bad.push((o, bad));
@@ -142,8 +189,11 @@ pub(super) fn sequential(
         if let Err(e) = io.engine.complete(1, &mut done) {
             return fault(next, format!("cannot submit or reap: {e}"), out);
         }
+        let now = Instant::now();
         for &(slot, res) in &done {
             inflight -= 1;
+            out.hist
+                .record(now.duration_since(started[slot]).as_nanos() as u64);
             let (off, len) = (offsets[slot], lens[slot]);
             if res < 0 {
                 let e = io::Error::from_raw_os_error((-res) as i32);
@@ -161,6 +211,7 @@ pub(super) fn sequential(
         }
     }
     out.secs = start.elapsed().as_secs_f64();
+    out.end = next;
     Ok(out)
 }
 
@@ -188,6 +239,7 @@ pub(super) fn random_reads(
     if blocks == 0 {
         return Ok(out);
     }
+    let noise = Noise::new(generation);
     let mut rng = seed | 1;
     let mut next_offset = || {
         rng ^= rng >> 12;
@@ -235,7 +287,8 @@ pub(super) fn random_reads(
             out.ios += 1;
             out.hist
                 .record(now.duration_since(started[slot]).as_nanos() as u64);
-            if let Err(bad) = check_block(block_words(io.pool.slot(slot)), off, generation) {
+            if let Err(bad) = check_block(block_words(io.pool.slot(slot)), off, generation, &noise)
+            {
                 out.bad_count += 1;
                 if out.bad.len() < 8 {
                     out.bad.push((off, bad));
