@@ -19,9 +19,13 @@
 //! SITE/entries/<id>.html       a page per entry: identity, the current certification with
 //!                              its case results, every certification newest first, links to
 //!                              the signed reports and the ssh-keygen command that verifies them
-//! SITE/reports/<sha256>/       the cited reports' files, hard-linked from the store (copied
-//!                              where it is on another file system): report.html,
-//!                              report.json, report.json.sig, report.md
+//! SITE/reports/<sha256>/       the cited reports: report.json and report.json.sig
+//!                              hard-linked from the store (copied where it is on another
+//!                              file system); report.html and report.md rendered by publish
+//!                              from that report.json, never the store's (only report.json
+//!                              is signed: see the `pages` module)
+//! SITE/assets/report.css       the report pages' style (the site's policy allows no inline
+//!                              style)
 //! SITE/hcl.json                for programs: counts and every entry in full, as the store
 //!                              holds it (hwcert.hcl-site/1), one entry per line
 //! SITE/hcl.csv                 for spreadsheets: one row per entry with its current
@@ -41,6 +45,9 @@
 //!
 //! The same store makes byte-identical sites: nothing depends on the clock, the order of
 //! directory listings or the number of threads ("as of" is the newest certification's date).
+//!
+//! Every HTML page of the site carries the same Content-Security-Policy, [`CSP`]: scripts and
+//! styles from the site's own files only.
 //!
 //! Every string from the store is escaped where it lands: HTML-escaped in pages, JSON with
 //! `<`, `>`, `&`, U+2028 and U+2029 escaped in the script (which builds rows with DOM calls
@@ -63,6 +70,7 @@ mod layout;
 mod link;
 mod minify;
 mod options;
+mod pages;
 mod par;
 mod parse;
 mod publish;
@@ -76,7 +84,7 @@ mod util;
 mod view;
 mod write;
 
-pub use layout::{INDEX_SCHEMA, MARKER, PAGE_SIZE, SITE_SCHEMA};
+pub use layout::{CSP, INDEX_SCHEMA, MARKER, PAGE_SIZE, SITE_SCHEMA};
 pub use options::{base_url, PublishOptions, PublishSummary, DEFAULT_TITLE};
 pub use publish::publish;
 pub use util::{is_safe_name, is_sha256};

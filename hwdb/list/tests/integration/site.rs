@@ -21,6 +21,8 @@ const EVIL: &str = "<script>alert(1)</script>";
 const EVIL_SUB: &str = "</script><script>alert(2)</script>";
 const EVIL_VENDOR: &str = "\"Quoted\" & 'single', Inc.";
 const EVIL_DRIVER: &str = "=cmd|' /C calc'!A0";
+/// What a submitter appended to report.html and report.md (unsigned files).
+const INJECTED: &str = "<script>alert('injected')</script>";
 
 fn cert(sha: &str, date: &str, kernel: &str) -> Certification {
     Certification {
@@ -55,7 +57,9 @@ fn cert(sha: &str, date: &str, kernel: &str) -> Certification {
 
 /// A report of one hostile component and one hostile system, its files in the store.
 fn hostile(sha_seed: &str, date: &str, kernel: &str) -> Submission {
-    let report_json = format!("{{\"synthetic\":\"{sha_seed}\"}}\n");
+    let run = 1_000_000 + u64::from(sha_seed.as_bytes()[0]);
+    let report_json =
+        testing::synth::report_json(run, date, "9.2", "x86_64", "ACME <b>Server</b>", 2);
     let sha = reports::sha256_hex(report_json.as_bytes());
     let nic = NewEntry {
         key: Key::pci(
@@ -106,11 +110,15 @@ fn hostile(sha_seed: &str, date: &str, kernel: &str) -> Submission {
                 "report.json.sig".into(),
                 b"-----BEGIN SSH SIGNATURE-----\n-----END SSH SIGNATURE-----\n".to_vec(),
             ),
+            // What an older hwcert kept of a tampered submission: never published.
             (
                 "report.html".into(),
-                b"<!DOCTYPE html><title>r</title>".to_vec(),
+                format!("<!DOCTYPE html><title>r</title>{INJECTED}").into_bytes(),
             ),
-            ("report.md".into(), b"# r\n".to_vec()),
+            (
+                "report.md".into(),
+                format!("# r\n{INJECTED}\n").into_bytes(),
+            ),
         ],
         entries: vec![nic, sys],
     }
@@ -189,6 +197,20 @@ fn index_data(site: &Path) -> Value {
     serde_json::from_str(body).expect("index.js holds JSON")
 }
 
+/// report.html and report.md of a report.json as a site must publish them: rendered by the
+/// suite's renderer, with the site's policy and stylesheet, signed by `key`.
+fn fresh_render(json: &[u8], key: &str) -> (String, String) {
+    let r: documents::report::Report = serde_json::from_slice(json).expect("a report");
+    let opts = reports::render::PageOptions {
+        csp: Some(site::CSP),
+        stylesheet: Some("../../assets/report.css"),
+    };
+    reports::render::Renderer::new()
+        .expect("renderer")
+        .pages(&r, None, Some(key), opts)
+        .expect("pages")
+}
+
 #[test]
 fn the_site_has_every_file() {
     let t = tmp();
@@ -208,19 +230,29 @@ fn the_site_has_every_file() {
         "data/index.js",
         "assets/hcl.css",
         "assets/hcl.js",
+        "assets/report.css",
         "hcl.json",
         "hcl.csv",
         MARKER,
     ] {
         assert!(out.join(f).is_file(), "{f}");
     }
-    let shas: BTreeSet<&str> = entries
+    assert_eq!(
+        read(&out.join("assets/report.css")),
+        reports::render::REPORT_CSS
+    );
+    let shas: BTreeMap<&str, &str> = entries
         .iter()
-        .flat_map(|e| e.certifications.iter().map(|c| c.report_sha256.as_str()))
+        .flat_map(|e| {
+            e.certifications
+                .iter()
+                .map(|c| (c.report_sha256.as_str(), c.signing_key.as_str()))
+        })
         .collect();
     assert_eq!(s.reports, shas.len());
-    for sha in &shas {
-        for f in ["report.html", "report.json", "report.json.sig", "report.md"] {
+    for (sha, key) in &shas {
+        // What was signed, as the store holds it.
+        for f in ["report.json", "report.json.sig"] {
             let p = out.join("reports").join(sha).join(f);
             assert_eq!(
                 fs::read(&p).expect("a report file"),
@@ -229,7 +261,17 @@ fn the_site_has_every_file() {
                 p.display()
             );
         }
+        // The pages: rendered from it, never the store's.
+        let json = fs::read(st.report_dir(sha).join("report.json")).expect("report.json");
+        let (html, md) = fresh_render(&json, key);
+        let dir = out.join("reports").join(sha);
+        assert_eq!(read(&dir.join("report.html")), html, "{sha}");
+        assert_eq!(read(&dir.join("report.md")), md, "{sha}");
+        assert!(!html.contains(INJECTED) && !md.contains(INJECTED));
     }
+    // Every page: the index, the entry pages, the reports' pages.
+    let pages = crate::site_reports::assert_every_page_has_the_policy(&out);
+    assert_eq!(pages, 1 + entries.len() + shas.len());
     for e in &entries {
         assert!(
             out.join("entries").join(format!("{}.html", e.id)).is_file(),
