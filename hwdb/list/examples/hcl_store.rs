@@ -2,10 +2,10 @@
 //! bench/hcl.sh.
 //!
 //! ```sh
-//! cargo run --release -p reports --example hcl_store -- gen 100000 DIR      # make a store
-//! cargo run --release -p reports --example hcl_store -- publish DIR SITE    # publish it, timed
-//! cargo run --release -p reports --example hcl_store -- add DIR 7           # a new report
-//! cargo run --release -p reports --example hcl_store -- browse SITE         # its index in Chromium
+//! cargo run --release -p hcl --example hcl_store -- gen 100000 DIR      # make a store
+//! cargo run --release -p hcl --example hcl_store -- publish DIR SITE    # publish it, timed
+//! cargo run --release -p hcl --example hcl_store -- add DIR 7           # a new report
+//! cargo run --release -p hcl --example hcl_store -- browse SITE         # its index in Chromium
 //! ```
 //!
 //! `publish` prints one line of `key=value` figures: milliseconds, entries, reports, pages
@@ -138,7 +138,18 @@ fn add_report(db: &Path, seed: &str) -> Result<usize, String> {
     use hcl::{Entry, NewEntry, Submission};
     let store = Store::open(db).map_err(|e| e.to_string())?;
     let paths = store.entry_paths().map_err(|e| e.to_string())?;
-    let report_json = format!("{{\"synthetic\":\"bench {seed}\"}}\n");
+    let run = 9_000_000
+        + seed
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31) + u64::from(b));
+    let report_json = testing::synth::report_json(
+        run,
+        "2026-11-20T10:00:00Z",
+        "9.2",
+        "x86_64",
+        &format!("bench {seed}"),
+        10,
+    );
     let sha = reports::sha256_hex(report_json.as_bytes());
     let step = (paths.len() / 10).max(1);
     let mut entries = Vec::new();
