@@ -14,7 +14,8 @@
 //! `Store::add`, one new report that certifies ten of its entries again (a lab's run of one
 //! system and its components). `browse`
 //! opens SITE/index.html in headless Chromium and prints, in milliseconds, how long the page
-//! took to load and its script to set up, then how long filtering took for a few searches
+//! took to load, to show the first results (the manifest and the first shard of the index in)
+//! and to have every shard in, then how long filtering took for a few searches
 //! typed into the filter, a select and a sort (`key=value` lines).
 
 use std::path::{Path, PathBuf};
@@ -47,6 +48,8 @@ fn browse(site: &Path) -> Result<(), String> {
             .join("index.html");
         let t = Instant::now();
         b.navigate(&format!("file://{}", index.display()))?;
+        b.wait_for("document.documentElement.dataset.first === '1' || document.documentElement.dataset.ready === '1'")?;
+        let first = t.elapsed().as_secs_f64() * 1000.0;
         b.wait_for("document.documentElement.dataset.ready === '1'")?;
         let ready = t.elapsed().as_secs_f64() * 1000.0;
         let nav = b.eval(
@@ -55,10 +58,11 @@ fn browse(site: &Path) -> Result<(), String> {
         )?;
         let stats = b.eval("window.HCL_STATS")?;
         println!(
-            "load_ms={:.0} dom_content_loaded_ms={:.0} ready_ms={ready:.0} script_init_ms={:.0} count={}",
+            "load_ms={:.0} dom_content_loaded_ms={:.0} first_results_ms={first:.0} ready_ms={ready:.0} script_init_ms={:.0} shards={} count={}",
             nav["load"].as_f64().unwrap_or(0.0),
             nav["dom"].as_f64().unwrap_or(0.0),
             stats["init_ms"].as_f64().unwrap_or(0.0),
+            stats["shards"],
             b.eval("document.getElementById('count').textContent")?
         );
         // Typed searches: the time from the input event to the table shown, less the
@@ -256,6 +260,20 @@ fn main() -> ExitCode {
                     let index = std::fs::metadata(s.out.join("data/index.js"))
                         .map(|m| m.len())
                         .unwrap_or(0);
+                    // The index's shards: how many, their bytes in all, the largest.
+                    let (mut shards, mut shard_bytes, mut shard_max) = (0u64, 0u64, 0u64);
+                    for e in std::fs::read_dir(s.out.join("data"))
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                    {
+                        if e.file_name().to_string_lossy().starts_with("shard-") {
+                            let n = e.metadata().map(|m| m.len()).unwrap_or(0);
+                            shards += 1;
+                            shard_bytes += n;
+                            shard_max = shard_max.max(n);
+                        }
+                    }
                     let html = std::fs::metadata(s.out.join("index.html"))
                         .map(|m| m.len())
                         .unwrap_or(0);
@@ -266,7 +284,7 @@ fn main() -> ExitCode {
                         .map(|m| m.len())
                         .unwrap_or(0);
                     println!(
-                        "ms={ms} entries={} systems={} components={} reports={} warnings={} written={} unchanged={} removed={} files={files} bytes={bytes} index_js={index} index_html={html} hcl_json={json} hcl_csv={csv}",
+                        "ms={ms} entries={} systems={} components={} reports={} warnings={} written={} unchanged={} removed={} files={files} bytes={bytes} index_js={index} shards={shards} shard_bytes={shard_bytes} shard_max={shard_max} index_html={html} hcl_json={json} hcl_csv={csv}",
                         s.systems + s.components,
                         s.systems,
                         s.components,

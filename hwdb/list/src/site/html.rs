@@ -576,6 +576,18 @@ fn history(out: &mut String, ctx: &Ctx, r: &Row) {
         }
         out.push_str("</tbody>\n</table>\n");
     }
+    // The entry's document, every certification, for programs (the index holds only its
+    // current state).
+    push_all(
+        out,
+        &[
+            "<p class=\"muted\">For machines: <a href=\"",
+            &e.id,
+            ".json\">",
+            &e.id,
+            ".json</a>, this entry with every certification.</p>\n",
+        ],
+    );
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@
 /// The schema of hcl.json.
 pub const SITE_SCHEMA: &str = "hwcert.hcl-site/1";
 
-/// The schema of data/index.js's object.
-pub const INDEX_SCHEMA: &str = "hwcert.hcl-index/1";
+/// The schema of data/index.js's object (the manifest) and of its shards'. Version 2: the
+/// rows moved from data/index.js into shards (`data/shard-<hash>.js`); version 1 held them all.
+pub const INDEX_SCHEMA: &str = "hwcert.hcl-index/2";
 
 /// The file that marks a directory as a site hwcert published.
 pub const MARKER: &str = ".hwcert-site";

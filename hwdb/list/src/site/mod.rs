@@ -10,15 +10,25 @@
 //!                              kept in the URL's fragment (#q=x710&arch=aarch64&page=2); the
 //!                              first page of rows is in the HTML itself, for readers
 //!                              without JavaScript, with a note pointing at hcl.csv
-//! SITE/data/index.js           the table's data, loaded by <script src> (browsers refuse
-//!                              fetch() of file:// URLs): window.HCL_INDEX (hwcert.hcl-index/1),
-//!                              one table of the distinct strings and, per column, the rows'
-//!                              indices into it as fixed-width base-64 digits
+//! SITE/data/index.js           the search's index, loaded by <script src> (browsers refuse
+//!                              fetch() of file:// URLs): a small manifest,
+//!                              window.HCL_INDEX (hwcert.hcl-index/2): the number of rows,
+//!                              the select filters' options with their counts, and the shards
+//! SITE/data/shard-<hash>.js    the index's rows, 5,000 a shard in the table's default order,
+//!                              each named by a hash of its bytes and loaded by the script
+//!                              after the manifest (first results once the first is in):
+//!                              the current state of each entry only (no history), as one
+//!                              table of the shard's distinct strings and, per column, the
+//!                              rows' indices into it as fixed-width base-64 digits; a `st`
+//!                              column for the entry's state beyond certified
+//!                              (`Row::status`)
 //! SITE/assets/hcl.css, hcl.js  the site's own style and script, built into hwcert (no CDN,
 //!                              no web fonts, nothing fetched from elsewhere)
 //! SITE/entries/<id>.html       a page per entry: identity, the current certification with
 //!                              its case results, every certification newest first, links to
 //!                              the signed reports and the ssh-keygen command that verifies them
+//! SITE/entries/<id>.json       the entry's document, every certification, as the store holds
+//!                              it (hwcert.hcl/1): an entry's full history, for programs
 //! SITE/reports/<sha256>/       the cited reports: report.json and report.json.sig
 //!                              hard-linked from the store (copied where it is on another
 //!                              file system); report.html and report.md rendered by publish
@@ -27,7 +37,8 @@
 //! SITE/assets/report.css       the report pages' style (the site's policy allows no inline
 //!                              style)
 //! SITE/hcl.json                for programs: counts and every entry in full, as the store
-//!                              holds it (hwcert.hcl-site/1), one entry per line
+//!                              holds it (hwcert.hcl-site/1), one entry per line (about
+//!                              200 MB at 100,000 entries: the search never loads it)
 //! SITE/hcl.csv                 for spreadsheets: one row per entry with its current
 //!                              certification (RFC 4180, CRLF)
 //! SITE/.hwcert-site            the marker that says hwcert made this directory

@@ -528,7 +528,12 @@ fn write_file(
             target.settle("hcl.json")
         }
         Phase2::Data => {
-            data::write_index_js(&target.file("data/index.js"), rows, order)?;
+            // The shards first (new names: nothing links them yet), then their manifest.
+            let shards = data::shards(rows, order);
+            for s in &shards {
+                target.shard(&s.name, &s.bytes)?;
+            }
+            data::write_index_js(&target.file("data/index.js"), rows, order, &shards)?;
             target.settle("data/index.js")
         }
         Phase2::Csv => {
@@ -549,7 +554,8 @@ fn write_file(
     }
 }
 
-/// The entry pages of the `c`th chunk of [`PAGES_PER_JOB`] rows.
+/// The entry pages of the `c`th chunk of [`PAGES_PER_JOB`] rows, each with its entry's
+/// document beside it (`<id>.json`: the store's file as it is, every certification).
 fn write_pages(target: &Target, ctx: &Ctx, rows: &[Row], c: usize) -> Result<(), Error> {
     let mut out = String::with_capacity(16 * 1024);
     let mut file = String::with_capacity(256);
@@ -562,6 +568,9 @@ fn write_pages(target: &Target, ctx: &Ctx, rows: &[Row], c: usize) -> Result<(),
         file.push_str(&r.e.id);
         file.push_str(".html");
         target.page(&file, out.as_bytes(), &mut buf, &mut scratch)?;
+        file.truncate(file.len() - ".html".len());
+        file.push_str(".json");
+        target.entry_doc(&file, r.raw, &mut buf, &mut scratch)?;
     }
     Ok(())
 }

@@ -84,6 +84,13 @@ impl<'a> Row<'a> {
         }
     }
 
+    /// The entry's state beyond certified, for the index's `st` column: empty for a certified
+    /// entry (the only state the store knows today; a withdrawn or revoked entry will say so
+    /// here, and the index and the script show it from this one place).
+    pub fn status(&self) -> &'static str {
+        ""
+    }
+
     /// `i40e 2.22.18`.
     pub fn driver_label(&self) -> String {
         match (self.driver, self.driver_version) {

@@ -67,6 +67,8 @@ pub(crate) struct Target {
     /// Reports the site had whose signed files this publish replaced: their pages are
     /// rendered again.
     relinked: Mutex<HashSet<String, FxBuild>>,
+    /// The index's shards this publish wrote or kept (names under data/).
+    shards: Mutex<HashSet<String, FxBuild>>,
 }
 
 struct Old {
@@ -118,6 +120,7 @@ impl Target {
             pending: Mutex::new(Vec::new()),
             stale: Mutex::new(Vec::new()),
             relinked: Mutex::new(HashSet::default()),
+            shards: Mutex::new(HashSet::default()),
         })
     }
 
@@ -167,6 +170,7 @@ impl Target {
             pending: Mutex::new(Vec::new()),
             stale: Mutex::new(Vec::new()),
             relinked: Mutex::new(HashSet::default()),
+            shards: Mutex::new(HashSet::default()),
         })
     }
 
@@ -190,24 +194,52 @@ impl Target {
         buf: &mut Vec<u8>,
         scratch: &mut Vec<u8>,
     ) -> Result<(), Error> {
+        self.entry_file(name, bytes, buf, scratch, true)
+    }
+
+    /// Put an entry's document (`<id>.json`) into `entries/`, as [`Target::page`] does, but
+    /// not counted among the pages.
+    pub fn entry_doc(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        buf: &mut Vec<u8>,
+        scratch: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        self.entry_file(name, bytes, buf, scratch, false)
+    }
+
+    fn entry_file(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        buf: &mut Vec<u8>,
+        scratch: &mut Vec<u8>,
+        count: bool,
+    ) -> Result<(), Error> {
+        let counter = |c: &AtomicUsize| {
+            if count {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
+        };
         let n = name.as_bytes();
         let err = |e| io_err(&self.entries.path().join(name), e);
         let Some(old) = &self.old else {
             self.entries.create(buf, n, bytes).map_err(err)?;
-            self.written.fetch_add(1, Ordering::Relaxed);
+            counter(&self.written);
             return Ok(());
         };
         if old.pages.contains(n) {
             scratch.clear();
             // A page that cannot be read (a directory, a symbolic link) is replaced.
             if self.entries.read_own(buf, n, scratch).is_ok() && scratch[..] == *bytes {
-                self.unchanged.fetch_add(1, Ordering::Relaxed);
+                counter(&self.unchanged);
                 return Ok(());
             }
         } else {
             match self.entries.create(buf, n, bytes) {
                 Ok(()) => {
-                    self.written.fetch_add(1, Ordering::Relaxed);
+                    counter(&self.written);
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -223,11 +255,11 @@ impl Target {
             if is_dir_err(&e) {
                 let p = self.entries.path().join(name);
                 remove_any(&p).map_err(|e| io_err(&p, e))?;
-                return self.page(name, bytes, buf, scratch);
+                return self.entry_file(name, bytes, buf, scratch, count);
             }
             return Err(err(e));
         }
-        self.written.fetch_add(1, Ordering::Relaxed);
+        counter(&self.written);
         Ok(())
     }
 
@@ -372,6 +404,29 @@ impl Target {
         Ok(mask)
     }
 
+    /// Put the index's shard `name` into data/. Its name is a hash of its bytes: a site that
+    /// has it keeps its file; a new one is written beside and renamed into place (no reader
+    /// sees a part of it), before any manifest names it.
+    pub fn shard(&self, name: &str, bytes: &[u8]) -> Result<(), Error> {
+        lock(&self.shards).insert(name.to_string());
+        let p = self.root.join("data").join(name);
+        if self.old.is_some() {
+            if let Ok(m) = fs::symlink_metadata(&p) {
+                if m.is_file()
+                    && m.len() == bytes.len() as u64
+                    && fs::read(&p).is_ok_and(|b| b == bytes)
+                {
+                    return Ok(());
+                }
+                remove_any(&p).map_err(|e| io_err(&p, e))?;
+            }
+            let t = self.file(&format!("data/{name}"));
+            fs::write(&t, bytes).map_err(|e| io_err(&t, e))?;
+            return fs::rename(&t, &p).map_err(|e| io_err(&p, e));
+        }
+        fs::write(&p, bytes).map_err(|e| io_err(&p, e))
+    }
+
     /// Where to write the data file `rel` (`hcl.json`, `data/index.js`…): in place, beside
     /// it, to be put in place by [`Target::settle`] and [`Target::commit`].
     pub fn file(&self, rel: &str) -> PathBuf {
@@ -447,6 +502,7 @@ impl Target {
         for n in &old.pages {
             let keep = n
                 .strip_suffix(b".html")
+                .or_else(|| n.strip_suffix(b".json"))
                 .and_then(|id| std::str::from_utf8(id).ok())
                 .is_some_and(|id| pages.contains(id));
             if !keep {
@@ -475,10 +531,15 @@ impl Target {
                 }
             }
         }
+        let shards = lock(&self.shards);
         for (d, known) in SMALL_DIRS {
             if let Ok(rd) = fs::read_dir(self.root.join(d)) {
                 for e in rd.flatten() {
-                    if !e.file_name().to_str().is_some_and(|n| known.contains(&n)) {
+                    let keep = e
+                        .file_name()
+                        .to_str()
+                        .is_some_and(|n| known.contains(&n) || (d == "data" && shards.contains(n)));
+                    if !keep {
                         doomed.push(e.path());
                     }
                 }
