@@ -165,3 +165,41 @@ pub(crate) fn render_all(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_not_a_report_renders_nothing() {
+        let renderer = Renderer::new().expect("renderer");
+        let good = testing_report();
+        assert!(render(&renderer, good.as_bytes(), "SHA256:x").is_ok());
+        for bad in [
+            &good.as_bytes()[..good.len() / 2],
+            b"".as_slice(),
+            b"\xff\xfe garbage".as_slice(),
+            b"[]".as_slice(),
+            b"{\"schema\":\"hwcert.report/1\"}".as_slice(),
+        ] {
+            let e = render(&renderer, bad, "SHA256:x").expect_err("not a report");
+            assert!(e.contains("not a hwcert.report/1 document"), "{e}");
+        }
+    }
+
+    /// A small report document (the synthetic store's kind).
+    fn testing_report() -> String {
+        serde_json::json!({
+            "schema": "hwcert.report/1",
+            "tool": {"name": "hwcert", "version": "0.1.0", "git_commit": "x"},
+            "profile": {"name": "quick"},
+            "run": {"directory": "run", "boot_ids": []},
+            "verdict": {"overall": "certified", "summary": "ok", "failed_blockers": [],
+                        "incomplete": [], "advisory_failures": [], "components": []},
+            "counts": {"total": 0, "pass": 0, "fail": 0, "skip": 0, "error": 0, "timeout": 0,
+                       "crash": 0, "interrupted": 0, "not_run": 0},
+            "results": [], "hcl": [], "logs": [], "warnings": [], "inventory": {}, "plan": {}
+        })
+        .to_string()
+    }
+}
