@@ -313,8 +313,10 @@ def hcl(a, rec):
               f"{x['peak_rss_mib']:>13.1f}{extra}")
     print(f"written: {first['files']} files, {human(first['bytes'])} (reports hard-linked from the store, counted "
           "at full size)")
-    print(f"  data/index.js {human(first['index_js'])}, index.html {human(first['index_html'])}, hcl.json "
-          f"{human(first['hcl_json'])}, hcl.csv {human(first['hcl_csv'])}")
+    print(f"  data/index.js (the search's manifest) {human(first['index_js'])}, its {first['shards']} shards "
+          f"{human(first['shard_bytes'])} (largest {human(first['shard_max'])}), index.html "
+          f"{human(first['index_html'])}, hcl.json {human(first['hcl_json'])} (never loaded by the search), hcl.csv "
+          f"{human(first['hcl_csv'])}")
     goal = None
     if first["entries"] >= HCL_GOAL_ENTRIES:
         goal = {kind: summary[kind]["median"] < HCL_GOAL_MS for kind in ("fresh", "again")}
@@ -339,7 +341,8 @@ def hcl(a, rec):
             print(f"  {l}")
     rec["rounds"] = raw
     rec["summary"] = {"publish_ms": summary, "gen": gen, "site": {k: first[k] for k in (
-        "entries", "systems", "components", "reports", "files", "bytes", "index_js", "index_html", "hcl_json",
+        "entries", "systems", "components", "reports", "files", "bytes", "index_js", "shards", "shard_bytes",
+        "shard_max", "index_html", "hcl_json",
         "hcl_csv")}, "store_bytes": store_bytes, "fs": fs, "dir": base, "goal_ms": HCL_GOAL_MS,
         "goal_met": goal, "where_the_time_goes": where, "browser": browse}
 

@@ -589,9 +589,39 @@ mod tests {
 
     #[test]
     fn struct_sizes() {
-        assert_eq!(std::mem::size_of::<EthtoolDrvinfo>(), 196);
-        assert_eq!(std::mem::size_of::<IfreqPtr>(), 40);
-        assert_eq!(std::mem::size_of::<IfreqInt>(), 40);
+        use std::mem::{offset_of, size_of};
+        // linux/ethtool.h, linux/if.h: the same on x86_64 and aarch64 (LP64, natural
+        // alignment); this test runs on both (./dev.sh test aarch64).
+        assert_eq!(size_of::<EthtoolDrvinfo>(), 196);
+        let drvinfo = [
+            offset_of!(EthtoolDrvinfo, cmd),
+            offset_of!(EthtoolDrvinfo, driver),
+            offset_of!(EthtoolDrvinfo, version),
+            offset_of!(EthtoolDrvinfo, fw_version),
+            offset_of!(EthtoolDrvinfo, bus_info),
+            offset_of!(EthtoolDrvinfo, erom_version),
+            offset_of!(EthtoolDrvinfo, reserved2),
+            offset_of!(EthtoolDrvinfo, n_priv_flags),
+            offset_of!(EthtoolDrvinfo, n_stats),
+            offset_of!(EthtoolDrvinfo, testinfo_len),
+            offset_of!(EthtoolDrvinfo, eedump_len),
+            offset_of!(EthtoolDrvinfo, regdump_len),
+        ];
+        assert_eq!(
+            drvinfo,
+            [0, 4, 36, 68, 100, 132, 164, 176, 180, 184, 188, 192]
+        );
+        // struct ifreq: IFNAMSIZ name, then the union (pointer-aligned), 40 bytes in all.
+        assert_eq!(size_of::<IfreqPtr>(), 40);
+        assert_eq!(size_of::<IfreqInt>(), 40);
+        assert_eq!(offset_of!(IfreqPtr, data), 16);
+        assert_eq!(offset_of!(IfreqInt, value), 16);
+        assert_eq!(std::mem::align_of::<IfreqPtr>(), 8);
+        // _IO numbers of linux/sockios.h and ETHTOOL_GDRVINFO: not per-architecture.
+        assert_eq!(
+            (SIOCETHTOOL, SIOCGIFMTU, SIOCSIFMTU),
+            (0x8946, 0x8921, 0x8922)
+        );
     }
 
     #[test]

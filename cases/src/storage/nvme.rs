@@ -193,6 +193,37 @@ mod tests {
         assert_eq!(std::mem::size_of::<PassthruCmd>(), 72);
     }
 
+    #[test]
+    fn passthru_cmd_has_the_kernels_layout() {
+        use std::mem::offset_of;
+        // linux/nvme_ioctl.h struct nvme_passthru_cmd, on x86_64 and aarch64 alike (this
+        // test runs on both: ./dev.sh test aarch64).
+        let offsets = [
+            offset_of!(PassthruCmd, opcode),
+            offset_of!(PassthruCmd, flags),
+            offset_of!(PassthruCmd, rsvd1),
+            offset_of!(PassthruCmd, nsid),
+            offset_of!(PassthruCmd, cdw2),
+            offset_of!(PassthruCmd, cdw3),
+            offset_of!(PassthruCmd, metadata),
+            offset_of!(PassthruCmd, addr),
+            offset_of!(PassthruCmd, metadata_len),
+            offset_of!(PassthruCmd, data_len),
+            offset_of!(PassthruCmd, cdw10),
+            offset_of!(PassthruCmd, cdw11),
+            offset_of!(PassthruCmd, cdw12),
+            offset_of!(PassthruCmd, cdw13),
+            offset_of!(PassthruCmd, cdw14),
+            offset_of!(PassthruCmd, cdw15),
+            offset_of!(PassthruCmd, timeout_ms),
+            offset_of!(PassthruCmd, result),
+        ];
+        assert_eq!(
+            offsets,
+            [0, 1, 2, 4, 8, 12, 16, 24, 32, 36, 40, 44, 48, 52, 56, 60, 64, 68]
+        );
+    }
+
     fn page() -> Vec<u8> {
         let mut b = vec![0u8; SMART_LOG_LEN];
         b[0] = 0;

@@ -1,55 +1,95 @@
 /* hwcert — the hardware compatibility list's index page: filters, sorting and paging over
  * window.HCL_INDEX (data/index.js), all in the browser, with no server (it works from file://).
  *
- * The data is column arrays of indices into one table of distinct strings, `s`. A free-text
- * word is looked for once in each distinct string (lowercased once, at load), then each row
- * only checks its columns' flags; the entry IDs, distinct per row, are searched directly.
- * Rows are built with DOM calls and textContent only: names come from reports, never markup.
- * The view (filters, sort, page) lives in the URL's fragment, so a view can be linked. */
+ * data/index.js is a small manifest: how many rows, the select filters' options, and the
+ * shards that hold the rows (data/shard-<hash>.js, a few thousand rows each, in the list's
+ * default order). The shards are loaded with <script> elements (browsers refuse fetch() of
+ * file:// URLs), in order, each calling window.HCL_SHARD; the first results show as soon as
+ * the first shard is in, and every shard that comes in after updates the view.
+ *
+ * The rows are column arrays of indices into one table of distinct strings, `S`, which grows
+ * as shards come in. A free-text word is looked for once in each distinct string (lowercased
+ * once), then each row only checks its columns' flags; the entry IDs, distinct per row, are
+ * searched directly. Rows are built with DOM calls and textContent only: names come from
+ * reports, never markup. The view (filters, sort, page) lives in the URL's fragment, so a
+ * view can be linked. */
 (function () {
   "use strict";
   var D = window.HCL_INDEX;
   var $ = function (id) { return document.getElementById(id); };
   var tbody = $("rows"), form = $("filters"), count = $("count"), pager = $("pager");
   var prev = $("prev"), next = $("next"), pageinfo = $("pageinfo"), table = $("hcl");
-  if (!D || !tbody || !form || !count || !pager || !table) return;
+  if (!D || !tbody || !form || !count || !pager || !table || !Array.isArray(D.shards)) return;
 
   var t0 = performance.now();
-  // How long the page took to set up and to filter, for the benchmark.
-  var stats = window.HCL_STATS = { init_ms: 0, filter_ms: 0, render_ms: 0, updates: 0 };
-  var S = D.s, N = D.n, PAGE = D.page || 100, C = {}, i;
-  // Columns: fixed-width base-64 numbers, indices into S.
+  // How long the page took to set up, to show the first results and to load every shard, and
+  // to filter, for the benchmark and the tests.
+  var stats = window.HCL_STATS = {
+    init_ms: 0, first_ms: 0, loaded_ms: 0, filter_ms: 0, render_ms: 0, updates: 0,
+    shards: 0, errors: 0
+  };
+  var TOTAL = D.n, PAGE = D.page || 100, N = 0, i;
+  var S = [""], L = [""], SIDX = new Map([["", 0]]);
+  var C = {}, KIND = new Uint8Array(TOTAL);
+  // Columns: fixed-width base-64 numbers, indices into a shard's strings.
   var DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
   var DEC = new Uint8Array(128);
   for (i = 0; i < 64; i++) DEC[DIGITS.charCodeAt(i)] = i;
-  Object.keys(D.c).forEach(function (k) {
-    var w = D.c[k][0], t = D.c[k][1], col = new Uint32Array(N);
-    for (var r = 0, j = 0; r < N; r++) {
-      var v = 0;
-      for (var d = 0; d < w; d++) v = v * 64 + DEC[t.charCodeAt(j++)];
-      col[r] = v;
-    }
-    C[k] = col;
-  });
-  var KIND = new Uint8Array(N);
-  for (i = 0; i < N; i++) KIND[i] = D.kind.charCodeAt(i) === 49 ? 1 : 0;
   // Entry IDs: those that are not a component's PCI IDs, release and architecture put
   // together are listed by row.
-  var XID = new Map(D.id);
+  var XID = new Map();
   function idOf(r) {
     var x = XID.get(r);
     if (x !== undefined) return x;
     return "pci-" + S[C.ids[r]].replace(/[: ]/g, "-") + "." + S[C.rel[r]].replace(" ", "-") + "." + S[C.arch[r]];
   }
-  var L = S.map(function (x) { return x.toLowerCase(); });
+  function intern(s) {
+    var x = SIDX.get(s);
+    if (x === undefined) {
+      x = S.length;
+      S.push(s);
+      L.push(s.toLowerCase());
+      SIDX.set(s, x);
+    }
+    return x;
+  }
   var IDL = null; // lowercased IDs, for the free text: made when the page is idle
   function lowerIds() {
-    if (IDL) return;
-    IDL = new Array(N);
-    for (var x = 0; x < N; x++) IDL[x] = idOf(x).toLowerCase();
+    if (!IDL) IDL = [];
+    for (var x = IDL.length; x < N; x++) IDL.push(idOf(x).toLowerCase());
   }
-  var SEARCH = ["vendor", "name", "sub", "ids", "class", "rel", "arch", "drv", "drvv", "fw", "sys", "os"]
-    .map(function (k) { return C[k]; });
+
+  // A shard: its rows appended, in order (a shard out of turn or malformed is left out).
+  function addShard(sh) {
+    if (!sh || sh.k !== stats.shards || typeof sh.n !== "number" || N + sh.n > TOTAL ||
+        !Array.isArray(sh.s) || !sh.c || typeof sh.kind !== "string") {
+      stats.errors += 1;
+      return false;
+    }
+    var off = N, n = sh.n, map = new Uint32Array(sh.s.length);
+    for (var j = 0; j < sh.s.length; j++) map[j] = intern(String(sh.s[j]));
+    Object.keys(sh.c).forEach(function (k) {
+      var w = sh.c[k][0], t = sh.c[k][1], col = C[k] || (C[k] = new Uint32Array(TOTAL));
+      for (var r = 0, q = 0; r < n; r++) {
+        var v = 0;
+        for (var d = 0; d < w; d++) v = v * 64 + DEC[t.charCodeAt(q++)];
+        col[off + r] = map[v] || 0;
+      }
+    });
+    for (var r = 0; r < n; r++) KIND[off + r] = sh.kind.charCodeAt(r) === 49 ? 1 : 0;
+    (sh.id || []).forEach(function (x) { XID.set(off + x[0], x[1]); });
+    N += n;
+    stats.shards += 1;
+    SEARCH = SEARCH_KEYS.map(function (k) { return C[k] || (C[k] = new Uint32Array(TOTAL)); });
+    // What was worked out for fewer rows is worked out again.
+    rank = null;
+    orders.clear();
+    cacheKey = null;
+    return true;
+  }
+  // The columns free text looks in (made once the first shard has made the columns).
+  var SEARCH_KEYS = ["vendor", "name", "sub", "ids", "class", "rel", "arch", "drv", "drvv", "fw", "sys", "os"];
+  var SEARCH = [];
   var SELECTS = ["arch", "rel", "vendor", "class"];
   var KEYS = ["q", "kind", "arch", "rel", "vendor", "class", "sort", "page"];
   var fields = {
@@ -62,22 +102,17 @@
   // The selects' options, with how many entries each has.
   SELECTS.forEach(function (key) {
     var sel = fields[key], frag = document.createDocumentFragment();
-    (D.f[key] || []).forEach(function (f) {
+    ((D.f || {})[key] || []).forEach(function (f) {
       var o = document.createElement("option");
-      o.value = S[f[0]];
-      o.textContent = S[f[0]] + " (" + fmt(f[1]) + ")";
+      o.value = String(f[0]);
+      o.textContent = f[0] + " (" + fmt(f[1]) + ")";
       frag.appendChild(o);
     });
     sel.appendChild(frag);
   });
 
-  var strIndex = null;
   function indexOf(v) {
-    if (!strIndex) {
-      strIndex = new Map();
-      for (var i = 0; i < S.length; i++) strIndex.set(S[i], i);
-    }
-    var i = strIndex.get(v);
+    var i = SIDX.get(v);
     return i === undefined ? -2 : i; // -2 matches no row
   }
 
@@ -122,7 +157,10 @@
     for (var r = 0; r < idx.length; r++) rank[idx[r]] = r;
     // Releases in version order (8.10 after 8.9), as the OS release select lists them.
     var relRank = new Float64Array(S.length).fill(S.length);
-    (D.f.rel || []).forEach(function (f, i) { relRank[f[0]] = i; });
+    ((D.f || {}).rel || []).forEach(function (f, i) {
+      var x = SIDX.get(f[0]);
+      if (x !== undefined) relRank[x] = i;
+    });
     rank.rel = relRank;
     return rank;
   }
@@ -230,16 +268,17 @@
     for (var i = from; i < to; i++) frag.appendChild(row(rows[i]));
     if (m === 0) {
       var tr = document.createElement("tr");
-      var td = cell(tr, N ? "No entries match the filters." : "There are no entries in this list yet.", "empty");
+      var td = cell(tr, TOTAL ? "No entries match the filters." : "There are no entries in this list yet.", "empty");
       td.colSpan = 9;
       frag.appendChild(tr);
     }
     tbody.replaceChildren(frag);
     var text;
-    if (N === 0) text = "There are no entries in this list yet.";
+    if (TOTAL === 0) text = "There are no entries in this list yet.";
     else if (m === 0) text = "No entries match the filters (" + fmt(N) + " in all).";
     else text = fmt(from + 1) + "–" + fmt(to) + " of " + fmt(m) + " entries" +
       (m < N ? " matching (" + fmt(N) + " in all)" : "");
+    if (N < TOTAL) text += " — loading, " + fmt(N) + " of " + fmt(TOTAL) + " entries so far";
     count.textContent = text;
     pageinfo.textContent = "Page " + fmt(state.page) + " of " + fmt(pages);
     prev.disabled = state.page <= 1;
@@ -327,8 +366,38 @@
 
   form.hidden = false;
   pager.hidden = false;
-  update();
+  function ready() {
+    stats.loaded_ms = performance.now() - t0;
+    (window.requestIdleCallback || setTimeout)(lowerIds);
+    document.documentElement.setAttribute("data-ready", "1");
+  }
+  var shown = false;
+  window.HCL_SHARD = function (sh) {
+    if (!addShard(sh)) return;
+    update();
+    if (!shown) {
+      shown = true;
+      stats.first_ms = performance.now() - t0;
+      document.documentElement.setAttribute("data-first", "1");
+    }
+    if (N === TOTAL) ready();
+  };
   stats.init_ms = performance.now() - t0;
-  (window.requestIdleCallback || setTimeout)(lowerIds);
-  document.documentElement.setAttribute("data-ready", "1");
+  if (TOTAL === 0 || D.shards.length === 0) {
+    update();
+    ready();
+    return;
+  }
+  // Until the first shard is in, the page shows the first rows its HTML holds.
+  D.shards.forEach(function (s) {
+    var el = document.createElement("script");
+    el.src = "data/" + encodeURIComponent(String(s[0]));
+    el.async = false; // run in order
+    el.onerror = function () {
+      stats.errors += 1;
+      count.textContent = "Part of the list could not be loaded (" + s[0] + "): " + fmt(N) +
+        " of " + fmt(TOTAL) + " entries are searched. The whole list is in hcl.csv.";
+    };
+    document.body.appendChild(el);
+  });
 })();

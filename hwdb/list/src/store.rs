@@ -7,7 +7,7 @@
 //! ```text
 //! DIR/systems/sys-inspur-nf5280m5-1a2b3c4d.opencloudos-8.8.x86_64.json
 //! DIR/components/pci-1000-10e2-1000-40e2.opencloudos-8.8.x86_64.json
-//! DIR/reports/<sha256 of report.json>/report.json, report.json.sig, report.html, report.md
+//! DIR/reports/<sha256 of report.json>/report.json, report.json.sig
 //! DIR/.lock, DIR/.gitignore
 //! ```
 //!
@@ -22,6 +22,10 @@
 //! writes every file atomically (a temporary file in the same directory, fsync, rename), so two
 //! `add`s at once lose nothing, and a crash leaves each file either old or new. Adding the same
 //! report again changes nothing, so an interrupted `add` is completed by running it again.
+//!
+//! A report is kept as what was signed: report.json and its signature. Stores filled by
+//! older hwcert versions also hold the submitted report.html and report.md there; nothing
+//! reads them (they are not signed, so a site renders its own, see [`crate::site`]).
 //!
 //! This crate does not verify reports: callers hand [`Store::add`] a [`Submission`] made from a
 //! report whose signature they checked (`hwcert hwdb add` does).
@@ -51,8 +55,9 @@ pub struct NewEntry {
 pub struct Submission {
     /// SHA-256 of report.json.
     pub report_sha256: String,
-    /// Files of the report kept in the store beside the entries (`report.json`,
-    /// `report.json.sig`, `report.html`, `report.md`): plain names and their bytes.
+    /// Files of the report kept in the store beside the entries (`report.json` and
+    /// `report.json.sig`, what was signed: never a submitter's unsigned renderings): plain
+    /// names and their bytes.
     pub report_files: Vec<(String, Vec<u8>)>,
     pub entries: Vec<NewEntry>,
 }

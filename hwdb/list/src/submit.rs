@@ -163,20 +163,14 @@ pub fn prepare(report_dir: &Path, allowed_signers: &Path) -> Result<Prepared, Su
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf();
+    // report.json and its signature only. The directory's report.html and report.md are not
+    // signed: whatever a submitter put there (`echo '<script>…' >> report.html` still
+    // verifies) must never reach the store, nor a site served from the store. The site
+    // renders its own from report.json (hcl::site's `pages` module).
     let mut files = vec![(reports::REPORT_JSON.to_string(), bytes)];
-    for name in [
-        reports::REPORT_SIG,
-        reports::REPORT_HTML,
-        reports::REPORT_MD,
-    ] {
-        let p = dir.join(name);
-        match std::fs::read(&p) {
-            Ok(b) => files.push((name.to_string(), b)),
-            // The renderings are optional: report.json is the record.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && name != reports::REPORT_SIG => {}
-            Err(e) => return Err(Error::io(&p, e).into()),
-        }
-    }
+    let p = dir.join(reports::REPORT_SIG);
+    let sig = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+    files.push((reports::REPORT_SIG.to_string(), sig));
     Ok(Prepared {
         submission: Submission {
             report_sha256: sha,

@@ -23,6 +23,21 @@ use hwsys::time::human_duration;
 const HTML_TEMPLATE: &str = include_str!("../templates/report.html.j2");
 const MD_TEMPLATE: &str = include_str!("../templates/report.md.j2");
 
+/// report.html's style: inline in the page by default; a page rendered with
+/// [`PageOptions::stylesheet`] links it instead (a site that forbids inline style serves it
+/// as a file of its own).
+pub const REPORT_CSS: &str = include_str!("../templates/report.css");
+
+/// How a page is made beyond the report itself. The default is the self-contained
+/// report.html that `hwcert report` writes.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct PageOptions<'a> {
+    /// A Content-Security-Policy for report.html (a `<meta http-equiv>` in its head).
+    pub csp: Option<&'a str>,
+    /// Link this stylesheet ([`REPORT_CSS`]) rather than holding the style inline.
+    pub stylesheet: Option<&'a str>,
+}
+
 /// Measurement tables longer than this are folded (the chart and report.json hold them all).
 const FOLD_ROWS: usize = 16;
 
@@ -167,6 +182,7 @@ struct View<'a> {
     tool: &'a documents::report::Tool,
     signed_by: Option<&'a str>,
     log_tail_lines: usize,
+    page: PageOptions<'a>,
 }
 
 fn status_class(s: Status) -> &'static str {
@@ -590,7 +606,13 @@ fn inventory_tables(inv: &inventory::Inventory) -> Vec<Table> {
     t
 }
 
-fn view<'a>(r: &'a Report, dir: &Path, signed_by: Option<&'a str>) -> View<'a> {
+/// The view of `r` for the templates; log tails read from under `dir` where given.
+fn view<'a>(
+    r: &'a Report,
+    dir: Option<&Path>,
+    signed_by: Option<&'a str>,
+    page: PageOptions<'a>,
+) -> View<'a> {
     let inv: Option<inventory::Inventory> = serde_json::from_value(r.inventory.clone()).ok();
     let title = r
         .hcl
@@ -689,7 +711,8 @@ fn view<'a>(r: &'a Report, dir: &Path, signed_by: Option<&'a str>) -> View<'a> {
             log_tail: x
                 .log
                 .as_deref()
-                .and_then(|l| log_tail(&dir.join(l), LOG_TAIL_LINES))
+                .zip(dir)
+                .and_then(|(l, dir)| log_tail(&dir.join(l), LOG_TAIL_LINES))
                 .map(|ls| ls.join("\n")),
             measurements: measure_rows(x),
             missed: measure_rows(x)
@@ -756,6 +779,7 @@ fn view<'a>(r: &'a Report, dir: &Path, signed_by: Option<&'a str>) -> View<'a> {
         tool: &r.tool,
         signed_by,
         log_tail_lines: LOG_TAIL_LINES,
+        page,
     }
 }
 
@@ -860,6 +884,8 @@ fn environment() -> Result<Environment<'static>, Error> {
     env.add_filter("dur", |ms: Option<u64>| {
         ms.map(human_duration).unwrap_or_default()
     });
+    env.add_template("report.css", REPORT_CSS)
+        .map_err(|e| Error::msg(format!("report.css: {e}")))?;
     env.add_template("report.html.j2", HTML_TEMPLATE)
         .map_err(|e| Error::msg(format!("report.html template: {e}")))?;
     env.add_template("report.md.j2", MD_TEMPLATE)
@@ -877,23 +903,77 @@ fn render(env: &Environment<'_>, name: &str, ctx: &Value) -> Result<String, Erro
 
 /// report.html of a report whose logs are in `dir/logs`.
 pub fn html(r: &Report, dir: &Path, signed_by: Option<&str>) -> Result<String, Error> {
-    let ctx = Value::from(Serde(&view(r, dir, signed_by)));
+    let ctx = Value::from(Serde(&view(
+        r,
+        Some(dir),
+        signed_by,
+        PageOptions::default(),
+    )));
     render(&environment()?, "report.html.j2", &ctx)
 }
 
 /// report.md.
 pub fn markdown(r: &Report, dir: &Path, signed_by: Option<&str>) -> Result<String, Error> {
-    let ctx = Value::from(Serde(&view(r, dir, signed_by)));
+    let ctx = Value::from(Serde(&view(
+        r,
+        Some(dir),
+        signed_by,
+        PageOptions::default(),
+    )));
     render(&environment()?, "report.md.j2", &ctx)
 }
 
 /// report.html and report.md of a report whose logs are in `dir`.
 pub fn pages(r: &Report, dir: &Path, signed_by: Option<&str>) -> Result<(String, String), Error> {
-    let env = environment()?;
-    let ctx = Value::from(Serde(&view(r, dir, signed_by)));
-    let html = render(&env, "report.html.j2", &ctx)?;
-    let md = render(&env, "report.md.j2", &ctx)?;
-    Ok((html, md))
+    Renderer::new()?.pages(r, Some(dir), signed_by, PageOptions::default())
+}
+
+/// The renderers with their templates compiled once, for many reports (a site renders every
+/// report it publishes). Rendering reads nothing but the report and, where given, the logs
+/// its results name.
+pub struct Renderer {
+    env: Environment<'static>,
+}
+
+impl Renderer {
+    pub fn new() -> Result<Renderer, Error> {
+        Ok(Renderer {
+            env: environment()?,
+        })
+    }
+
+    /// report.html and report.md of `r`: log tails from under `logs` (the report directory)
+    /// where given, none without; `signed_by` is the signing key's fingerprint.
+    pub fn pages(
+        &self,
+        r: &Report,
+        logs: Option<&Path>,
+        signed_by: Option<&str>,
+        page: PageOptions,
+    ) -> Result<(String, String), Error> {
+        let ctx = Value::from(Serde(&view(r, logs, signed_by, page)));
+        let html = render(&self.env, "report.html.j2", &ctx)?;
+        let md = render(&self.env, "report.md.j2", &ctx)?;
+        Ok((html, md))
+    }
+}
+
+/// What names this build's renderings: the same report and the same renderer id make the same
+/// pages. hwcert's version and git commit, and a hash of the templates (which change without
+/// a commit while they are edited).
+pub fn renderer_id() -> String {
+    let mut t = String::with_capacity(HTML_TEMPLATE.len() + MD_TEMPLATE.len() + REPORT_CSS.len());
+    for s in [HTML_TEMPLATE, MD_TEMPLATE, REPORT_CSS] {
+        t.push_str(s);
+        t.push('\0');
+    }
+    let h = hwsys::hash::sha256_hex(t.as_bytes());
+    format!(
+        "hwcert {} {} templates {}",
+        env!("CARGO_PKG_VERSION"),
+        env!("HWCERT_GIT_COMMIT"),
+        &h[..16]
+    )
 }
 
 #[cfg(test)]

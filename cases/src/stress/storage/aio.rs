@@ -171,8 +171,28 @@ mod tests {
         // linux/aio_abi.h: struct iocb is 64 bytes, struct io_event 32.
         assert_eq!(std::mem::size_of::<Iocb>(), 64);
         assert_eq!(std::mem::size_of::<IoEvent>(), 32);
-        assert_eq!(std::mem::offset_of!(Iocb, aio_buf), 24);
-        assert_eq!(std::mem::offset_of!(Iocb, aio_offset), 40);
-        assert_eq!(std::mem::offset_of!(IoEvent, res), 16);
+        // Every field, on x86_64 and aarch64 alike (this test runs on both).
+        use std::mem::offset_of;
+        let iocb = [
+            offset_of!(Iocb, aio_data),
+            offset_of!(Iocb, aio_key_rw_flags),
+            offset_of!(Iocb, aio_lio_opcode),
+            offset_of!(Iocb, aio_reqprio),
+            offset_of!(Iocb, aio_fildes),
+            offset_of!(Iocb, aio_buf),
+            offset_of!(Iocb, aio_nbytes),
+            offset_of!(Iocb, aio_offset),
+            offset_of!(Iocb, aio_reserved2),
+            offset_of!(Iocb, aio_flags),
+            offset_of!(Iocb, aio_resfd),
+        ];
+        assert_eq!(iocb, [0, 8, 16, 18, 20, 24, 32, 40, 48, 56, 60]);
+        let event = [
+            offset_of!(IoEvent, data),
+            offset_of!(IoEvent, obj),
+            offset_of!(IoEvent, res),
+            offset_of!(IoEvent, res2),
+        ];
+        assert_eq!(event, [0, 8, 16, 24]);
     }
 }

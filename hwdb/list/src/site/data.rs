@@ -103,40 +103,99 @@ pub(crate) fn derived_id(out: &mut String, r: &Row) {
     out.push_str(&r.e.key.arch);
 }
 
-/// data/index.js: `window.HCL_INDEX = {…};`, the rows in the index's default order.
+/// Rows per shard of the index: a browser shows the first results once the manifest and the
+/// first shard are in (8.5 KB and at most 590 KB at 100,000 entries, 20 shards of 8.0 MB in
+/// all, where hcl.json is 211 MB), and filters the rest as it comes.
+pub(crate) const SHARD_ROWS: usize = 5000;
+
+/// A shard of the index: its file name under data/ and its bytes.
+pub(crate) struct Shard {
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub rows: usize,
+}
+
+/// The index's shards: the rows in the index's default order, [`SHARD_ROWS`] at a time, each
+/// `window.HCL_SHARD({…});` in a file named by a hash of its bytes
+/// (`data/shard-<16 hex>.js`), so that a shard that did not change keeps its name and a
+/// reader holding the last manifest still finds every shard it names.
 ///
-/// Every distinct string is stored once, in `s` (most frequent first, so the common values'
-/// indices are short); each column is a string of fixed-width base-64 numbers, indices into
-/// it — one string parses much faster than 100,000 numbers. IDs that the script can make from
-/// the columns are left out. The facets are the select filters' options: `[string index,
-/// rows]`, in the order the select shows them.
-pub(crate) fn write_index_js(path: &Path, rows: &[Row], order: &[usize]) -> Result<(), Error> {
-    let n = order.len();
-    let t = Interned::of(rows, order);
-    let mut out = String::with_capacity(4096 + n * 160);
+/// A shard is self-contained, as data/index.js once was whole: every distinct string of its
+/// rows once, in `s` (most frequent first, so that the common values' indices are short); each
+/// column a string of fixed-width base-64 numbers, indices into it (one string parses much
+/// faster than thousands of numbers); the IDs the script cannot make from the columns, by row.
+/// Only the current state of each entry is there: its history is in entries/<id>.json.
+pub(crate) fn shards(rows: &[Row], order: &[usize]) -> Vec<Shard> {
+    order
+        .chunks(SHARD_ROWS)
+        .enumerate()
+        .map(|(k, part)| {
+            let t = Interned::of(rows, part);
+            let mut out = String::with_capacity(4096 + part.len() * 160);
+            out.push_str("/* A shard of the hardware compatibility list's index (");
+            out.push_str(INDEX_SCHEMA);
+            out.push_str("), written by hwcert hwdb publish. */\nwindow.HCL_SHARD({\"schema\":");
+            js_str(&mut out, INDEX_SCHEMA);
+            out.push_str(",\"k\":");
+            push_uint(&mut out, k);
+            out.push_str(",\"n\":");
+            push_uint(&mut out, part.len());
+            out.push_str(",\n\"s\":[");
+            for (i, &old) in t.perm.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                js_str(&mut out, t.strs[old as usize]);
+            }
+            out.push_str("],\n\"id\":[");
+            push_ids(&mut out, rows, part);
+            out.push_str("],\n\"kind\":\"");
+            push_kinds(&mut out, rows, part);
+            out.push_str("\",\n\"c\":{");
+            push_columns(&mut out, &t);
+            out.push_str("}});\n");
+            let hash = hwsys::hash::sha256_hex(out.as_bytes());
+            Shard {
+                name: format!("shard-{}.js", &hash[..16]),
+                bytes: out.into_bytes(),
+                rows: part.len(),
+            }
+        })
+        .collect()
+}
+
+/// data/index.js, the index's manifest: `window.HCL_INDEX = {…};` with the number of rows, the
+/// page size, the shards in order (`[file, rows]`) and the select filters' options over every
+/// row (`[value, rows]`, in the order the select shows them). Small (a few KB): the script
+/// loads the shards it names.
+pub(crate) fn write_index_js(
+    path: &Path,
+    rows: &[Row],
+    order: &[usize],
+    shards: &[Shard],
+) -> Result<(), Error> {
+    let mut out = String::with_capacity(16 * 1024 + shards.len() * 40);
     out.push_str("/* The hardware compatibility list's index for index.html (");
     out.push_str(INDEX_SCHEMA);
-    out.push_str("), written by hwcert hwdb publish. */\nwindow.HCL_INDEX = {\"schema\":");
+    out.push_str("), written by hwcert hwdb publish: its manifest; the rows are in the shards it names. */\nwindow.HCL_INDEX = {\"schema\":");
     js_str(&mut out, INDEX_SCHEMA);
     out.push_str(",\"n\":");
-    push_uint(&mut out, n);
+    push_uint(&mut out, order.len());
     out.push_str(",\"page\":");
     push_uint(&mut out, PAGE_SIZE);
-    out.push_str(",\n\"s\":[");
-    for (i, &old) in t.perm.iter().enumerate() {
+    out.push_str(",\n\"shards\":[");
+    for (i, s) in shards.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        js_str(&mut out, t.strs[old as usize]);
+        out.push('[');
+        js_str(&mut out, &s.name);
+        out.push(',');
+        push_uint(&mut out, s.rows);
+        out.push(']');
     }
-    out.push_str("],\n\"id\":[");
-    push_ids(&mut out, rows, order);
-    out.push_str("],\n\"kind\":\"");
-    push_kinds(&mut out, rows, order);
-    out.push_str("\",\n\"c\":{");
-    push_columns(&mut out, &t);
-    out.push_str("},\n\"f\":{");
-    push_facets(&mut out, &t);
+    out.push_str("],\n\"f\":{");
+    push_facets(&mut out, rows, order);
     out.push_str("}};\n");
     write(path, out.as_bytes())
 }
@@ -195,31 +254,6 @@ impl<'a> Interned<'a> {
             perm,
             rank,
         }
-    }
-
-    /// The distinct values of the column `key` with their rows, in the select's order (as
-    /// versions, or as names).
-    fn facet(&self, key: &str, by_version: bool) -> Vec<(u32, u32)> {
-        let c = COLS.iter().position(|(k, _)| *k == key).unwrap_or(0);
-        let mut per = vec![0u32; self.strs.len()];
-        for &id in &self.cols[c] {
-            per[id as usize] += 1;
-        }
-        let mut v: Vec<(u32, u32)> = per
-            .iter()
-            .enumerate()
-            .filter(|&(id, &k)| k > 0 && id != 0)
-            .map(|(id, &k)| (id as u32, k))
-            .collect();
-        v.sort_by(|a, b| {
-            let (x, y) = (self.strs[a.0 as usize], self.strs[b.0 as usize]);
-            if by_version {
-                version_cmp(x, y)
-            } else {
-                ci_cmp(x, y)
-            }
-        });
-        v
     }
 }
 
@@ -282,8 +316,9 @@ fn push_columns(out: &mut String, t: &Interned) {
     }
 }
 
-/// The facets, the select filters' options: per filter, `[string index, rows]`.
-fn push_facets(out: &mut String, t: &Interned) {
+/// The facets, the select filters' options: per filter, `[value, rows]` over every row, in
+/// the order the select shows them (releases as versions, the rest as names).
+fn push_facets(out: &mut String, rows: &[Row], order: &[usize]) {
     for (k, (key, by_version)) in [
         ("arch", false),
         ("rel", true),
@@ -293,18 +328,36 @@ fn push_facets(out: &mut String, t: &Interned) {
     .into_iter()
     .enumerate()
     {
+        let f = COLS.iter().find(|(c, _)| *c == key).map(|(_, f)| *f);
+        let Some(f) = f else { continue };
+        let mut per: HashMap<&str, u32, FxBuild> = HashMap::default();
+        for &i in order {
+            let v = f(&rows[i]);
+            if !v.is_empty() {
+                *per.entry(v).or_default() += 1;
+            }
+        }
+        let mut v: Vec<(&str, u32)> = per.into_iter().collect();
+        v.sort_by(|a, b| {
+            if by_version {
+                version_cmp(a.0, b.0)
+            } else {
+                ci_cmp(a.0, b.0)
+            }
+            .then(a.0.cmp(b.0))
+        });
         if k > 0 {
             out.push(',');
         }
         out.push('"');
         out.push_str(key);
         out.push_str("\":[");
-        for (m, (id, count)) in t.facet(key, by_version).into_iter().enumerate() {
+        for (m, (s, count)) in v.into_iter().enumerate() {
             if m > 0 {
                 out.push(',');
             }
             out.push('[');
-            push_uint(out, t.rank[id as usize] as usize);
+            js_str(out, s);
             out.push(',');
             push_uint(out, count as usize);
             out.push(']');

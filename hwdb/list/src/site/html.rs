@@ -5,7 +5,7 @@ use documents::status::Status;
 
 use crate::key::Kind;
 
-use super::layout::{PAGE_SIZE, REPORT_FILES};
+use super::layout::{CSP, PAGE_SIZE, REPORT_FILES};
 use super::row::{Ctx, Row};
 use super::util::{day, s, shell_quote, thousands};
 use super::view::{CertView, RevocationView};
@@ -72,9 +72,11 @@ fn head(out: &mut String, title: &str, root: &str) {
     out.push_str(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'none'\">\n\
-         <meta name=\"generator\" content=\"hwcert ",
+         <meta http-equiv=\"Content-Security-Policy\" content=\"",
     );
+    // As it is: it holds no character an attribute value must escape (a test holds that).
+    out.push_str(CSP);
+    out.push_str("\">\n<meta name=\"generator\" content=\"hwcert ");
     out.push_str(env!("CARGO_PKG_VERSION"));
     out.push_str("\">\n<title>");
     text(out, title);
@@ -629,6 +631,18 @@ fn history(out: &mut String, ctx: &Ctx, r: &Row) {
         }
         out.push_str("</tbody>\n</table>\n");
     }
+    // The entry's document, every certification, for programs (the index holds only its
+    // current state).
+    push_all(
+        out,
+        &[
+            "<p class=\"muted\">For machines: <a href=\"",
+            &e.id,
+            ".json\">",
+            &e.id,
+            ".json</a>, this entry with every certification.</p>\n",
+        ],
+    );
 }
 
 #[cfg(test)]
@@ -643,6 +657,11 @@ mod tests {
         );
         assert_eq!(escaped("a\u{0}b\tc"), "a\u{FFFD}b\tc");
         assert_eq!(escaped("Ünïcode — ok"), "Ünïcode — ok");
+    }
+
+    #[test]
+    fn the_policy_needs_no_escaping_in_an_attribute() {
+        assert!(!CSP.contains(['"', '&', '<', '>']), "{CSP}");
     }
 }
 
@@ -672,7 +691,7 @@ mod against_minijinja {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'none'">
+<meta http-equiv="Content-Security-Policy" content="{{ csp }}">
 <meta name="generator" content="hwcert {{ version }}">
 <title>{{ title }} — {{ rel }} {{ arch }} — {{ site }}</title>
 <link rel="stylesheet" href="../assets/hcl.css">
@@ -752,6 +771,7 @@ mod against_minijinja {
 
     #[derive(Serialize)]
     struct PageCtx<'a> {
+        csp: &'static str,
         version: &'static str,
         site: &'a str,
         title: String,
@@ -767,6 +787,7 @@ mod against_minijinja {
         let e = r.e;
         let o = |x: &'a Option<std::borrow::Cow<'a, str>>| x.as_deref().unwrap_or("");
         PageCtx {
+            csp: crate::site::layout::CSP,
             version: env!("CARGO_PKG_VERSION"),
             site: ctx.title,
             title: e.title(),

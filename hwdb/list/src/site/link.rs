@@ -1,18 +1,19 @@
-//! A report's files linked (or copied, across file systems) from the store's `reports/` into
-//! a site's.
+//! A report's signed files (report.json, report.json.sig) linked (or copied, across file
+//! systems) from the store's `reports/` into a site's. Its report.html and report.md are
+//! never taken from the store: publish renders them (see the `pages` module).
 
 use std::fs;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::dir::Dir;
-use super::layout::REPORT_FILES;
+use super::layout::{REPORT_FILES, SIGNED};
 
 use documents::Error;
 
-/// Link (or copy, across file systems) a report's files from the store's `reports/` (`src`)
-/// into the site's (`dst`) as `<sha>/<file>`; the mask of the files it has (0: the store does
-/// not hold the report, and nothing is left behind).
+/// Link (or copy, across file systems) a report's signed files from the store's `reports/`
+/// (`src`) into the site's (`dst`) as `<sha>/<file>`; the mask of the files it has (0: the
+/// store does not hold the report, and nothing is left behind).
 pub(crate) fn copy_report(
     src: &Dir,
     dst: &Dir,
@@ -26,6 +27,9 @@ pub(crate) fn copy_report(
     let mut mask = 0u8;
     let mut rel = String::with_capacity(sha.len() + 24);
     for (bit, f) in REPORT_FILES.iter().enumerate() {
+        if SIGNED & (1 << bit) == 0 {
+            continue;
+        }
         report_rel(&mut rel, sha, f);
         if linked.load(Ordering::Relaxed) {
             match dst.link(src, rel.as_bytes(), rel.as_bytes(), buf) {
@@ -82,6 +86,9 @@ mod tests {
         fs::create_dir_all(&d).expect("mkdir");
         fs::write(d.join("report.json"), b"{}").expect("write");
         fs::write(d.join("report.json.sig"), b"sig").expect("write");
+        // A submitter's renderings in an old store: never taken.
+        fs::write(d.join("report.html"), b"<script>alert(1)</script>").expect("write");
+        fs::write(d.join("report.md"), b"<script>alert(1)</script>").expect("write");
         let src = Dir::open(&st.root().join(REPORTS_DIR)).expect("open");
         let mut buf = Vec::new();
         for (hard, site) in [(true, "linked"), (false, "copied")] {
@@ -96,6 +103,7 @@ mod tests {
             let links = fs::metadata(&p).expect("stat").nlink();
             assert_eq!(links, if hard { 2 } else { 1 });
             assert!(!site.join("reports").join(&sha).join("report.html").exists());
+            assert!(!site.join("reports").join(&sha).join("report.md").exists());
         }
         // A report the store does not have: nothing is left behind.
         let site = t.path().join("linked");

@@ -10,20 +10,35 @@
 //!                              kept in the URL's fragment (#q=x710&arch=aarch64&page=2); the
 //!                              first page of rows is in the HTML itself, for readers
 //!                              without JavaScript, with a note pointing at hcl.csv
-//! SITE/data/index.js           the table's data, loaded by <script src> (browsers refuse
-//!                              fetch() of file:// URLs): window.HCL_INDEX (hwcert.hcl-index/1),
-//!                              one table of the distinct strings and, per column, the rows'
-//!                              indices into it as fixed-width base-64 digits
+//! SITE/data/index.js           the search's index, loaded by <script src> (browsers refuse
+//!                              fetch() of file:// URLs): a small manifest,
+//!                              window.HCL_INDEX (hwcert.hcl-index/2): the number of rows,
+//!                              the select filters' options with their counts, and the shards
+//! SITE/data/shard-<hash>.js    the index's rows, 5,000 a shard in the table's default order,
+//!                              each named by a hash of its bytes and loaded by the script
+//!                              after the manifest (first results once the first is in):
+//!                              the current state of each entry only (no history), as one
+//!                              table of the shard's distinct strings and, per column, the
+//!                              rows' indices into it as fixed-width base-64 digits; a `st`
+//!                              column for the entry's state beyond certified
+//!                              (`Row::status`)
 //! SITE/assets/hcl.css, hcl.js  the site's own style and script, built into hwcert (no CDN,
 //!                              no web fonts, nothing fetched from elsewhere)
 //! SITE/entries/<id>.html       a page per entry: identity, the current certification with
 //!                              its case results, every certification newest first, links to
 //!                              the signed reports and the ssh-keygen command that verifies them
-//! SITE/reports/<sha256>/       the cited reports' files, hard-linked from the store (copied
-//!                              where it is on another file system): report.html,
-//!                              report.json, report.json.sig, report.md
+//! SITE/entries/<id>.json       the entry's document, every certification, as the store holds
+//!                              it (hwcert.hcl/1): an entry's full history, for programs
+//! SITE/reports/<sha256>/       the cited reports: report.json and report.json.sig
+//!                              hard-linked from the store (copied where it is on another
+//!                              file system); report.html and report.md rendered by publish
+//!                              from that report.json, never the store's (only report.json
+//!                              is signed: see the `pages` module)
+//! SITE/assets/report.css       the report pages' style (the site's policy allows no inline
+//!                              style)
 //! SITE/hcl.json                for programs: counts and every entry in full, as the store
-//!                              holds it (hwcert.hcl-site/1), one entry per line
+//!                              holds it (hwcert.hcl-site/1), one entry per line (about
+//!                              200 MB at 100,000 entries: the search never loads it)
 //! SITE/hcl.csv                 for spreadsheets: one row per entry with its current
 //!                              certification (RFC 4180, CRLF)
 //! SITE/.hwcert-site            the marker that says hwcert made this directory
@@ -42,14 +57,18 @@
 //! The same store makes byte-identical sites: nothing depends on the clock, the order of
 //! directory listings or the number of threads ("as of" is the newest certification's date).
 //!
+//! Every HTML page of the site carries the same Content-Security-Policy, [`CSP`]: scripts and
+//! styles from the site's own files only.
+//!
 //! Every string from the store is escaped where it lands: HTML-escaped in pages, JSON with
 //! `<`, `>`, `&`, U+2028 and U+2029 escaped in the script (which builds rows with DOM calls
 //! and `textContent` only), RFC 4180-quoted and defused against spreadsheet formulas in the
 //! CSV. Entry IDs and report hashes become file names only when they are plain (an entry
 //! file that is not is left out with a warning).
 //!
-//! 100,000 entries publish in about 3.5 s on two CPUs, and republish in about 3 s (tmpfs;
-//! see bench/hcl.sh). Entry files are read by a strict reader of the store's own layout
+//! 100,000 entries (22,000 reports) publish in about 9.6 s of CPU (7 s before the reports'
+//! pages were rendered and the entries' documents written), and republish in about 6.6 s
+//! (5.8 s before), on tmpfs (bench/hcl.sh; a busy machine, so wall times varied). Entry files are read by a strict reader of the store's own layout
 //! (serde for anything else) into views that borrow their strings from the files' bytes;
 //! pages are written by hand rather than from a template (five times faster); files are
 //! read, created and linked relative to open directories; and the work is shared out to
@@ -63,6 +82,7 @@ mod layout;
 mod link;
 mod minify;
 mod options;
+mod pages;
 mod par;
 mod parse;
 mod publish;
@@ -76,7 +96,7 @@ mod util;
 mod view;
 mod write;
 
-pub use layout::{INDEX_SCHEMA, MARKER, PAGE_SIZE, SITE_SCHEMA};
+pub use layout::{CSP, INDEX_SCHEMA, MARKER, PAGE_SIZE, SITE_SCHEMA};
 pub use options::{base_url, PublishOptions, PublishSummary, DEFAULT_TITLE};
 pub use publish::publish;
 pub use util::{is_safe_name, is_sha256};

@@ -13,8 +13,9 @@ use super::data;
 use super::dir::Dir;
 use super::fx::FxBuild;
 use super::html;
-use super::layout::{CSS, JS, MARKER, SITE_SCHEMA};
+use super::layout::{marker_text, CSS, JS, MARKER, REPORT_CSS};
 use super::options::{default_threads, PublishOptions, PublishSummary, DEFAULT_TITLE};
+use super::pages;
 use super::par::{lock, par_map, run_jobs};
 use super::parse;
 use super::read::{entry_paths, store_reports, Arena, EntryFile};
@@ -183,7 +184,17 @@ fn build(p: &Publish, listing: &Listing, title: &str, place: &Place) -> Result<B
 
     let (entries, mut warnings) = take_parsed(&parsed, &bytes);
     let kept = keep_publishable(p.store, &entries, &mut warnings);
-    let report_files = published_reports(p, &kept, linked, &mut warnings)?;
+    let (mut report_files, cited) = published_reports(p, &kept, linked, &mut warnings)?;
+    // The reports' pages, rendered from their report.json before any page links them.
+    pages::render_all(
+        p.target,
+        p.threads,
+        &cited,
+        &mut report_files,
+        &mut warnings,
+    )?;
+    drop(cited);
+    p.trace.at("report pages rendered");
     let (rows, order) = rows_in_order(&kept, p.threads);
     let as_of = as_of(&kept);
     let systems = kept.iter().filter(|(e, _)| e.kind == Kind::System).count();
@@ -349,22 +360,31 @@ fn keep_publishable<'e, 'b>(
     kept
 }
 
+/// Each published report's file mask, by its SHA-256.
+type ReportFiles = HashMap<String, u8, FxBuild>;
+
 /// The reports the kept entries cite (history included), against those phase 1 linked in:
-/// each published report's file mask. Reports no entry cites (withdrawn entries) are not
-/// published: those linked just now are removed at once, those the site had once its pages
-/// no longer link them.
-fn published_reports(
+/// each published report's file mask (of its signed files: its pages are rendered next), and
+/// the published reports with the key that signed them, in hash order. Reports no entry cites
+/// (withdrawn entries) are not published: those linked just now are removed at once, those
+/// the site had once its pages no longer link them.
+fn published_reports<'k>(
     p: &Publish,
-    kept: &[(&EntryView, &[u8])],
+    kept: &'k [(&EntryView, &[u8])],
     mut linked: Vec<(&str, u8)>,
     warnings: &mut Vec<String>,
-) -> Result<HashMap<String, u8, FxBuild>, Error> {
-    let mut cited: HashSet<&str, FxBuild> =
-        HashSet::with_capacity_and_hasher(linked.len() + 16, FxBuild::default());
+) -> Result<(ReportFiles, Vec<pages::Cited<'k>>), Error> {
+    // Each cited report and the key its certifications name (the same for all: they are of
+    // one add; the least, should they differ, so that the page does not depend on order).
+    let mut cited: HashMap<&str, &str, FxBuild> =
+        HashMap::with_capacity_and_hasher(linked.len() + 16, FxBuild::default());
     for (e, _) in kept {
         for c in &e.certifications {
             if is_sha256(&c.report_sha256) {
-                cited.insert(&c.report_sha256);
+                let key = cited.entry(&c.report_sha256).or_insert(&c.signing_key);
+                if *c.signing_key < **key {
+                    *key = &c.signing_key;
+                }
             } else {
                 warnings.push(format!(
                     "{}: cites report {:?}, which is not a SHA-256; its page does not link it",
@@ -374,7 +394,7 @@ fn published_reports(
             }
         }
     }
-    let mut cited: Vec<&str> = cited.into_iter().collect();
+    let mut cited: Vec<pages::Cited> = cited.into_iter().collect();
     cited.sort_unstable();
     linked.sort_unstable();
     let mut report_files: HashMap<String, u8, FxBuild> =
@@ -387,7 +407,7 @@ fn published_reports(
         }
         Ok(())
     };
-    for sha in &cited {
+    for (sha, _) in &cited {
         while let Some((l, _)) = li.next_if(|(l, _)| l < sha) {
             unlink(l)?;
         }
@@ -404,7 +424,8 @@ fn published_reports(
     for (l, _) in li {
         unlink(l)?;
     }
-    Ok(report_files)
+    cited.retain(|(sha, _)| report_files.contains_key(*sha));
+    Ok((report_files, cited))
 }
 
 /// A row per kept entry, in ID order, and the index's order of them: systems first, then by
@@ -508,7 +529,12 @@ fn write_file(
             target.settle("hcl.json")
         }
         Phase2::Data => {
-            data::write_index_js(&target.file("data/index.js"), rows, order)?;
+            // The shards first (new names: nothing links them yet), then their manifest.
+            let shards = data::shards(rows, order);
+            for s in &shards {
+                target.shard(&s.name, &s.bytes)?;
+            }
+            data::write_index_js(&target.file("data/index.js"), rows, order, &shards)?;
             target.settle("data/index.js")
         }
         Phase2::Csv => {
@@ -522,13 +548,15 @@ fn write_file(
         }
         Phase2::Assets => {
             put("assets/hcl.css", CSS.as_bytes())?;
-            put("assets/hcl.js", JS.as_bytes())
+            put("assets/hcl.js", JS.as_bytes())?;
+            put(REPORT_CSS, reports::render::REPORT_CSS.as_bytes())
         }
         Phase2::Pages(c) => write_pages(target, ctx, rows, c),
     }
 }
 
-/// The entry pages of the `c`th chunk of [`PAGES_PER_JOB`] rows.
+/// The entry pages of the `c`th chunk of [`PAGES_PER_JOB`] rows, each with its entry's
+/// document beside it (`<id>.json`: the store's file as it is, every certification).
 fn write_pages(target: &Target, ctx: &Ctx, rows: &[Row], c: usize) -> Result<(), Error> {
     let mut out = String::with_capacity(16 * 1024);
     let mut file = String::with_capacity(256);
@@ -541,6 +569,9 @@ fn write_pages(target: &Target, ctx: &Ctx, rows: &[Row], c: usize) -> Result<(),
         file.push_str(&r.e.id);
         file.push_str(".html");
         target.page(&file, out.as_bytes(), &mut buf, &mut scratch)?;
+        file.truncate(file.len() - ".html".len());
+        file.push_str(".json");
+        target.entry_doc(&file, r.raw, &mut buf, &mut scratch)?;
     }
     Ok(())
 }
@@ -549,15 +580,14 @@ fn write_pages(target: &Target, ctx: &Ctx, rows: &[Row], c: usize) -> Result<(),
 /// and the marker brought up to date; else the new site swapped in. The directory holding the
 /// old site, if there was one, for the caller to remove.
 fn put_in_place(p: &Publish, place: &Place) -> Result<Option<PathBuf>, Error> {
-    let marker = format!(
-        "{SITE_SCHEMA}\nhwcert hwdb publish made this directory; publishing again updates it, and removes what it did not write.\n"
-    );
+    let marker = marker_text();
     if p.target.is_in_place() {
         // The data files, then the index that loads them; the marker is the lock's file,
         // written over only if its text changed.
         p.target.commit(&[
             "assets/hcl.css",
             "assets/hcl.js",
+            REPORT_CSS,
             "data/index.js",
             "hcl.json",
             "hcl.csv",

@@ -27,7 +27,7 @@ use std::sync::Mutex;
 
 use super::dir::Dir;
 use super::fx::FxBuild;
-use super::layout::{MARKER, REPORT_FILES};
+use super::layout::{marker_text, MARKER, REPORT_FILES, SIGNED};
 use super::link::{copy_report, report_rel};
 use super::par::lock;
 use documents::Error;
@@ -44,8 +44,10 @@ const TOP: [&str; 8] = [
     "entries",
     "reports",
 ];
-const SMALL_DIRS: [(&str, &[&str]); 2] =
-    [("assets", &["hcl.css", "hcl.js"]), ("data", &["index.js"])];
+const SMALL_DIRS: [(&str, &[&str]); 2] = [
+    ("assets", &["hcl.css", "hcl.js", "report.css"]),
+    ("data", &["index.js"]),
+];
 
 pub(crate) struct Target {
     /// The directory written into: the temporary one, or the site.
@@ -62,11 +64,18 @@ pub(crate) struct Target {
     pending: Mutex<Vec<(PathBuf, PathBuf)>>,
     /// Report files the store no longer has, removed at the end.
     stale: Mutex<Vec<PathBuf>>,
+    /// Reports the site had whose signed files this publish replaced: their pages are
+    /// rendered again.
+    relinked: Mutex<HashSet<String, FxBuild>>,
+    /// The index's shards this publish wrote or kept (names under data/).
+    shards: Mutex<HashSet<String, FxBuild>>,
 }
 
 struct Old {
     pages: HashSet<Vec<u8>, FxBuild>,
     reports: HashSet<Vec<u8>, FxBuild>,
+    /// Whether the site's marker says its reports' pages were rendered by this renderer.
+    rendered_here: bool,
     _lock: Lock,
 }
 
@@ -110,6 +119,8 @@ impl Target {
             unchanged: AtomicUsize::new(0),
             pending: Mutex::new(Vec::new()),
             stale: Mutex::new(Vec::new()),
+            relinked: Mutex::new(HashSet::default()),
+            shards: Mutex::new(HashSet::default()),
         })
     }
 
@@ -141,9 +152,12 @@ impl Target {
                 .map(|n| n.as_bytes().to_vec())
                 .collect())
         };
+        let rendered_here =
+            fs::read(root.join(MARKER)).is_ok_and(|m| m == marker_text().as_bytes());
         let old = Old {
             pages: list(&entries)?,
             reports: list(&reports)?,
+            rendered_here,
             _lock: lockf,
         };
         Ok(Target {
@@ -155,6 +169,8 @@ impl Target {
             unchanged: AtomicUsize::new(0),
             pending: Mutex::new(Vec::new()),
             stale: Mutex::new(Vec::new()),
+            relinked: Mutex::new(HashSet::default()),
+            shards: Mutex::new(HashSet::default()),
         })
     }
 
@@ -178,24 +194,52 @@ impl Target {
         buf: &mut Vec<u8>,
         scratch: &mut Vec<u8>,
     ) -> Result<(), Error> {
+        self.entry_file(name, bytes, buf, scratch, true)
+    }
+
+    /// Put an entry's document (`<id>.json`) into `entries/`, as [`Target::page`] does, but
+    /// not counted among the pages.
+    pub fn entry_doc(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        buf: &mut Vec<u8>,
+        scratch: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        self.entry_file(name, bytes, buf, scratch, false)
+    }
+
+    fn entry_file(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        buf: &mut Vec<u8>,
+        scratch: &mut Vec<u8>,
+        count: bool,
+    ) -> Result<(), Error> {
+        let counter = |c: &AtomicUsize| {
+            if count {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
+        };
         let n = name.as_bytes();
         let err = |e| io_err(&self.entries.path().join(name), e);
         let Some(old) = &self.old else {
             self.entries.create(buf, n, bytes).map_err(err)?;
-            self.written.fetch_add(1, Ordering::Relaxed);
+            counter(&self.written);
             return Ok(());
         };
         if old.pages.contains(n) {
             scratch.clear();
             // A page that cannot be read (a directory, a symbolic link) is replaced.
             if self.entries.read_own(buf, n, scratch).is_ok() && scratch[..] == *bytes {
-                self.unchanged.fetch_add(1, Ordering::Relaxed);
+                counter(&self.unchanged);
                 return Ok(());
             }
         } else {
             match self.entries.create(buf, n, bytes) {
                 Ok(()) => {
-                    self.written.fetch_add(1, Ordering::Relaxed);
+                    counter(&self.written);
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -211,16 +255,70 @@ impl Target {
             if is_dir_err(&e) {
                 let p = self.entries.path().join(name);
                 remove_any(&p).map_err(|e| io_err(&p, e))?;
-                return self.page(name, bytes, buf, scratch);
+                return self.entry_file(name, bytes, buf, scratch, count);
             }
             return Err(err(e));
         }
-        self.written.fetch_add(1, Ordering::Relaxed);
+        counter(&self.written);
         Ok(())
     }
 
-    /// Link (or copy) the report `sha` from the store's `reports/` (`src`) into the site's;
-    /// the mask of its files (0: the store does not hold it, and the site keeps nothing).
+    /// Whether the site holds report.html and report.md of the report `sha` as this renderer
+    /// made them: it held the report before, its marker names this renderer, and both are
+    /// files.
+    pub fn has_rendered(&self, sha: &str, buf: &mut Vec<u8>) -> bool {
+        let Some(old) = &self.old else {
+            return false;
+        };
+        if !old.rendered_here
+            || !old.reports.contains(sha.as_bytes())
+            || lock(&self.relinked).contains(sha)
+        {
+            return false;
+        }
+        let mut rel = String::with_capacity(sha.len() + 24);
+        [reports::REPORT_HTML, reports::REPORT_MD].iter().all(|f| {
+            report_rel(&mut rel, sha, f);
+            let reg = |s: &libc::stat| s.st_mode & libc::S_IFMT == libc::S_IFREG;
+            matches!(self.reports.stat(buf, rel.as_bytes()), Ok(Some(st)) if reg(&st))
+        })
+    }
+
+    /// Put a report page (`<sha>/report.html`, `<sha>/report.md`) into `reports/`: in
+    /// place, written beside it and renamed over it (never written through: the site's file
+    /// may be a link to the store's).
+    pub fn report_page(&self, rel: &str, bytes: &[u8], buf: &mut Vec<u8>) -> Result<(), Error> {
+        let err = |e| io_err(&self.reports.path().join(rel), e);
+        if self.old.is_none() {
+            return self.reports.create(buf, rel.as_bytes(), bytes).map_err(err);
+        }
+        let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let t = format!("{dir}/.{name}.publish-{}", std::process::id());
+        self.reports.unlink(buf, t.as_bytes()).map_err(err)?;
+        self.reports.create(buf, t.as_bytes(), bytes).map_err(err)?;
+        if let Err(e) = self.reports.rename(buf, t.as_bytes(), rel.as_bytes()) {
+            let _ = self.reports.unlink(buf, t.as_bytes());
+            if is_dir_err(&e) {
+                let p = self.reports.path().join(rel);
+                remove_any(&p).map_err(|e| io_err(&p, e))?;
+                return self.report_page(rel, bytes, buf);
+            }
+            return Err(err(e));
+        }
+        Ok(())
+    }
+
+    /// A report page the site will no longer link: removed at the end, once no page does.
+    pub fn drop_report_page(&self, rel: &str) {
+        let p = self.reports.path().join(rel);
+        if self.old.is_some() && fs::symlink_metadata(&p).is_ok() {
+            lock(&self.stale).push(p);
+        }
+    }
+
+    /// Link (or copy) the signed files of the report `sha` from the store's `reports/` (`src`)
+    /// into the site's; the mask of its files (0: the store does not hold it, and the site
+    /// keeps nothing).
     pub fn report(
         &self,
         src: &Dir,
@@ -247,6 +345,10 @@ impl Target {
         let mut mask = 0u8;
         let mut rel = String::with_capacity(sha.len() + 24);
         for (bit, f) in REPORT_FILES.iter().enumerate() {
+            if SIGNED & (1 << bit) == 0 {
+                // Rendered by publish, never linked (see the `pages` module).
+                continue;
+            }
             report_rel(&mut rel, sha, f);
             let from_p = src.path().join(&rel);
             let to_p = self.reports.path().join(&rel);
@@ -267,6 +369,7 @@ impl Target {
                 (Some(a), Some(b))
                     if same_inode(&a, &b) || same_content(&from_p, &to_p, &a, &b) => {}
                 (Some(_), _) => {
+                    lock(&self.relinked).insert(sha.to_string());
                     let t = format!("{sha}/.{f}.publish-{}", std::process::id());
                     let tp = self.reports.path().join(&t);
                     self.reports
@@ -299,6 +402,29 @@ impl Target {
             lock(&self.stale).push(here);
         }
         Ok(mask)
+    }
+
+    /// Put the index's shard `name` into data/. Its name is a hash of its bytes: a site that
+    /// has it keeps its file; a new one is written beside and renamed into place (no reader
+    /// sees a part of it), before any manifest names it.
+    pub fn shard(&self, name: &str, bytes: &[u8]) -> Result<(), Error> {
+        lock(&self.shards).insert(name.to_string());
+        let p = self.root.join("data").join(name);
+        if self.old.is_some() {
+            if let Ok(m) = fs::symlink_metadata(&p) {
+                if m.is_file()
+                    && m.len() == bytes.len() as u64
+                    && fs::read(&p).is_ok_and(|b| b == bytes)
+                {
+                    return Ok(());
+                }
+                remove_any(&p).map_err(|e| io_err(&p, e))?;
+            }
+            let t = self.file(&format!("data/{name}"));
+            fs::write(&t, bytes).map_err(|e| io_err(&t, e))?;
+            return fs::rename(&t, &p).map_err(|e| io_err(&p, e));
+        }
+        fs::write(&p, bytes).map_err(|e| io_err(&p, e))
     }
 
     /// Where to write the data file `rel` (`hcl.json`, `data/index.js`…): in place, beside
@@ -376,6 +502,7 @@ impl Target {
         for n in &old.pages {
             let keep = n
                 .strip_suffix(b".html")
+                .or_else(|| n.strip_suffix(b".json"))
                 .and_then(|id| std::str::from_utf8(id).ok())
                 .is_some_and(|id| pages.contains(id));
             if !keep {
@@ -404,10 +531,15 @@ impl Target {
                 }
             }
         }
+        let shards = lock(&self.shards);
         for (d, known) in SMALL_DIRS {
             if let Ok(rd) = fs::read_dir(self.root.join(d)) {
                 for e in rd.flatten() {
-                    if !e.file_name().to_str().is_some_and(|n| known.contains(&n)) {
+                    let keep = e
+                        .file_name()
+                        .to_str()
+                        .is_some_and(|n| known.contains(&n) || (d == "data" && shards.contains(n)));
+                    if !keep {
                         doomed.push(e.path());
                     }
                 }

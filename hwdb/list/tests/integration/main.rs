@@ -2,3 +2,4 @@
 
 mod revoke;
 mod site;
+mod site_reports;

@@ -21,6 +21,8 @@ const EVIL: &str = "<script>alert(1)</script>";
 const EVIL_SUB: &str = "</script><script>alert(2)</script>";
 const EVIL_VENDOR: &str = "\"Quoted\" & 'single', Inc.";
 const EVIL_DRIVER: &str = "=cmd|' /C calc'!A0";
+/// What a submitter appended to report.html and report.md (unsigned files).
+const INJECTED: &str = "<script>alert('injected')</script>";
 
 fn cert(sha: &str, date: &str, kernel: &str) -> Certification {
     Certification {
@@ -56,7 +58,9 @@ fn cert(sha: &str, date: &str, kernel: &str) -> Certification {
 
 /// A report of one hostile component and one hostile system, its files in the store.
 fn hostile(sha_seed: &str, date: &str, kernel: &str) -> Submission {
-    let report_json = format!("{{\"synthetic\":\"{sha_seed}\"}}\n");
+    let run = 1_000_000 + u64::from(sha_seed.as_bytes()[0]);
+    let report_json =
+        testing::synth::report_json(run, date, "9.2", "x86_64", "ACME <b>Server</b>", 2);
     let sha = reports::sha256_hex(report_json.as_bytes());
     let nic = NewEntry {
         key: Key::pci(
@@ -107,11 +111,15 @@ fn hostile(sha_seed: &str, date: &str, kernel: &str) -> Submission {
                 "report.json.sig".into(),
                 b"-----BEGIN SSH SIGNATURE-----\n-----END SSH SIGNATURE-----\n".to_vec(),
             ),
+            // What an older hwcert kept of a tampered submission: never published.
             (
                 "report.html".into(),
-                b"<!DOCTYPE html><title>r</title>".to_vec(),
+                format!("<!DOCTYPE html><title>r</title>{INJECTED}").into_bytes(),
             ),
-            ("report.md".into(), b"# r\n".to_vec()),
+            (
+                "report.md".into(),
+                format!("# r\n{INJECTED}\n").into_bytes(),
+            ),
         ],
         entries: vec![nic, sys],
     }
@@ -181,13 +189,49 @@ fn hostile_nic_id() -> String {
     .id()
 }
 
-/// data/index.js's object.
+/// data/index.js's object: the index's manifest.
 fn index_data(site: &Path) -> Value {
     let js = read(&site.join("data/index.js"));
     let start =
         js.find("window.HCL_INDEX = ").expect("the assignment") + "window.HCL_INDEX = ".len();
     let body = js[start..].trim_end().trim_end_matches(';');
     serde_json::from_str(body).expect("index.js holds JSON")
+}
+
+/// The index's shards' objects, in the manifest's order.
+pub(crate) fn shard_data(site: &Path) -> Vec<Value> {
+    let d = index_data(site);
+    d["shards"]
+        .as_array()
+        .expect("shards")
+        .iter()
+        .map(|s| {
+            let name = s[0].as_str().expect("a shard's name");
+            let js = read(&site.join("data").join(name));
+            let start = js.find("window.HCL_SHARD(").expect("the call") + "window.HCL_SHARD(".len();
+            let body = js[start..]
+                .trim_end()
+                .trim_end_matches(';')
+                .trim_end_matches(')');
+            let v: Value = serde_json::from_str(body).expect("a shard holds JSON");
+            assert_eq!(v["n"], s[1], "{name}: its rows as the manifest says");
+            v
+        })
+        .collect()
+}
+
+/// report.html and report.md of a report.json as a site must publish them: rendered by the
+/// suite's renderer, with the site's policy and stylesheet, signed by `key`.
+fn fresh_render(json: &[u8], key: &str) -> (String, String) {
+    let r: documents::report::Report = serde_json::from_slice(json).expect("a report");
+    let opts = reports::render::PageOptions {
+        csp: Some(site::CSP),
+        stylesheet: Some("../../assets/report.css"),
+    };
+    reports::render::Renderer::new()
+        .expect("renderer")
+        .pages(&r, None, Some(key), opts)
+        .expect("pages")
 }
 
 #[test]
@@ -209,19 +253,29 @@ fn the_site_has_every_file() {
         "data/index.js",
         "assets/hcl.css",
         "assets/hcl.js",
+        "assets/report.css",
         "hcl.json",
         "hcl.csv",
         MARKER,
     ] {
         assert!(out.join(f).is_file(), "{f}");
     }
-    let shas: BTreeSet<&str> = entries
+    assert_eq!(
+        read(&out.join("assets/report.css")),
+        reports::render::REPORT_CSS
+    );
+    let shas: BTreeMap<&str, &str> = entries
         .iter()
-        .flat_map(|e| e.certifications.iter().map(|c| c.report_sha256.as_str()))
+        .flat_map(|e| {
+            e.certifications
+                .iter()
+                .map(|c| (c.report_sha256.as_str(), c.signing_key.as_str()))
+        })
         .collect();
     assert_eq!(s.reports, shas.len());
-    for sha in &shas {
-        for f in ["report.html", "report.json", "report.json.sig", "report.md"] {
+    for (sha, key) in &shas {
+        // What was signed, as the store holds it.
+        for f in ["report.json", "report.json.sig"] {
             let p = out.join("reports").join(sha).join(f);
             assert_eq!(
                 fs::read(&p).expect("a report file"),
@@ -230,10 +284,27 @@ fn the_site_has_every_file() {
                 p.display()
             );
         }
+        // The pages: rendered from it, never the store's.
+        let json = fs::read(st.report_dir(sha).join("report.json")).expect("report.json");
+        let (html, md) = fresh_render(&json, key);
+        let dir = out.join("reports").join(sha);
+        assert_eq!(read(&dir.join("report.html")), html, "{sha}");
+        assert_eq!(read(&dir.join("report.md")), md, "{sha}");
+        assert!(!html.contains(INJECTED) && !md.contains(INJECTED));
     }
+    // Every page: the index, the entry pages, the reports' pages.
+    let pages = crate::site_reports::assert_every_page_has_the_policy(&out);
+    assert_eq!(pages, 1 + entries.len() + shas.len());
     for e in &entries {
         assert!(
             out.join("entries").join(format!("{}.html", e.id)).is_file(),
+            "{}",
+            e.id
+        );
+        // Its whole history, as the store holds it, beside its page.
+        assert_eq!(
+            fs::read(out.join("entries").join(format!("{}.json", e.id))).expect("the document"),
+            fs::read(st.entry_path(e.kind, &e.id)).expect("the store's"),
             "{}",
             e.id
         );
@@ -267,20 +338,31 @@ fn the_site_has_every_file() {
     }
     let d = index_data(&out);
     assert_eq!(d["n"], entries.len());
+    assert_eq!(d["schema"], site::INDEX_SCHEMA);
+    let shards = shard_data(&out);
+    assert_eq!(shards.len(), entries.len().div_ceil(5000));
+    let sum = |f: &dyn Fn(&Value) -> usize| shards.iter().map(f).sum::<usize>();
+    assert_eq!(
+        sum(&|s| s["n"].as_u64().expect("n") as usize),
+        entries.len()
+    );
     // Only the IDs the script cannot put together (systems') are in the data.
-    assert_eq!(d["id"].as_array().expect("ids").len(), s.systems);
-    assert_eq!(d["kind"].as_str().expect("kinds").len(), entries.len());
+    assert_eq!(sum(&|s| s["id"].as_array().expect("ids").len()), s.systems);
+    assert_eq!(
+        sum(&|s| s["kind"].as_str().expect("kinds").len()),
+        entries.len()
+    );
+    // The current state only: one row per entry, no history.
+    for sh in &shards {
+        assert!(sh["c"]["rev"].is_array(), "a revocation column");
+        assert!(sh.get("certifications").is_none());
+    }
     let facets = |k: &str| -> Vec<String> {
         d["f"][k]
             .as_array()
             .expect("facet")
             .iter()
-            .map(|f| {
-                d["s"][f[0].as_u64().expect("index") as usize]
-                    .as_str()
-                    .expect("s")
-                    .to_string()
-            })
+            .map(|f| f[0].as_str().expect("a value").to_string())
             .collect()
     };
     assert_eq!(facets("arch"), ["aarch64", "x86_64"]);
@@ -339,16 +421,17 @@ fn hostile_names_are_escaped_everywhere() {
     assert!(page.contains("Model &quot;X&quot; &lt;/script&gt;"));
     assert!(!page.contains("</script>"));
     // The script data: no `<`, no raw U+2028, and the names come back exactly.
-    let js = read(&out.join("data/index.js"));
-    assert!(
-        !js.contains('<') && !js.contains('\u{2028}'),
-        "escaped for a script"
-    );
-    let d = index_data(&out);
-    let strings: Vec<&str> = d["s"]
-        .as_array()
-        .expect("s")
+    for f in fs::read_dir(out.join("data")).expect("data/") {
+        let js = read(&f.expect("file").path());
+        assert!(
+            !js.contains('<') && !js.contains('\u{2028}'),
+            "escaped for a script"
+        );
+    }
+    let shards = shard_data(&out);
+    let strings: Vec<&str> = shards
         .iter()
+        .flat_map(|d| d["s"].as_array().expect("s").iter())
         .filter_map(Value::as_str)
         .collect();
     for s in [
@@ -662,7 +745,8 @@ fn assert_no_leftovers(dir: &Path) {
     assert!(left.is_empty(), "temporary directories left: {left:?}");
 }
 
-/// Inode of every page in a site.
+/// Inode of every page in a site (entries/*.html; each entry's document beside it is not a
+/// page).
 fn page_inodes(site: &Path) -> BTreeMap<String, u64> {
     use std::os::unix::fs::MetadataExt;
     fs::read_dir(site.join("entries"))
@@ -674,6 +758,7 @@ fn page_inodes(site: &Path) -> BTreeMap<String, u64> {
                 e.metadata().expect("stat").ino(),
             )
         })
+        .filter(|(n, _)| n.ends_with(".html"))
         .collect()
 }
 
@@ -741,8 +826,11 @@ fn publishing_over_a_site_changes_only_what_changed() {
     // The two re-certified entries' pages and the one that was a directory are written;
     // the rest are not, and keep their files.
     assert_eq!((s.pages_written, s.pages_unchanged), (3, 298));
-    // The withdrawn page, the stray, the leftover, the uncited report, the stale data file.
-    assert_eq!(s.removed, 5);
+    // The withdrawn page and its document, the stray, the leftover, the uncited report, the
+    // stale data file, and the index's shard its rows changed (a new one replaces it).
+    assert_eq!(s.removed, 7);
+    assert!(!site.join("entries").join(format!("{gone}.json")).exists());
+    assert_eq!(fs::read_dir(site.join("data")).expect("data/").count(), 2);
     let after = page_inodes(&site);
     let sys_page = before
         .keys()
@@ -862,10 +950,9 @@ fn publishing_in_place_never_writes_through_a_link() {
     // site's own, their copy left as it was.
     let page = fs::read_dir(site.join("entries"))
         .expect("entries/")
-        .next()
-        .expect("a page")
-        .expect("entry")
-        .path();
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|x| x == "html"))
+        .expect("a page");
     let copy = theirs.join("copy.html");
     fs::copy(&page, &copy).expect("copy");
     fs::remove_file(&page).expect("rm");
@@ -936,7 +1023,8 @@ fn bad_entry_files_are_warnings_and_the_rest_is_published() {
         .expect("dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names.len(), entries.len());
+    // A page and the entry's document per entry.
+    assert_eq!(names.len(), 2 * entries.len());
     assert!(names.iter().all(|n| site::is_safe_name(n)));
 }
 
@@ -1266,7 +1354,177 @@ fn a_browser_pages_through_twenty_thousand_entries() {
     );
     let count = text_of(&mut b, "count");
     assert!(count.contains("matching (20,000 in all)"), "{count}");
+    // The index came in four shards, and the search found its rows in more than one: as
+    // many as the shards' own data hold, shard by shard.
+    let shards = shard_data(&site_dir);
+    assert_eq!(shards.len(), 4);
+    let per_shard: Vec<usize> = shards
+        .iter()
+        .map(|sh| {
+            shard_rows(sh)
+                .iter()
+                .filter(|r| {
+                    ["nvme", "aarch64"].iter().all(|w| {
+                        r.iter()
+                            .filter(|(k, _)| !["date", "rev"].contains(&k.as_str()))
+                            .any(|(_, v)| v.to_lowercase().contains(w))
+                    })
+                })
+                .count()
+        })
+        .collect();
+    assert!(
+        per_shard.iter().filter(|&&n| n > 0).count() > 1,
+        "{per_shard:?}"
+    );
+    let want: usize = per_shard.iter().sum();
+    assert!(
+        count.contains(&format!(" of {} entries matching", thousands(want))),
+        "{count}, {per_shard:?}"
+    );
+    // The last page of the results holds rows of a later shard than the first page.
+    let before = updates(&mut b);
+    b.eval("location.hash = location.hash + '&page=9999'")
+        .expect("last page");
+    updated(&mut b, before);
+    let last: Vec<String> = serde_json::from_value(
+        b.eval("Array.from(document.querySelectorAll('#rows a')).map(a => a.getAttribute('href'))")
+            .expect("links"),
+    )
+    .expect("strings");
+    let first_ids: BTreeSet<String> = shard_ids(&shards[0]).into_iter().collect();
+    assert!(
+        last.iter().any(
+            |h| !first_ids.contains(h.trim_start_matches("entries/").trim_end_matches(".html"))
+        ),
+        "{last:?}"
+    );
     let stats = b.eval("window.HCL_STATS").expect("stats");
+    assert_eq!(stats["shards"], 4, "{stats}");
+    assert_eq!(stats["errors"], 0, "{stats}");
+    assert!(
+        stats["first_ms"].as_f64().expect("first") <= stats["loaded_ms"].as_f64().expect("loaded"),
+        "{stats}"
+    );
     eprintln!("20,000 entries in chromium: {stats}");
     no_script_errors(&b);
+}
+
+/// `12,345`.
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A shard's rows: each column's value by its key, and `id` (the entry ID).
+fn shard_rows(sh: &Value) -> Vec<BTreeMap<String, String>> {
+    const DIGITS: &str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+    let n = sh["n"].as_u64().expect("n") as usize;
+    let s: Vec<&str> = sh["s"]
+        .as_array()
+        .expect("s")
+        .iter()
+        .map(|x| x.as_str().expect("a string"))
+        .collect();
+    let mut rows = vec![BTreeMap::new(); n];
+    for (k, col) in sh["c"].as_object().expect("columns") {
+        let w = col[0].as_u64().expect("width") as usize;
+        let digits = col[1].as_str().expect("digits").as_bytes();
+        assert_eq!(digits.len(), n * w, "{k}");
+        for (r, row) in rows.iter_mut().enumerate() {
+            let v = digits[r * w..(r + 1) * w].iter().fold(0usize, |v, &d| {
+                v * 64 + DIGITS.find(d as char).expect("a base-64 digit")
+            });
+            row.insert(k.clone(), s[v].to_string());
+        }
+    }
+    let ids: BTreeMap<usize, String> = sh["id"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .map(|x| {
+            (
+                x[0].as_u64().expect("row") as usize,
+                x[1].as_str().expect("id").to_string(),
+            )
+        })
+        .collect();
+    for (r, row) in rows.iter_mut().enumerate() {
+        let id = ids.get(&r).cloned().unwrap_or_else(|| {
+            format!(
+                "pci-{}.{}.{}",
+                row["ids"].replace([':', ' '], "-"),
+                row["rel"].replacen(' ', "-", 1),
+                row["arch"]
+            )
+        });
+        row.insert("id".into(), id);
+    }
+    rows
+}
+
+/// The entry IDs of a shard's rows.
+fn shard_ids(sh: &Value) -> Vec<String> {
+    shard_rows(sh)
+        .into_iter()
+        .map(|mut r| r.remove("id").expect("id"))
+        .collect()
+}
+
+/// A shard that is missing, or not a shard, is said so on the page; the rest is searched.
+#[test]
+fn a_browser_says_when_a_shard_is_missing_or_garbage() {
+    let t = tmp();
+    let st = store(&t.path().join("db"), 300);
+    let site_dir = t.path().join("site");
+    publish(&st, &site_dir, &opts(2)).expect("publish");
+    // Every row of the one shard is in the page's data.
+    let shards = shard_data(&site_dir);
+    assert_eq!(shards.len(), 1);
+    let ids = shard_ids(&shards[0]);
+    let (entries, _) = st.entries(1).expect("entries");
+    let all: BTreeSet<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids.iter().map(String::as_str).collect::<BTreeSet<_>>(), all);
+    // A manifest that names a garbage shard (out of turn) and a missing one.
+    let p = site_dir.join("data/index.js");
+    let js = read(&p);
+    let js = js.replacen("\"n\":302,", "\"n\":322,", 1).replacen(
+        "],\n\"f\":",
+        ",[\"shard-bad.js\",10],[\"shard-gone.js\",10]],\n\"f\":",
+        1,
+    );
+    fs::write(&p, js).expect("manifest");
+    fs::write(
+        site_dir.join("data/shard-bad.js"),
+        "window.HCL_SHARD({\"k\":7,\"n\":10,\"s\":[],\"c\":{},\"kind\":\"\"});\n",
+    )
+    .expect("garbage");
+    let Some(chromium) = find_chromium() else {
+        eprintln!("skipped: no chromium on PATH (apt-get install chromium)");
+        return;
+    };
+    let mut b = Browser::start(
+        &chromium,
+        &t.path().join("profile"),
+        Duration::from_secs(60),
+    )
+    .expect("start chromium");
+    b.navigate(&format!("file://{}", site_dir.join("index.html").display()))
+        .expect("open");
+    b.wait_for("window.HCL_STATS && window.HCL_STATS.errors >= 2")
+        .expect("both seen");
+    let count = text_of(&mut b, "count");
+    assert!(
+        count.contains("could not be loaded (shard-gone.js): 302 of 322 entries are searched"),
+        "{count}"
+    );
+    assert_eq!(b.eval("window.HCL_STATS.shards").expect("stats"), 1);
+    assert_eq!(rows(&mut b).len(), 100);
 }

@@ -598,6 +598,60 @@ fn html_is_one_self_contained_page() {
     assert!(html.contains("ST1200MM0009"));
 }
 
+/// The page a site publishes: the same report with the site's policy in its head and the
+/// style linked (a policy without inline style allows no `<style>`), and no log tails without
+/// the logs; the default page is self-contained, as `hwcert report` writes it.
+#[test]
+fn pages_for_a_site_carry_its_policy_and_link_the_style() {
+    use reports::render::{PageOptions, Renderer, REPORT_CSS};
+    let mut b = RunBuilder::raid_sas();
+    b.finish("cpu::all_online", "fail");
+    b.pass_the_rest();
+    let (_t, out, r) = make(&b);
+    let html = fs::read_to_string(out.join("report.html")).expect("html");
+    let style = format!("<style>\n{REPORT_CSS}</style>\n</head>");
+    assert!(html.contains(&style), "the style is inline, whole");
+    assert!(!html.contains("Content-Security-Policy"));
+    let renderer = Renderer::new().expect("renderer");
+    let (h, m) = renderer
+        .pages(&r, Some(&out), None, PageOptions::default())
+        .expect("pages");
+    assert_eq!(
+        h, html,
+        "the renderer makes report.html as build_report does"
+    );
+    assert_eq!(m, fs::read_to_string(out.join("report.md")).expect("md"));
+    let csp = "default-src 'self'; style-src 'self'";
+    let opts = PageOptions {
+        csp: Some(csp),
+        stylesheet: Some("../../assets/report.css"),
+    };
+    let (site, site_md) = renderer.pages(&r, None, None, opts).expect("pages");
+    assert_eq!(
+        site.matches("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src &#x27;self&#x27;; style-src &#x27;self&#x27;\">").count(),
+        1,
+        "{}",
+        &site[..600]
+    );
+    // minijinja escapes '/' too: a browser reads the same href.
+    assert!(
+        site.contains(
+            "<link rel=\"stylesheet\" href=\"..&#x2f;..&#x2f;assets&#x2f;report.css\">\n</head>"
+        ),
+        "{}",
+        &site[..600]
+    );
+    assert!(!site.contains("<style"));
+    // Without the logs, no log tail; everything else as the self-contained page.
+    assert!(html.contains("cpu::all_online: checking"));
+    assert!(!site.contains("cpu::all_online: checking"));
+    assert_eq!(site_md, m, "the summary has no tails");
+    assert_eq!(
+        reports::render::renderer_id(),
+        reports::render::renderer_id()
+    );
+}
+
 #[test]
 fn junit_counts_match() {
     let mut b = RunBuilder::raid_sas();

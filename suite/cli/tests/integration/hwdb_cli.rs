@@ -201,10 +201,14 @@ fn add_query_and_recertify() {
         .any(|c| c["name"]
             .as_str()
             .is_some_and(|n| n.starts_with("pci::driver_bound::"))));
-    // The report is kept beside the entries, intact.
+    // The report is kept beside the entries, intact: what was signed, not the renderings
+    // (unsigned, the submitter's: the site renders its own).
     let kept = db.join("reports").join(&sha1);
-    for f in ["report.json", "report.json.sig", "report.html", "report.md"] {
+    for f in ["report.json", "report.json.sig"] {
         assert!(kept.join(f).is_file(), "{f}");
+    }
+    for f in ["report.html", "report.md"] {
+        assert!(!kept.join(f).exists(), "{f}");
     }
     assert_eq!(sha256_file(&kept.join("report.json")), sha1);
     let ok = Command::new("ssh-keygen")
@@ -561,14 +565,24 @@ fn publish_the_list() {
     for f in ["index.html", "hcl.json", "hcl.csv", "data/index.js"] {
         assert!(site.join(f).is_file(), "{f}");
     }
-    let pages = fs::read_dir(site.join("entries")).expect("entries").count();
-    assert_eq!(pages, n);
+    let names: Vec<String> = fs::read_dir(site.join("entries"))
+        .expect("entries")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    // A page per entry, and its document (every certification) beside it.
+    assert_eq!(names.iter().filter(|n| n.ends_with(".html")).count(), n);
+    assert_eq!(names.iter().filter(|n| n.ends_with(".json")).count(), n);
     let sha = sha256_file(&x86.join("report.json"));
     assert!(site
         .join("reports")
         .join(&sha)
         .join("report.json.sig")
         .is_file());
+    // The report's page, rendered by publish under the site's policy (not the submitter's).
+    let page = fs::read_to_string(site.join("reports").join(&sha).join("report.html"))
+        .expect("report.html");
+    assert!(page.contains("Content-Security-Policy"), "{page}");
+    assert!(page.contains("assets&#x2f;report.css"));
     // `hwcert verify` of the report as the site publishes it (no logs): verified, saying what
     // was checked and that the logs were not.
     let o = hwcert()
