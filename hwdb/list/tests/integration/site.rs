@@ -1424,7 +1424,7 @@ fn thousands(n: usize) -> String {
 }
 
 /// A shard's rows: each column's value by its key, and `id` (the entry ID).
-fn shard_rows(sh: &Value) -> Vec<BTreeMap<String, String>> {
+pub(crate) fn shard_rows(sh: &Value) -> Vec<BTreeMap<String, String>> {
     const DIGITS: &str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
     let n = sh["n"].as_u64().expect("n") as usize;
     let s: Vec<&str> = sh["s"]
