@@ -1114,6 +1114,14 @@ fn a_browser_filters_the_table_as_you_type() {
     .expect("typed");
     b.wait_for("!document.getElementById('count').textContent.startsWith('1–100 of 302 entries')")
         .expect("the count changes");
+    // Each key press updates the table (the count changes at the first, "a"): wait for the
+    // update of the whole word before reading the rows (on a loaded machine the rows of "aa"
+    // or "aar" can still be there when the count first changes).
+    b.wait_for(
+        "(() => { const r = Array.from(document.querySelectorAll('#rows tr')); \
+         return r.length > 0 && r.every(tr => tr.cells[6] && tr.cells[6].textContent === 'aarch64'); })()",
+    )
+    .expect("the rows of the whole word");
     let shown = rows(&mut b);
     assert!(!shown.is_empty() && shown.len() <= 100);
     assert!(shown.iter().all(|r| r[6] == "aarch64"), "{shown:?}");
