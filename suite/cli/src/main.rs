@@ -263,6 +263,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             // A temporary file is private (0600); a snapshot is meant to be shared.
             std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
                 .with_context(|| format!("cannot set the mode of {}", tmp.path().display()))?;
+            // Durable before it takes the name, as every other file hwcert writes.
+            tmp.as_file()
+                .sync_all()
+                .with_context(|| format!("cannot write {}", tmp.path().display()))?;
             if force {
                 tmp.persist(&output)
                     .with_context(|| format!("cannot write {}", output.display()))?;

@@ -67,7 +67,15 @@ pub(super) fn supervise(
         let _ = fs::write("/proc/self/oom_score_adj", "-1000");
     }
     // SAFETY: prctl on this process.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
+        // Linux ≥ 3.4 always has it; qemu-user (7.2) does not pass it on. Without it a
+        // worker's orphans go to init and cannot be found after a timeout or crash.
+        eprintln!(
+            "hwcert: warning: cannot become a child subreaper ({}): processes a case leaves \
+             behind after it times out or crashes may go unnoticed",
+            std::io::Error::last_os_error()
+        );
+    }
     let lifeline = supervise::Lifeline::new().context("cannot create the lifeline pipe")?;
     let exe = std::env::current_exe().context("cannot find the hwcert executable")?;
 
