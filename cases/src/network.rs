@@ -329,6 +329,15 @@ fn driver_info(ctx: &mut Context<'_>) -> Verdict {
                 util::os_error(&e)
             ))
         }
+        // Linux answers an ioctl it lacks with EOPNOTSUPP; ENOSYS comes from an emulator that
+        // passes no SIOCETHTOOL on (qemu-user): nothing can be learnt here.
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
+            return Verdict::skip(format!(
+                "ETHTOOL_GDRVINFO on {name}: {} (an emulator such as qemu-user does not pass \
+                 the ethtool ioctl on)",
+                util::os_error(&e)
+            ))
+        }
         Err(e) => {
             return Verdict::fail(
                 format!("{name}: the driver's name through ETHTOOL_GDRVINFO"),

@@ -135,6 +135,16 @@ pub(crate) fn run_with(ctx: &mut Context<'_>, hooks: &Hooks<'_>) -> Verdict {
     );
     let (mut seq_engine, mut rand_engine) = match engines {
         (Ok(a), Ok(b)) => (a, b),
+        // ENOSYS: this kernel (CONFIG_AIO=n, io_uring disabled) or an emulator (qemu-user
+        // has neither system call) cannot run asynchronous direct I/O at all: the case cannot
+        // be run here, which is a skip with its reason, not a fault of the device.
+        (Err(e), _) | (_, Err(e)) if e.raw_os_error() == Some(libc::ENOSYS) => {
+            return V::skip(format!(
+                "neither io_uring nor Linux AIO is available here ({} setup: {e}); a kernel \
+                 without them or an emulator such as qemu-user cannot run this stress",
+                kind.name()
+            ))
+        }
         (Err(e), _) | (_, Err(e)) => {
             return V::error(format!("cannot set up {}: {e}", kind.name()))
         }

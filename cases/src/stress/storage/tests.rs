@@ -4,11 +4,14 @@
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::process::Command;
 
 use hwsys::Sysroot;
 
+use super::engine::open_engine;
+use super::io::EngineKind;
 use super::run::{run_with, Hooks};
 use super::target::scratch_dir;
 use super::{StorageStress, BLOCK};
@@ -97,6 +100,32 @@ fn value(m: &[crate::Measurement], name: &str) -> f64 {
         .value
 }
 
+/// Why `kind` cannot run here: ENOSYS at its setup (a kernel built without it, or qemu-user,
+/// which emulates neither io_uring nor Linux AIO), or None.
+fn missing_engine(kind: EngineKind) -> Option<String> {
+    let null = std::fs::File::open("/dev/null").expect("/dev/null");
+    match open_engine(kind, null.as_raw_fd(), 1) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => Some(format!(
+            "{} cannot be set up here ({e}): a kernel without it, or qemu-user, which emulates \
+             neither io_uring nor Linux AIO",
+            kind.name()
+        )),
+        _ => None,
+    }
+}
+
+/// True (and says so) when no asynchronous engine works here: the I/O tests then skip.
+fn no_async_io() -> bool {
+    let why: Vec<String> = [EngineKind::IoUring, EngineKind::Aio]
+        .into_iter()
+        .filter_map(missing_engine)
+        .collect();
+    if why.len() == 2 {
+        eprintln!("skipped: {}", why.join("; "));
+    }
+    why.len() == 2
+}
+
 #[test]
 fn a_short_run_on_a_scratch_file_of_the_real_disk_passes_with_both_engines() {
     let inv = live_inventory();
@@ -104,7 +133,12 @@ fn a_short_run_on_a_scratch_file_of_the_real_disk_passes_with_both_engines() {
         eprintln!("no disk with a writable filesystem here: skipped");
         return;
     };
-    for engine in ["io_uring", "aio"] {
+    for kind in [EngineKind::IoUring, EngineKind::Aio] {
+        let engine = kind.name();
+        if let Some(why) = missing_engine(kind) {
+            eprintln!("skipped {engine}: {why}");
+            continue;
+        }
         let opts = options(
             1,
             &[
@@ -146,6 +180,9 @@ fn a_short_run_on_a_scratch_file_of_the_real_disk_passes_with_both_engines() {
 
 #[test]
 fn a_corrupted_block_of_the_scratch_file_fails_naming_its_offset() {
+    if no_async_io() {
+        return;
+    }
     let inv = live_inventory();
     let Some(disk) = disk_with_a_filesystem(&inv) else {
         eprintln!("no disk with a writable filesystem here: skipped");
@@ -195,6 +232,9 @@ fn stopped_by_the_rule(rates: &[f64], all: usize) -> bool {
 
 #[test]
 fn the_sweep_runs_the_depths_by_the_rule_within_the_time_and_reports_the_curves() {
+    if no_async_io() {
+        return;
+    }
     use documents::sweep::{curves, PHASES};
     let inv = live_inventory();
     let Some(disk) = disk_with_a_filesystem(&inv) else {
@@ -263,6 +303,9 @@ fn the_sweep_runs_the_depths_by_the_rule_within_the_time_and_reports_the_curves(
 
 #[test]
 fn a_depth_given_pins_its_phases_to_one_step() {
+    if no_async_io() {
+        return;
+    }
     use documents::sweep::curves;
     let inv = live_inventory();
     let Some(disk) = disk_with_a_filesystem(&inv) else {
@@ -367,6 +410,9 @@ fn destructive(dev: &str, settings: &[(&str, &str)]) -> RunOptions {
 
 #[test]
 fn destructive_run_on_a_loop_device_passes() {
+    if no_async_io() {
+        return;
+    }
     let Some(lo) = Loop::new(32 << 20) else {
         return;
     };
@@ -385,6 +431,10 @@ fn destructive_run_on_a_loop_device_passes() {
 
 #[test]
 fn a_corrupted_block_on_a_loop_device_fails_naming_its_offset() {
+    if let Some(why) = missing_engine(EngineKind::Aio) {
+        eprintln!("skipped: {why}");
+        return;
+    }
     let Some(lo) = Loop::new(16 << 20) else {
         return;
     };
@@ -419,6 +469,9 @@ fn a_corrupted_block_on_a_loop_device_fails_naming_its_offset() {
 
 #[test]
 fn a_mounted_loop_device_is_used_through_a_file_and_refused_raw() {
+    if no_async_io() {
+        return;
+    }
     let Some(lo) = Loop::new(64 << 20) else {
         return;
     };
