@@ -126,6 +126,20 @@ fn no_async_io() -> bool {
     why.len() == 2
 }
 
+/// The live inventory and a disk with a writable filesystem for scratch-file runs, or None
+/// (said as a skip) where no asynchronous engine works or no such disk is here.
+fn scratch_disk() -> Option<(Inventory, String)> {
+    if no_async_io() {
+        return None;
+    }
+    let inv = live_inventory();
+    let Some(disk) = disk_with_a_filesystem(&inv) else {
+        eprintln!("no disk with a writable filesystem here: skipped");
+        return None;
+    };
+    Some((inv, disk))
+}
+
 #[test]
 fn a_short_run_on_a_scratch_file_of_the_real_disk_passes_with_both_engines() {
     let inv = live_inventory();
@@ -180,12 +194,7 @@ fn a_short_run_on_a_scratch_file_of_the_real_disk_passes_with_both_engines() {
 
 #[test]
 fn a_corrupted_block_of_the_scratch_file_fails_naming_its_offset() {
-    if no_async_io() {
-        return;
-    }
-    let inv = live_inventory();
-    let Some(disk) = disk_with_a_filesystem(&inv) else {
-        eprintln!("no disk with a writable filesystem here: skipped");
+    let Some((inv, disk)) = scratch_disk() else {
         return;
     };
     let corrupt = |p: &Path, written: u64| {
@@ -232,13 +241,8 @@ fn stopped_by_the_rule(rates: &[f64], all: usize) -> bool {
 
 #[test]
 fn the_sweep_runs_the_depths_by_the_rule_within_the_time_and_reports_the_curves() {
-    if no_async_io() {
-        return;
-    }
     use documents::sweep::{curves, PHASES};
-    let inv = live_inventory();
-    let Some(disk) = disk_with_a_filesystem(&inv) else {
-        eprintln!("no disk with a writable filesystem here: skipped");
+    let Some((inv, disk)) = scratch_disk() else {
         return;
     };
     let secs = 2;
@@ -303,13 +307,8 @@ fn the_sweep_runs_the_depths_by_the_rule_within_the_time_and_reports_the_curves(
 
 #[test]
 fn a_depth_given_pins_its_phases_to_one_step() {
-    if no_async_io() {
-        return;
-    }
     use documents::sweep::curves;
-    let inv = live_inventory();
-    let Some(disk) = disk_with_a_filesystem(&inv) else {
-        eprintln!("no disk with a writable filesystem here: skipped");
+    let Some((inv, disk)) = scratch_disk() else {
         return;
     };
     let opts = options(
