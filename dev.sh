@@ -136,7 +136,8 @@ cmd=${1:-run}
 case $cmd in
     run)
         ensure_system_packages
-        cargo build --release --locked -q -p suite
+        # Cargo's own progress: the first build takes several minutes.
+        cargo build --release --locked -p suite
         if [ $# -eq 0 ]; then set -- certify --profile quick; fi
         exec ./target/release/hwcert "$@"
         ;;

@@ -20,6 +20,7 @@
 pub mod claims;
 mod error;
 pub mod exit;
+pub mod human;
 pub mod journal;
 pub mod measure;
 pub mod outcome;

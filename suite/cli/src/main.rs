@@ -376,7 +376,8 @@ fn cmd_certify(profile: &str, output: Option<PathBuf>, key: Option<PathBuf>) -> 
     let signing = reports::keys::load_signing_key(&key)?;
     if created {
         esay!(
-            "hwcert: made a local lab key at {}: this report is signed by a local lab key, not by              a certification authority. Give reviewers its allowed_signers line:",
+            "hwcert: made a local lab key at {}: this report is signed by a local lab key, not by \
+             a certification authority. Give reviewers its allowed_signers line:",
             key.display()
         );
         let principal = signing.comment().to_string();

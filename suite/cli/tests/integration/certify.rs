@@ -41,6 +41,11 @@ fn certify_runs_reports_and_signs_with_a_new_lab_key() {
         err.contains("local lab key"),
         "says it made a lab key: {err}"
     );
+    // The notice is prose: no run of spaces from a string continuation (issue 20.4).
+    assert!(
+        err.contains("not by a certification authority") && !err.contains("  a certification"),
+        "the lab-key notice reads as one sentence: {err}"
+    );
     for f in ["report.html", "report.md", "junit.xml", "report.json.sig"] {
         assert!(out.join("report").join(f).is_file(), "{f}");
     }

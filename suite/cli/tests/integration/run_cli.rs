@@ -292,7 +292,7 @@ fn formats_pretty_terse_and_json() {
     let out = text(&o.stdout);
     let line = out
         .lines()
-        .find(|l| l.contains("selftest::skip"))
+        .find(|l| l.contains("selftest::skip") && !l.contains("START"))
         .expect("a line for skip");
     assert!(line.trim_start().starts_with("SKIP ["), "{line}");
     assert!(
@@ -300,6 +300,20 @@ fn formats_pretty_terse_and_json() {
         "{line}"
     );
     assert!(out.contains("Summary by component"), "{out}");
+    // Not a terminal: a plain line at each start, no colour; the figures below the result.
+    let starts: Vec<&str> = out.lines().filter(|l| l.contains("START")).collect();
+    assert_eq!(starts.len(), 3, "a start line each: {out}");
+    assert!(starts[0].ends_with("] selftest::pass"), "{out}");
+    assert!(!out.contains('\u{1b}'), "{out:?}");
+    let fail = out
+        .lines()
+        .position(|l| l.trim_start().starts_with("FAIL ["))
+        .expect("a line for fail");
+    assert_eq!(
+        out.lines().nth(fail + 1).map(str::trim),
+        Some("Widgets 3 (>= 4)"),
+        "{out}"
+    );
     assert!(
         out.contains("Failed blockers (1):\n  selftest::fail"),
         "{out}"

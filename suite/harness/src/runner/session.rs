@@ -4,13 +4,13 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context as _, Result};
-use libtest_mimic::{Arguments, FormatSetting, Trial};
+use libtest_mimic::{Arguments, ColorSetting, FormatSetting, Trial};
 
 use documents::plan::Plan;
 use hwsys::text::escape_text;
@@ -117,7 +117,17 @@ pub(super) fn supervise(
             interrupted.len()
         );
     }
-    let reporter = report::Reporter::new(pretty, &to_run);
+    let stdout_tty = io::stdout().is_terminal();
+    let style = report::Style {
+        lines: pretty,
+        colour: match test.color {
+            Some(ColorSetting::Always) => true,
+            Some(ColorSetting::Never) => false,
+            _ => stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        },
+        start_lines: !stdout_tty,
+    };
+    let reporter = report::Reporter::new(style, &to_run);
     for e in &interrupted {
         reporter.note(e);
     }

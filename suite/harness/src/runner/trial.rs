@@ -133,7 +133,7 @@ impl Shared {
             return completion(&e);
         }
 
-        self.reporter.started(&inst.name);
+        self.reporter.started(&inst.name, est_ms);
         let now = SystemTime::now();
         {
             let mut st = lock(&self.state);
