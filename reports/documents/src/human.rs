@@ -100,6 +100,12 @@ pub fn label(key: &str) -> String {
             {
                 return format!("queue depth {d}");
             }
+            if let Some(d) = w
+                .strip_prefix("cpu")
+                .filter(|d| d.bytes().all(|b| b.is_ascii_digit()) && !d.is_empty())
+            {
+                return format!("CPU {d}");
+            }
             WORDS
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(w))
@@ -149,12 +155,21 @@ pub fn value(v: f64, unit: &str) -> String {
     }
 }
 
+/// A limit's operator as people write it (`>=` → `≥`).
+pub fn op(op: &str) -> &str {
+    match op {
+        ">=" => "≥",
+        "<=" => "≤",
+        o => o,
+    }
+}
+
 /// A measurement for people: "Latency p99 210 µs", with its limit when it has one
 /// ("Bad blocks 0 blocks (== 0)").
 pub fn measurement(m: &Measurement) -> String {
     let mut s = format!("{} {}", label(&m.name), value(m.value, &m.unit));
     if let Some(t) = &m.threshold {
-        s.push_str(&format!(" ({} {})", t.op, value(t.value, &m.unit)));
+        s.push_str(&format!(" ({} {})", op(&t.op), value(t.value, &m.unit)));
     }
     s
 }
@@ -190,6 +205,7 @@ mod tests {
         assert_eq!(label("bytes_verified"), "Bytes verified");
         assert_eq!(label("cpus_tested"), "CPUs tested");
         assert_eq!(label("records"), "Records");
+        assert_eq!(label("cpu12_ops_per_s"), "CPU 12 ops");
         assert_eq!(label("seq_read_qd8_mb_s"), "Sequential read queue depth 8");
         assert_eq!(
             label("randread_qd32_p99_us"),

@@ -73,7 +73,10 @@ struct CountView {
 
 #[derive(Serialize)]
 struct MeasureRow {
+    /// For people ("Latency p99"); `key` is the name in report.json.
     name: String,
+    key: String,
+    /// With its unit, scaled ("1.23 GB/s").
     value: String,
     unit: String,
     threshold: Option<String>,
@@ -102,6 +105,82 @@ struct ProblemView<'a> {
     /// More rows than a page should show open: the table goes into a <details>.
     fold: bool,
     charts: Vec<String>,
+}
+
+/// One line of "What to do next": a failed or unfinished blocker (advisory ones after), what
+/// was found and the next step.
+#[derive(Serialize)]
+struct NextStep<'a> {
+    name: &'a str,
+    status: &'static str,
+    class: &'static str,
+    blocker: bool,
+    found: String,
+    hint: &'static str,
+}
+
+/// The next step for an instance that ended with `s`.
+fn hint(s: Status) -> &'static str {
+    match s {
+        Status::Fail => {
+            "fix what it measured (hardware, firmware, driver or configuration), then certify \
+             again: a resume does not rerun a case that finished"
+        }
+        Status::Error => {
+            "the case could not run: see its log, fix the cause (a tool, a permission, a \
+             device), then run it again"
+        }
+        Status::Timeout => {
+            "it ran past its time limit: see the last lines of its log for where it hung; \
+             a slow machine may need a longer limit in a profile"
+        }
+        Status::Crash => "the case's worker crashed: see its log, and report it with report.json",
+        Status::Interrupted => {
+            "the run stopped while it ran (reboot, kill, power): continue with \
+             `hwcert run --resume RUN_DIR`"
+        }
+        Status::NotRun => "it did not run: continue the run with `hwcert run --resume RUN_DIR`",
+        Status::Skip => "it was skipped without a reason: run it again, as root if it needs it",
+        Status::Pass => "",
+    }
+}
+
+fn next_steps(r: &Report) -> Vec<NextStep<'_>> {
+    let mut v: Vec<NextStep<'_>> = r
+        .results
+        .iter()
+        .filter(|x| {
+            x.status.is_failure()
+                || x.status == Status::Interrupted
+                || (x.blocker
+                    && (x.status == Status::NotRun
+                        || (x.status == Status::Skip
+                            && x.reason.as_deref().is_none_or(|s| s.trim().is_empty()))))
+        })
+        .map(|x| NextStep {
+            name: &x.name,
+            status: x.status.as_str(),
+            class: status_class(x.status),
+            blocker: x.blocker,
+            found: match (&x.expected, &x.measured, &x.reason) {
+                (Some(e), Some(m), _) => format!("expected {e}; measured {m}"),
+                (_, _, Some(reason)) => {
+                    let one: String = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+                    if one.chars().count() > 200 {
+                        let mut c: String = one.chars().take(199).collect();
+                        c.push('…');
+                        c
+                    } else {
+                        one
+                    }
+                }
+                _ => String::new(),
+            },
+            hint: hint(x.status),
+        })
+        .collect();
+    v.sort_by_key(|n| !n.blocker);
+    v
 }
 
 #[derive(Serialize)]
@@ -151,6 +230,31 @@ struct Table {
     rows: Vec<Vec<String>>,
 }
 
+/// A count column of the Components table: shown only when some component has one.
+#[derive(Serialize)]
+struct CountColumn {
+    key: &'static str,
+    label: &'static str,
+}
+
+fn count_columns(cs: &[documents::report::ComponentVerdict]) -> Vec<CountColumn> {
+    type Count = fn(&documents::report::Counts) -> u64;
+    let cols: [(&str, &str, Count); 8] = [
+        ("pass", "Pass", |c| c.pass),
+        ("fail", "Fail", |c| c.fail),
+        ("error", "Error", |c| c.error),
+        ("timeout", "Timeout", |c| c.timeout),
+        ("crash", "Crash", |c| c.crash),
+        ("interrupted", "Interrupted", |c| c.interrupted),
+        ("not_run", "Not run", |c| c.not_run),
+        ("skip", "Skip", |c| c.skip),
+    ];
+    cols.into_iter()
+        .filter(|(k, _, f)| *k == "pass" || cs.iter().any(|c| f(&c.counts) > 0))
+        .map(|(key, label, _)| CountColumn { key, label })
+        .collect()
+}
+
 #[derive(Serialize)]
 struct ComponentView<'a> {
     component: &'a str,
@@ -171,7 +275,9 @@ struct View<'a> {
     facts: Vec<Fact>,
     counts: Vec<CountView>,
     components: Vec<ComponentView<'a>>,
+    count_columns: Vec<CountColumn>,
     problems: Vec<ProblemView<'a>>,
+    next: Vec<NextStep<'a>>,
     incomplete: Vec<ResultRow<'a>>,
     hcl: Vec<HclView<'a>>,
     measured: Vec<MeasuredView<'a>>,
@@ -206,10 +312,17 @@ fn measure_rows(r: &InstanceResult) -> Vec<MeasureRow> {
     r.measurements
         .iter()
         .map(|m| MeasureRow {
-            name: m.name.clone(),
-            value: m.finite().map(svg::fmt_num).unwrap_or_else(|| "n/a".into()),
+            name: documents::human::label(&m.name),
+            key: m.name.clone(),
+            value: documents::human::value(m.value, &m.unit),
             unit: m.unit.clone(),
-            threshold: svg::fmt_threshold(m),
+            threshold: m.threshold.as_ref().map(|t| {
+                format!(
+                    "{} {}",
+                    documents::human::op(&t.op),
+                    documents::human::value(t.value, &m.unit)
+                )
+            }),
             class: match m.holds() {
                 Some(true) => "pass",
                 Some(false) => "fail",
@@ -278,7 +391,10 @@ fn push(facts: &mut Vec<Fact>, label: &'static str, value: String) {
     }
 }
 
-fn hcl_view(e: &HclEntry) -> HclView<'_> {
+/// An HCL entry's card. Inside a report that is not certified, an entry whose own cases all
+/// passed says "passed its cases" in a neutral colour: a green "certified" there would
+/// contradict the verdict (nothing is listed from a report that is not certified).
+fn hcl_view(e: &HclEntry, overall: Overall) -> HclView<'_> {
     let mut facts = Vec::new();
     let (verdict, platform) = match e {
         HclEntry::System(s) => {
@@ -365,8 +481,16 @@ fn hcl_view(e: &HclEntry) -> HclView<'_> {
             HclEntry::Pci(_) => "pci",
         },
         title: documents::claims::title(e),
-        verdict: verdict.as_str(),
-        class: overall_class(verdict),
+        verdict: if verdict == Overall::Certified && overall != Overall::Certified {
+            "passed its cases"
+        } else {
+            verdict.as_str()
+        },
+        class: if verdict == Overall::Certified && overall != Overall::Certified {
+            "neutral"
+        } else {
+            overall_class(verdict)
+        },
         facts,
         cases: e
             .cases()
@@ -671,7 +795,10 @@ fn view<'a>(
             ),
         );
     }
-    push(&mut facts, "Run", r.run.directory.clone());
+    // certify's run directory is always `run` (beside the report): a name that says nothing.
+    if r.run.directory != "run" {
+        push(&mut facts, "Run directory", r.run.directory.clone());
+    }
     let c = &r.counts;
     let counts = [
         ("pass", c.pass, "pass"),
@@ -754,6 +881,7 @@ fn view<'a>(
         summary: &r.verdict.summary,
         facts,
         counts,
+        count_columns: count_columns(&r.verdict.components),
         components: r
             .verdict
             .components
@@ -769,8 +897,13 @@ fn view<'a>(
             })
             .collect(),
         problems,
+        next: next_steps(r),
         incomplete,
-        hcl: r.hcl.iter().map(hcl_view).collect(),
+        hcl: r
+            .hcl
+            .iter()
+            .map(|e| hcl_view(e, r.verdict.overall))
+            .collect(),
         measured,
         results: r.results.iter().map(result_row).collect(),
         inventory: inv.as_ref().map(inventory_tables).unwrap_or_default(),
@@ -781,6 +914,26 @@ fn view<'a>(
         log_tail_lines: LOG_TAIL_LINES,
         page,
     }
+}
+
+/// Escaped for HTML, with a line-break opportunity (`<wbr>`) after each `::`, `/`, `_` and
+/// `.` of an instance name, so that names wrap between their parts, not mid-word.
+pub fn breakable(s: &str) -> String {
+    let e = svg::escape(s);
+    let mut o = String::with_capacity(e.len() + 16);
+    let mut chars = e.chars().peekable();
+    while let Some(c) = chars.next() {
+        o.push(c);
+        let brk = match c {
+            ':' => chars.peek() != Some(&':'),
+            '/' | '_' | '.' => true,
+            _ => false,
+        };
+        if brk && chars.peek().is_some() {
+            o.push_str("<wbr>");
+        }
+    }
+    o
 }
 
 /// Markdown-escape text for a table cell or a line: no markup, no raw HTML, one line.
@@ -881,6 +1034,9 @@ fn environment() -> Result<Environment<'static>, Error> {
     });
     env.add_filter("code", |s: String| Value::from_safe_string(md_code(&s)));
     env.add_filter("url", |s: String| url_path(&s));
+    env.add_filter("breakable", |s: String| {
+        Value::from_safe_string(breakable(&s))
+    });
     env.add_filter("dur", |ms: Option<u64>| {
         ms.map(human_duration).unwrap_or_default()
     });

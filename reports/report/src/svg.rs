@@ -102,6 +102,22 @@ pub fn sweep_charts(ms: &[Measurement]) -> Vec<String> {
     sweep::curves(ms).iter().map(curve_chart).collect()
 }
 
+/// Whether figures in `unit` that share a chart are comparable: rates (MB/s, IOPS, rounds/s,
+/// GFLOP/s) of one case are; counts, sizes and unitless numbers (records and problems, an
+/// array size and the bytes verified) are not, unless they are one numbered series.
+fn comparable_unit(unit: &str) -> bool {
+    unit.contains("/s") || unit == "IOPS"
+}
+
+/// Whether a measurement has a limit worth a bar (`>=`, `<=`, `>`, `<` against a finite
+/// number; `== 0` counts of errors are in the table).
+fn has_limit(m: &Measurement) -> bool {
+    m.threshold
+        .as_ref()
+        .is_some_and(|t| t.value.is_finite() && t.op != "==")
+        && m.value.is_finite()
+}
+
 fn bar_charts(ms: &[Measurement]) -> Vec<String> {
     let keys: Vec<(String, String)> = ms.iter().map(series).collect();
     let mut order: Vec<&(String, String)> = Vec::new();
@@ -119,7 +135,11 @@ fn bar_charts(ms: &[Measurement]) -> Vec<String> {
                 .filter(|(m, mk)| *mk == k && m.value.is_finite())
                 .map(|(m, _)| m)
                 .collect();
-            (group.len() >= 2).then(|| chart(&k.0, &group))
+            let numbered = !k.1.is_empty();
+            let limited = group.iter().any(|m| has_limit(m));
+            (group.len() >= 2 && (numbered || comparable_unit(&k.0) || limited)
+                || group.len() == 1 && limited)
+                .then(|| chart(&k.0, &group))
         })
         .collect()
 }
@@ -383,19 +403,21 @@ fn horizontal(
     const W: f64 = 640.0;
     const LABEL: f64 = 190.0;
     const AREA: f64 = 330.0;
-    const ROW: f64 = 18.0;
+    // Rows are taller when a limit's tick carries its label below the bar.
+    let any_limit = limits.iter().any(Option::is_some);
+    let row: f64 = if any_limit { 30.0 } else { 18.0 };
     const TOP: f64 = 22.0;
-    let h = TOP + ROW * ms.len() as f64 + 8.0;
+    let h = TOP + row * ms.len() as f64 + 8.0;
     let x = |v: f64| LABEL + (v - min) / span * AREA;
     let mut s = String::new();
     let _ = write!(
         s,
         r#"<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {h}" width="{W}" height="{h}" role="img" aria-label="{}"><text x="0" y="14" class="ct">{}</text>"#,
         escape(&format!("bar chart in {unit}")),
-        escape(unit)
+        escape(&chart_title(unit, ms))
     );
     for (i, m) in ms.iter().enumerate() {
-        let y = TOP + ROW * i as f64;
+        let y = TOP + row * i as f64;
         let v = vals[i];
         let (x0, x1) = (x(0.0f64.max(min)), x(v));
         let (bx, bw) = if x1 >= x0 {
@@ -403,38 +425,105 @@ fn horizontal(
         } else {
             (x1, x0 - x1)
         };
-        let thr = fmt_threshold(m)
-            .map(|t| format!(" (threshold {t})"))
+        let thr = limit_text(m)
+            .map(|t| format!(" (limit {t})"))
             .unwrap_or_default();
         let _ = write!(
             s,
             r#"<g><title>{}</title><text x="{}" y="{}" class="cl" text-anchor="end">{}</text><rect x="{}" y="{}" width="{}" height="{}" fill="{}"/><text x="{}" y="{}" class="cv">{}</text>"#,
-            escape(&format!("{} = {} {unit}{thr}", m.name, fmt_num(v))),
+            escape(&format!(
+                "{} ({}) = {}{thr}",
+                documents::human::label(&m.name),
+                m.name,
+                documents::human::value(v, unit)
+            )),
             F1(LABEL - 6.0),
             F1(y + 12.5),
-            escape(&shorten(&m.name, 28)),
+            escape(&shorten(&documents::human::label(&m.name), 28)),
             F1(bx),
             F1(y + 3.0),
             F1(bw.max(0.5)),
-            F1(ROW - 6.0),
+            F1(12.0),
             bar_colour(m),
             F1(x1.max(x0) + 4.0),
             F1(y + 12.5),
-            escape(&fmt_num(v))
+            escape(&documents::human::value(v, unit))
         );
         if let Some(l) = limits[i] {
-            let lx = F1(x(l));
+            let lx = x(l);
+            // The limit's label once, and again only where it changes.
+            let label = if i == 0 || limits[i - 1] != Some(l) {
+                limit_text(m)
+                    .map(|t| format!("limit {t}"))
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
             let _ = write!(
                 s,
-                r#"<line x1="{lx}" x2="{lx}" y1="{}" y2="{}" stroke="{MARK}" stroke-width="2"/>"#,
+                r#"<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{MARK}" stroke-width="2"/><text x="{}" y="{}" class="tl" text-anchor="middle">{}</text>"#,
+                F1(lx),
+                F1(lx),
                 F1(y + 1.0),
-                F1(y + ROW - 1.0)
+                F1(y + 17.0),
+                F1(lx),
+                F1(y + 26.0),
+                escape(&label)
             );
         }
         s.push_str("</g>");
     }
     s.push_str("</svg>");
     s
+}
+
+/// A limit for people: `≥ 1.00 GB/s`.
+fn limit_text(m: &Measurement) -> Option<String> {
+    let t = m.threshold.as_ref()?;
+    Some(format!(
+        "{} {}",
+        documents::human::op(&t.op),
+        documents::human::value(t.value, &m.unit)
+    ))
+}
+
+/// A chart's title: what its bars are, and the unit ("Copy, Scale, Add, Triad — MB/s").
+fn chart_title(unit: &str, ms: &[&Measurement]) -> String {
+    let mut names: Vec<String> = Vec::new();
+    for m in ms {
+        let l = documents::human::label(&series_name(&m.name));
+        if !names.contains(&l) {
+            names.push(l);
+        }
+    }
+    let what = if names.len() > 4 {
+        format!("{} and {} more", names[..3].join(", "), names.len() - 3)
+    } else {
+        names.join(", ")
+    };
+    if unit.is_empty() {
+        what
+    } else {
+        format!("{what} — {unit}")
+    }
+}
+
+/// A name with its numbers as `N` (`cpu12_ops_per_s` → `cpuN_ops_per_s`), for titles.
+fn series_name(name: &str) -> String {
+    let mut o = String::new();
+    let mut in_digits = false;
+    for c in name.chars() {
+        if c.is_ascii_digit() {
+            if !in_digits {
+                o.push('N');
+            }
+            in_digits = true;
+        } else {
+            o.push(c);
+            in_digits = false;
+        }
+    }
+    o
 }
 
 /// Many bars (per-CPU figures of a big machine): thin columns, the threshold marks, and the
@@ -550,8 +639,31 @@ mod tests {
         ];
         let c = charts(&ms);
         assert_eq!(c.len(), 1);
-        assert!(c[0].contains(">copy<") && c[0].contains(">scale<"));
+        assert!(
+            c[0].contains(">Copy<") && c[0].contains(">Scale<"),
+            "{}",
+            c[0]
+        );
         assert!(!c[0].contains("passes"));
+    }
+
+    #[test]
+    fn only_comparable_figures_share_a_chart() {
+        // Records vs problems (no unit), an array size vs bytes verified: not comparable.
+        let ms = vec![
+            m("records", 1200.0, "", None),
+            m("problems", 2.0, "", None),
+            m("stream_array_bytes", 268435456.0, "bytes", None),
+            m("bytes_verified", 1073741824.0, "bytes", None),
+        ];
+        assert!(charts(&ms).is_empty(), "{:?}", charts(&ms));
+        // One figure against its limit is a chart: the tick carries the limit's label.
+        let one = charts(&[m("seq_read_mb_s", 812.0, "MB/s", Some(1000.0))]);
+        assert_eq!(one.len(), 1);
+        assert!(one[0].contains(">limit ≥ 1 GB/s<"), "{}", one[0]);
+        assert!(one[0].contains(">Sequential read<") && one[0].contains(">812 MB/s<"));
+        assert!(one[0].contains("Sequential read — MB/s"), "{}", one[0]);
+        well_formed(&one[0]);
     }
 
     #[test]
@@ -694,7 +806,7 @@ mod tests {
         assert!(c.iter().all(|x| !x.contains(">seq_write_qd")), "{c:?}");
         assert!(c
             .iter()
-            .any(|x| x.contains("class=\"chart\"") && x.contains(">seq_read_mb_s<")));
+            .any(|x| x.contains("class=\"chart\"") && x.contains(">Sequential read<")));
         for x in &c {
             well_formed(x);
         }

@@ -83,8 +83,10 @@ fn a_real_sweep_is_drawn_from_report_json_with_its_peaks() {
         }
     }
     // The points are in the curves, not in bar charts; the table still lists them.
-    assert!(!html.contains(">seq_write_qd1_mb_s</text>"));
-    assert!(html.contains("<td class=\"name\">seq_write_qd1_mb_s</td>"));
+    assert!(!html.contains(">Sequential write queue depth 1</text>"));
+    assert!(html.contains(
+        "<td class=\"name\" title=\"seq_write_qd1_mb_s\">Sequential write queue depth 1</td>"
+    ));
 }
 
 #[test]
