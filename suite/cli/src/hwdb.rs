@@ -89,6 +89,7 @@ pub struct RevokeArgs {
     /// The entry whose certification is withdrawn (its ID, as `hwdb query` prints it).
     #[arg(value_name = "ENTRY", required_unless_present = "report")]
     pub entry: Option<String>,
+    /// The HCL store that holds ENTRY (the directory `hwdb add --db` writes).
     #[arg(long, value_name = "DIR")]
     pub db: PathBuf,
     /// The report (its SHA-256, as `hwdb query --json` shows it) whose certification is
@@ -113,6 +114,7 @@ pub struct QueryArgs {
     /// without it.
     #[arg(value_name = "VENDOR:DEVICE|TEXT")]
     pub term: Vec<String>,
+    /// The HCL store to search (the directory `hwdb add --db` writes).
     #[arg(long, value_name = "DIR")]
     pub db: PathBuf,
     /// Architecture: x86_64, aarch64 (amd64, arm64 understood).
@@ -147,6 +149,7 @@ pub enum StatusArg {
 
 #[derive(clap::Args, Debug)]
 pub struct PublishArgs {
+    /// The HCL store to publish (the directory `hwdb add --db` writes).
     #[arg(long, value_name = "DIR")]
     pub db: PathBuf,
     /// The site directory to write.

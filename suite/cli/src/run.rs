@@ -34,7 +34,10 @@ pub struct RunArgs {
     /// A device that destructive cases may write (a block device name); repeat for more.
     #[arg(long = "device", value_name = "ID", requires = "destructive")]
     pub devices: Vec<String>,
-    #[command(flatten, next_help_heading = "Test options (as for cargo test)")]
+    #[command(
+        flatten,
+        next_help_heading = "Selection and output (as for cargo test)"
+    )]
     pub test: Arguments,
     #[command(flatten)]
     help: RunHelp,
@@ -44,6 +47,30 @@ pub struct RunArgs {
 /// (flattened last, so its settings win).
 #[derive(clap::Args, Debug)]
 #[command(
+    // libtest's options that mean nothing for cases are accepted (scripts written for cargo
+    // test keep working) but not shown; the rest say what they do here.
+    mut_arg("test", |a| a.hide(true)),
+    mut_arg("bench", |a| a.hide(true)),
+    mut_arg("nocapture", |a| a.hide(true)),
+    mut_arg("show_output", |a| a.hide(true)),
+    mut_arg("unstable_flags", |a| a.hide(true)),
+    mut_arg("include_ignored", |a| a.help("Also run the ignored (destructive) cases")),
+    mut_arg("ignored", |a| a.help("Run only the ignored (destructive) cases")),
+    mut_arg("list", |a| a.help("List the planned cases (NAME: case) and create nothing")),
+    mut_arg("exact", |a| a.help("Match FILTER as a whole case name, not a part of one")),
+    mut_arg("quiet", |a| a.help("One character per case (as --format terse)").long_help(None::<&str>)),
+    mut_arg("test_threads", |a| a.help("How many cases run at once [default: 1]").long_help(None::<&str>)),
+    mut_arg("logfile", |a| a.help("Write the per-case results to PATH instead of stdout")),
+    mut_arg("skip", |a| a.help("Skip the cases whose names contain FILTER (repeatable)")),
+    mut_arg("color", |a| a
+        .help("Colour the status words: auto (on a terminal, unless NO_COLOR is set), always, never")
+        .long_help(None::<&str>)
+        .hide_possible_values(true)),
+    mut_arg("format", |a| a
+        .help("pretty (a line per case, its figures, a progress bar), terse (a character per case) or json (libtest's events)")
+        .long_help(None::<&str>)
+        .hide_possible_values(true)),
+    mut_arg("filter", |a| a.help("Run only the cases whose names contain FILTER").long_help(None::<&str>)),
     help_template = "{about-with-newline}\n{usage-heading} {usage}\n\n{all-args}{after-help}",
     after_help = "Instance names are test names: FILTER, --exact, --skip, --ignored and --list work \
                   as for cargo test. Instances run one at a time unless --test-threads is given. \

@@ -391,3 +391,70 @@ fn snapshot_redacts_hostname_and_boot_id() {
         assert_eq!(got["host"]["boot_id"], b);
     }
 }
+
+/// `run --help` shows what the options do for cases, not libtest's options that mean nothing
+/// here (issue 21.9); they are still accepted. Every `--db` says what it is.
+#[test]
+fn run_help_speaks_of_cases_and_every_db_has_help() {
+    let o = run(&["run", "--help"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let help = String::from_utf8_lossy(&o.stdout).into_owned();
+    for gone in [
+        "--bench",
+        "-Z",
+        "No-op",
+        "--nocapture",
+        "--show-output",
+        "Run ignored tests",
+        "benchmarks",
+    ] {
+        assert!(!help.contains(gone), "{gone} in run --help:\n{help}");
+    }
+    for shown in [
+        "Run only the cases whose names contain FILTER",
+        "--list ",
+        "Also run the ignored (destructive) cases",
+        "--color <auto|always|never>",
+    ] {
+        assert!(
+            help.contains(shown),
+            "{shown} missing from run --help:\n{help}"
+        );
+    }
+    // Hidden is not refused: scripts written for cargo test keep working.
+    let o = run(&[
+        "run",
+        "--bench",
+        "--nocapture",
+        "--list",
+        "--sysroot",
+        "/nonexistent",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "refused for the sysroot only: {}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("--sysroot /nonexistent"),
+        "{}",
+        stderr(&o)
+    );
+    for sub in ["add", "revoke", "query", "publish"] {
+        let o = run(&["hwdb", sub, "--help"]);
+        let help = String::from_utf8_lossy(&o.stdout).into_owned();
+        // Its help beside it, or (long help) on the next line.
+        let lines: Vec<&str> = help.lines().collect();
+        let i = lines
+            .iter()
+            .position(|l| l.trim_start().starts_with("--db <DIR>"))
+            .unwrap_or_else(|| panic!("hwdb {sub} --help has --db:\n{help}"));
+        let said = lines[i].trim_start().len() > "--db <DIR>".len() + 4
+            || lines.get(i + 1).is_some_and(|l| {
+                let t = l.trim_start();
+                !t.is_empty() && !t.starts_with('-')
+            });
+        assert!(said, "hwdb {sub} --db has no help:\n{help}");
+    }
+}

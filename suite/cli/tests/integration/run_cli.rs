@@ -29,13 +29,13 @@ fn list_shows_instances_in_plan_order_and_creates_nothing() {
     assert_eq!(
         text(&o.stdout).lines().collect::<Vec<_>>(),
         [
-            "selftest::pass: test",
-            "selftest::fail: test",
-            "selftest::skip: test",
-            "selftest::destructive::fakedisk0: test",
-            "selftest::cmd_pass::st0: test",
-            "selftest::cmd_skip::st0: test",
-            "selftest::cmd_fail::st0: test",
+            "selftest::pass: case",
+            "selftest::fail: case",
+            "selftest::skip: case",
+            "selftest::destructive::fakedisk0: case",
+            "selftest::cmd_pass::st0: case",
+            "selftest::cmd_skip::st0: case",
+            "selftest::cmd_fail::st0: case",
         ]
     );
     assert!(!out.exists(), "--list creates no run directory");
@@ -45,13 +45,13 @@ fn list_shows_instances_in_plan_order_and_creates_nothing() {
         .expect("run");
     assert_eq!(
         text(&o.stdout).trim(),
-        "selftest::destructive::fakedisk0: test"
+        "selftest::destructive::fakedisk0: case"
     );
     // --list with a filter and --exact.
     let o = command(SOME, &["--list", "--exact", "selftest::cmd_skip::st0"])
         .output()
         .expect("run");
-    assert_eq!(text(&o.stdout).trim(), "selftest::cmd_skip::st0: test");
+    assert_eq!(text(&o.stdout).trim(), "selftest::cmd_skip::st0: case");
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn filter_exact_and_skip_select_instances() {
     assert!(text(&o.stdout).contains("did not run"), "{}", show(&o));
     assert_eq!(names(d.path()), ["selftest::pass"]);
     let out = text(&o.stdout);
-    assert!(out.contains("1 passed; 0 failed; 0 ignored"), "{out}");
+    assert!(out.contains("1 passed; 0 failed; 0 skipped"), "{out}");
     // Everything else (the built-in catalog and the other self-tests) is filtered out.
     assert!(!out.contains(" 0 filtered out"), "{out}");
 
@@ -102,7 +102,7 @@ fn destructive_instances_need_destructive_and_their_device() {
     let d = tempfile::tempdir().expect("tmp");
     let o = run_in(d.path(), SOME, &["selftest::"]);
     assert_eq!(status_of(d.path(), name), "<none>", "{}", show(&o));
-    assert!(text(&o.stdout).contains("3 ignored"), "{}", show(&o));
+    assert!(text(&o.stdout).contains("3 skipped"), "{}", show(&o));
 
     // --ignored / --include-ignored without naming the device: refused at run time, with
     // the reason, in the journal.
@@ -311,7 +311,7 @@ fn formats_pretty_terse_and_json() {
         .expect("a line for fail");
     assert_eq!(
         out.lines().nth(fail + 1).map(str::trim),
-        Some("Widgets 3 (>= 4)"),
+        Some("Widgets 3 (≥ 4)"),
         "{out}"
     );
     assert!(

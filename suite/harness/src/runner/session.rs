@@ -167,12 +167,10 @@ pub(super) fn supervise(
     let latest = lock(&shared.latest);
     let (summary, code) = report::summary(&shared.plan, &latest);
     let result_line = format!(
-        "\ntest result: {}. {} passed; {} failed; {} ignored; {} measured; {} filtered out; finished in {:.2}s\n\nRun directory: {}\n",
-        if conclusion.has_failed() { "FAILED" } else { "ok" },
+        "\nCases: {} passed; {} failed; {} skipped; {} filtered out; finished in {:.2}s\n\nRun directory: {}\n",
         conclusion.num_passed,
         conclusion.num_failed,
         conclusion.num_ignored,
-        conclusion.num_measured,
         conclusion.num_filtered_out,
         started.elapsed().as_secs_f64(),
         shared.dir.display()

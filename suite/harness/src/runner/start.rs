@@ -93,12 +93,18 @@ fn start(args: RunRequest) -> Result<ExitCode> {
     if args.test.list {
         let (root, _tmp) = crate::open_sysroot(&sysroot_arg)?;
         let (_, plan) = make_plan(&args, &root, &root)?;
-        let trials = plan
-            .instances
-            .iter()
-            .map(|i| Trial::test(&i.name, || Ok(())).with_ignored_flag(!allowed(&plan, i)))
-            .collect();
-        let _ = libtest_mimic::run(&args.test, trials);
+        // `NAME: case`, one a line, in plan order: what FILTER, --exact, --skip and --ignored
+        // select (libtest's own list would say "test").
+        let mut out = String::new();
+        for i in &plan.instances {
+            let ignored = !allowed(&plan, i);
+            let t = Trial::test(&i.name, || Ok(())).with_ignored_flag(ignored);
+            if args.test.is_filtered_out(&t) || (args.test.ignored && !ignored) {
+                continue;
+            }
+            out.push_str(&format!("{}: case\n", i.name));
+        }
+        print!("{}", escape_text(&out));
         return Ok(ExitCode::SUCCESS);
     }
 
