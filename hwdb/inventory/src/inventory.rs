@@ -100,6 +100,25 @@ fn redact(v: &mut Option<String>) {
 }
 
 impl Inventory {
+    /// A block device's model for people, the same in the probe's text and the report: the
+    /// model the device reports (lsblk's MODEL), else — a virtio disk has none, and its sysfs
+    /// vendor is only the PCI vendor ID — its controller's PCI names from pci.ids ("Red Hat,
+    /// Inc. Virtio 1.0 block device"); `None` when neither is known.
+    pub fn disk_model(&self, b: &storage::BlockDevice) -> Option<String> {
+        if let Some(m) = b.model.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+            return Some(m.to_string());
+        }
+        let addr = b.pci_address.as_deref()?;
+        let f = self.pci.iter().find(|p| p.address == addr)?;
+        let name: Vec<&str> = [f.vendor_name.as_deref(), f.device_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        (!name.is_empty()).then(|| name.join(" "))
+    }
+
     /// Replace every identifier (serial numbers, UUIDs, MAC addresses, WWNs) by [`REDACTED`].
     pub fn redact(&mut self) {
         self.probed_by.identifiers = false;

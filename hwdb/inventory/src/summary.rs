@@ -368,7 +368,7 @@ fn storage(o: &mut String, inv: &Inventory) {
             b.size_bytes
                 .map(human_decimal)
                 .unwrap_or_else(|| "-".into()),
-            or_dash(b.model.clone()),
+            or_dash(inv.disk_model(b)),
             or_dash(b.firmware.clone()),
             or_dash(b.driver.clone()),
             or_dash(b.pci_address.clone()),

@@ -677,8 +677,9 @@ fn inventory_tables(inv: &inventory::Inventory) -> Vec<Table> {
                     b.name.clone(),
                     s(&b.kind),
                     s(&b.transport),
-                    size(b.size_bytes),
-                    opt(&[b.vendor.as_deref(), b.model.as_deref()]),
+                    // As `hwcert probe` prints them: decimal units, as disks are labelled.
+                    b.size_bytes.map(hwsys::units::decimal).unwrap_or_default(),
+                    inv.disk_model(b).unwrap_or_default(),
                     s(&b.firmware),
                     opt(&[b.driver.as_deref(), b.controller_driver.as_deref()]),
                     s(&b.pci_address),

@@ -318,3 +318,58 @@ fn the_page_reads_for_people() {
         "{card}"
     );
 }
+
+/// One disk, one size and one model in `hwcert probe` and in the report (issue 21.9): a disk
+/// without a model of its own (virtio's sysfs vendor is the PCI vendor ID, `0x1af4`) is named
+/// from its controller's pci.ids names in both; sizes in decimal units in both.
+#[test]
+fn a_disk_reads_the_same_in_probe_and_in_the_report() {
+    let mut b = RunBuilder::raid_sas();
+    let mut inv: inventory::Inventory =
+        serde_json::from_value(b.inventory.clone()).expect("the inventory");
+    let pci = inv
+        .pci
+        .iter()
+        .find(|p| p.vendor_name.is_some() && p.device_name.is_some())
+        .cloned()
+        .expect("a named PCI function");
+    let disk = &mut inv.storage[0];
+    disk.model = Some("  ".into());
+    disk.vendor = Some("0x1af4".into());
+    disk.pci_address = Some(pci.address.clone());
+    disk.size_bytes = Some(274_877_906_944);
+    let name = disk.name.clone();
+    let want = format!(
+        "{} {}",
+        pci.vendor_name.as_deref().unwrap_or_default(),
+        pci.device_name.as_deref().unwrap_or_default()
+    );
+    assert_eq!(
+        inv.disk_model(&inv.storage[0]).as_deref(),
+        Some(want.as_str())
+    );
+    let probe = inventory::summary::render(&inv);
+    let row = probe
+        .lines()
+        .find(|l| l.starts_with(&format!("{name} ")))
+        .expect("the disk's row in probe");
+    assert!(row.contains("275 GB") && row.contains(&want), "{row}");
+    assert!(!row.contains("0x1af4"), "{row}");
+
+    b.inventory = serde_json::to_value(&inv).expect("json");
+    b.pass_the_rest();
+    let t = tempfile::tempdir().expect("a temporary directory");
+    let run = t.path().join("run");
+    b.write(&run).expect("write the run");
+    let out = run.join("report");
+    build_report(&run, &out, None).expect("the report");
+    let html = fs::read_to_string(out.join("report.html")).expect("report.html");
+    let want_html = want.replace('&', "&amp;");
+    let row = html
+        .split("<tr>")
+        .find(|r| r.starts_with(&format!("<td>{name}</td>")))
+        .expect("the disk's row in the report");
+    assert!(row.contains("<td>275 GB</td>"), "{row}");
+    assert!(row.contains(&want_html), "{row}");
+    assert!(!row.contains("0x1af4") && !row.contains("GiB"), "{row}");
+}
