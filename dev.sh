@@ -5,7 +5,9 @@
 #   ./dev.sh test          runs the whole test suite
 #   ./dev.sh test aarch64  runs the whole test suite built for aarch64-unknown-linux-gnu: natively
 #                          on an aarch64 host, else cross-built and run under qemu-user (Debian)
-# Works on Debian/Ubuntu (apt-get) and OpenCloudOS/RHEL/CentOS (dnf or yum) with Rust installed.
+#   ./dev.sh toolchain     only makes sure a Rust toolchain is there (installs one, see ensure_rust)
+# Works on Debian/Ubuntu (apt-get) and OpenCloudOS/RHEL/CentOS (dnf or yum); without Rust it
+# installs the system's toolchain when new enough.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -126,14 +128,78 @@ test_aarch64() {
         --target-dir "${CARGO_TARGET_DIR:-target}/cross" "$@"
 }
 
-if ! command -v cargo >/dev/null; then
-    echo "dev.sh: cargo not found: install Rust (https://rustup.rs) first" >&2
+# The Rust toolchain. Without cargo on PATH (nor in ~/.cargo/bin), install one from the
+# system's packages when they are new enough for the workspace's rust-version (Cargo.toml):
+# Debian 12 has rustc-web/cargo-web (1.9x) in its security archive, newer Debian/Ubuntu rustc and
+# cargo; OpenCloudOS/RHEL have rust and cargo in their base repositories. Otherwise say exactly
+# what to install: lab machines often cannot reach rustup's downloads.
+RUST_VERSION=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
+
+# Whether version $1 is at least $2 (dotted numbers; a Debian epoch or revision is ignored).
+version_at_least() {
+    local v=${1#*:}; v=${v%%[-+~]*}
+    [ -n "$v" ] && [ "$(printf '%s\n%s\n' "$2" "$v" | sort -V | head -n1)" = "$2" ]
+}
+
+no_toolchain() {
+    echo "dev.sh: no cargo found, and $1." >&2
+    echo "dev.sh: hwcert needs Rust $RUST_VERSION or newer (rust-version in Cargo.toml). Install one of:" >&2
+    echo "dev.sh:   Debian 12:          apt-get install rustc-web cargo-web   (bookworm-security, 1.9x)" >&2
+    echo "dev.sh:   Debian 13 / Ubuntu: apt-get install rustc cargo           (when ≥ $RUST_VERSION)" >&2
+    echo "dev.sh:   OpenCloudOS / RHEL: dnf install rust cargo                (when ≥ $RUST_VERSION)" >&2
+    echo "dev.sh:   anywhere online:    rustup (https://rustup.rs), then open a new shell" >&2
     exit 1
-fi
+}
+
+# The candidate version apt would install of package $1, empty when it has none.
+apt_candidate() {
+    apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ { if ($2 != "(none)") print $2 }'
+}
+
+ensure_rust() {
+    command -v cargo >/dev/null && return 0
+    if [ -x "$HOME/.cargo/bin/cargo" ]; then
+        export PATH="$HOME/.cargo/bin:$PATH"
+        echo "dev.sh: using rustup's cargo in $HOME/.cargo/bin (not on PATH)" >&2
+        return 0
+    fi
+    if command -v apt-get >/dev/null; then
+        sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get update -qq || true
+        local pair v seen=""
+        for pair in "rustc-web cargo-web" "rustc cargo"; do
+            v=$(apt_candidate "${pair%% *}")
+            seen="$seen${seen:+, }${pair%% *} ${v:-none}"
+            if [ -n "$v" ] && version_at_least "$v" "$RUST_VERSION"; then
+                echo "dev.sh: no cargo found: installing $pair $v from the system's packages" >&2
+                # shellcheck disable=SC2086
+                sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pair >/dev/null
+                command -v cargo >/dev/null && return 0
+                no_toolchain "apt-get install $pair gave no cargo on PATH"
+            fi
+        done
+        no_toolchain "apt offers no rustc ≥ $RUST_VERSION ($seen; on Debian 12 enable bookworm-security)"
+    elif command -v dnf >/dev/null || command -v yum >/dev/null; then
+        local pm v; pm=$(command -v dnf || command -v yum)
+        v=$("$pm" -q repoquery --latest-limit 1 --qf '%{version}' rust 2>/dev/null | tail -n1)
+        if [ -n "$v" ] && version_at_least "$v" "$RUST_VERSION"; then
+            echo "dev.sh: no cargo found: installing rust and cargo $v from the system's packages" >&2
+            sudo_if_needed "$pm" install -y -q rust cargo
+            command -v cargo >/dev/null && return 0
+            no_toolchain "$pm install rust cargo gave no cargo on PATH"
+        fi
+        no_toolchain "the repositories offer rust ${v:-(none)}, older than $RUST_VERSION"
+    fi
+    no_toolchain "no apt-get, dnf or yum here"
+}
 
 cmd=${1:-run}
 [ $# -gt 0 ] && shift
+ensure_rust
 case $cmd in
+    toolchain)
+        # What the other commands build with (tests of this script use it).
+        echo "dev.sh: cargo $(command -v cargo)"
+        ;;
     run)
         ensure_system_packages
         # Cargo's own progress: the first build takes several minutes.
