@@ -167,7 +167,7 @@ fn faces_down(inv: &Inventory, bridge: &PciDevice) -> bool {
             break;
         }
     }
-    level % 2 == 0
+    level.is_multiple_of(2)
 }
 
 /// The functions whose link is judged at them (see the module documentation).

@@ -388,7 +388,9 @@ fn worker(
             stop.store(true, Ordering::Relaxed);
             break;
         }
-        if run.rounds % 4 == 0 && (stop.load(Ordering::Relaxed) || Instant::now() >= deadline) {
+        if run.rounds.is_multiple_of(4)
+            && (stop.load(Ordering::Relaxed) || Instant::now() >= deadline)
+        {
             break;
         }
     }

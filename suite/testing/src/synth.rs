@@ -487,7 +487,7 @@ pub fn generate(dir: &Path, n: usize, threads: usize) -> Result<SynthStats, Erro
                     .enumerate()
                     .map(|(k, name)| CaseResult {
                         name: name.to_string(),
-                        status: if h(rr, k as u64) % 17 == 0 {
+                        status: if h(rr, k as u64).is_multiple_of(17) {
                             Status::Skip
                         } else {
                             Status::Pass
@@ -514,7 +514,7 @@ pub fn generate(dir: &Path, n: usize, threads: usize) -> Result<SynthStats, Erro
                     for (k, name) in c.cases.iter().enumerate() {
                         cases.push(CaseResult {
                             name: format!("{name}::{addr}"),
-                            status: if h(rr, k as u64) % 23 == 0 {
+                            status: if h(rr, k as u64).is_multiple_of(23) {
                                 Status::Skip
                             } else {
                                 Status::Pass
@@ -524,12 +524,12 @@ pub fn generate(dir: &Path, n: usize, threads: usize) -> Result<SynthStats, Erro
                     }
                     let drv = pick(c.drivers, h(i as u64 / 4, 9));
                     let ver = format!("{}.{}.{}", 1 + rr % 5, rr >> 5 & 31, rr >> 10 & 63);
-                    let fw = (rr % 3 != 0)
+                    let fw = (!rr.is_multiple_of(3))
                         .then(|| format!("{}.{}.{}", rr >> 14 & 31, rr >> 19 & 99, rr >> 26 & 999));
                     (
                         cases,
                         Some(drv.to_string()),
-                        (rr % 4 != 0).then_some(ver),
+                        (!rr.is_multiple_of(4)).then_some(ver),
                         fw,
                         Some(host.clone()),
                     )

@@ -182,7 +182,7 @@ mod nt {
 
     /// Whether the destination suits `movntpd`.
     pub(super) fn aligned(dst: &[f64]) -> bool {
-        dst.as_ptr() as usize % 16 == 0
+        (dst.as_ptr() as usize).is_multiple_of(16)
     }
 }
 
