@@ -105,6 +105,9 @@ enum Command {
         /// Sign with this OpenSSH Ed25519 private key instead of the local lab key.
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
+        /// Continue an interrupted certification in OUT (its run), then write its report.
+        #[arg(long, value_name = "OUT", conflicts_with_all = ["profile", "output"])]
+        resume: Option<PathBuf>,
     },
     /// The hardware compatibility list: add verified reports, query it, publish the website.
     Hwdb {
@@ -199,7 +202,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             profile,
             output,
             key,
-        } => cmd_certify(&profile, output, key),
+            resume,
+        } => cmd_certify(&profile, output, key, resume),
         Command::Hwdb { command } => hwdb::cmd_hwdb(command),
         Command::Schema { document } => {
             let text = match document {
@@ -348,8 +352,23 @@ fn cmd_report(args: ReportArgs) -> Result<ExitCode> {
 }
 
 /// `hwcert certify`: run, then report and sign.
-fn cmd_certify(profile: &str, output: Option<PathBuf>, key: Option<PathBuf>) -> Result<ExitCode> {
-    let out = match output {
+fn cmd_certify(
+    profile: &str,
+    output: Option<PathBuf>,
+    key: Option<PathBuf>,
+    resume: Option<PathBuf>,
+) -> Result<ExitCode> {
+    if let Some(out) = &resume {
+        if !out.join("run").join("plan.json").is_file() {
+            esay!(
+                "hwcert: certify --resume {}: no certification run there (no {})",
+                out.display(),
+                out.join("run/plan.json").display()
+            );
+            return Ok(ExitCode::from(documents::exit::USAGE));
+        }
+    }
+    let out = match resume.clone().or(output) {
         Some(o) => o,
         None => {
             let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -361,11 +380,11 @@ fn cmd_certify(profile: &str, output: Option<PathBuf>, key: Option<PathBuf>) -> 
             ))
         }
     };
-    if out.join("run").exists() {
+    if resume.is_none() && out.join("run").exists() {
         bail!(
-            "{}: already holds a run; choose another -o (or `hwcert run --resume {}`)",
+            "{}: already holds a run; choose another -o (or `hwcert certify --resume {}`)",
             out.display(),
-            out.join("run").display()
+            out.display()
         );
     }
     // The key first: a run of hours must not end in a report that cannot be signed.
@@ -394,8 +413,10 @@ fn cmd_certify(profile: &str, output: Option<PathBuf>, key: Option<PathBuf>) -> 
     let run_dir = out.join("run");
     // The same run as `hwcert run --profile P --out OUT/run`, through the runner's API.
     let ran = runner::run(runner::RunRequest {
-        profile: Some(profile.to_string()),
-        out: Some(run_dir.clone()),
+        profile: resume.is_none().then(|| profile.to_string()),
+        out: resume.is_none().then(|| run_dir.clone()),
+        resume: resume.is_some().then(|| run_dir.clone()),
+        certify_dir: Some(out.clone()),
         ..Default::default()
     })?;
     if ran == ExitCode::from(2) || !run_dir.join("plan.json").exists() {
