@@ -510,3 +510,37 @@ fn secrets_in_the_environment_never_reach_a_case() {
     }
     assert!(!text(&o.stdout).contains(SECRET) && !text(&o.stderr).contains(SECRET));
 }
+
+/// Issue 21.7: a filtered run and its report use one rule and the same words, and the run
+/// (and its resume) ends saying that `hwcert report` comes next.
+#[test]
+fn a_filtered_run_and_its_report_say_the_same_and_report_comes_next() {
+    let d = tempfile::tempdir().expect("tmp");
+    let o = run_in(d.path(), "pass,fail", &["selftest::pass"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let out = text(&o.stdout);
+    assert!(out.contains("Incomplete: not certified."), "{out}");
+    assert!(
+        out.contains("1 of 2 blockers did not run: selftest::fail."),
+        "{out}"
+    );
+    assert!(!out.contains("Every blocker passed"), "{out}");
+    let next = format!(
+        "Next: hwcert report {}",
+        d.path().canonicalize().expect("canon").display()
+    );
+    assert!(out.contains(&next), "{out}");
+    let r = std::process::Command::new(hwcert())
+        .arg("report")
+        .arg(d.path())
+        .env("XDG_CONFIG_HOME", d.path().join("config"))
+        .output()
+        .expect("hwcert report");
+    let said = text(&r.stdout);
+    assert!(said.starts_with("Incomplete: not certified."), "{said}");
+    assert!(said.contains("selftest::fail"), "{said}");
+    assert!(said.contains("did not run"), "{said}");
+    // The resume ends the same way.
+    let o = resume(d.path(), &[]);
+    assert!(text(&o.stdout).contains(&next), "{}", show(&o));
+}
