@@ -157,6 +157,10 @@ struct KeygenArgs {
     /// Who signs with it, as verifiers will name it in allowed_signers [default: user@host].
     #[arg(long, value_name = "NAME")]
     principal: Option<String>,
+    /// Make no key: print the allowed_signers line of the existing key KEY (its KEY.pub), with
+    /// --principal or the key's comment as the principal.
+    #[arg(long, value_name = "KEY", conflicts_with = "file")]
+    print_signer: Option<PathBuf>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -428,8 +432,12 @@ fn cmd_certify(
     say!("{}", s.summary);
     say!("Report:   {}", report_dir.join("report.html").display());
     say!(
-        "Verify:   hwcert verify {} --allowed-signers FILE   (or ssh-keygen -Y verify … -n hwcert-report)",
-        report_dir.display()
+        "Verify:   hwcert verify {} --allowed-signers FILE   (FILE from a source you trust; \
+         the signer's line is in {})",
+        report_dir.display(),
+        report_dir
+            .join(documents::reportdir::ALLOWED_SIGNERS)
+            .display()
     );
     Ok(ExitCode::from(documents::exit::for_verdict(s.overall)))
 }
@@ -485,6 +493,11 @@ fn cmd_verify(args: VerifyArgs) -> Result<ExitCode> {
 
 /// `hwcert keygen`.
 fn cmd_keygen(args: KeygenArgs) -> Result<ExitCode> {
+    if let Some(key) = &args.print_signer {
+        let line = reports::keys::signer_line_of_file(key, args.principal.as_deref())?;
+        say!("{line}");
+        return Ok(ExitCode::SUCCESS);
+    }
     let principal = args
         .principal
         .unwrap_or_else(reports::keys::default_principal);
