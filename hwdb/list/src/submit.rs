@@ -24,6 +24,10 @@ pub enum Refusal {
     UnknownSigner,
     /// The report's verdict is not "certified".
     NotCertified,
+    /// The report's run cannot certify whatever its results: a recorded machine, a profile
+    /// that does not certify, a blocker excluded, not planned or skipped
+    /// ([`documents::report::Report::gaps_now`]).
+    NotCertifying,
     /// Not a report this version understands, or it lacks what keys an entry.
     Unusable,
 }
@@ -35,6 +39,7 @@ impl Refusal {
             Refusal::Tampered => "tampered",
             Refusal::UnknownSigner => "unknown signer",
             Refusal::NotCertified => "not certified",
+            Refusal::NotCertifying => "cannot certify",
             Refusal::Unusable => "unusable",
         }
     }
@@ -132,6 +137,17 @@ pub fn prepare(report_dir: &Path, allowed_signers: &Path) -> Result<Prepared, Su
             ),
         )
     })?;
+    let gaps = report.gaps_now();
+    if report.verdict.overall != Overall::NotCertified && !gaps.is_empty() {
+        return Err(refuse(
+            Refusal::NotCertifying,
+            format!(
+                "the report's run cannot certify (verdict \"{}\"): {}",
+                report.verdict.overall.as_str(),
+                gaps.join("; ")
+            ),
+        ));
+    }
     if report.verdict.overall != Overall::Certified {
         return Err(refuse(
             Refusal::NotCertified,

@@ -14,6 +14,15 @@ pub struct Plan {
     /// The profile file, when one was given, and its contents (so a resume needs no file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile_file: Option<ProfileSource>,
+    /// The profile and what it extends, the profile first (`["acme.toml", "quick"]`): built-ins
+    /// by name, files by path. Empty in plans written before it was recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profile_chain: Vec<String>,
+    /// Whether the profile is a certification profile: not `quick` nor one built on it (see
+    /// [`crate::verdict::gaps`]). Absent in plans written before it was recorded, which
+    /// therefore certify nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certifies: Option<bool>,
     /// Options the cases read (stress durations, destructive devices, …).
     pub options: RunOptions,
     /// The run's filter and test options as given on the command line (libtest-mimic's), so a
@@ -82,6 +91,25 @@ pub struct NotPlanned {
     /// The one target left out, when the rest of the case is planned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// Why, as a kind the verdict reads (absent in plans written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<NotPlannedKind>,
+    /// Whether the case is a blocker: a blocker that was excluded, or whose requirements were
+    /// not met, leaves certification open (see [`crate::verdict::gaps`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub blocker: bool,
+}
+
+/// Why a case was not planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotPlannedKind {
+    /// The profile's `exclude`, or an `include` that does not match it.
+    Excluded,
+    /// A requirement is not met: root, a tool, memory, the live system.
+    Unmet,
+    /// Nothing on this machine for it to test (no target; the selector says why).
+    NotApplicable,
 }
 
 impl NotPlanned {
@@ -91,7 +119,24 @@ impl NotPlanned {
             case: case.into(),
             reason: reason.into(),
             target: None,
+            kind: None,
+            blocker: false,
         }
+    }
+    /// This, with its kind and whether the case is a blocker.
+    pub fn of(mut self, kind: NotPlannedKind, blocker: bool) -> Self {
+        self.kind = Some(kind);
+        self.blocker = blocker;
+        self
+    }
+    /// Whether leaving it out keeps the run from certifying: a blocker excluded or with an
+    /// unmet requirement.
+    pub fn leaves_open(&self) -> bool {
+        self.blocker
+            && matches!(
+                self.kind,
+                Some(NotPlannedKind::Excluded | NotPlannedKind::Unmet)
+            )
     }
     /// `case` or `case::target`.
     pub fn name(&self) -> String {

@@ -16,7 +16,8 @@ use crate::measure::Measurement;
 use crate::rundir::RunDir;
 pub use crate::status::Status;
 pub use crate::verdict::Overall;
-use crate::verdict::{leaves_open, rule};
+use crate::verdict::{gaps, leaves_open, rule_with};
+pub use crate::verdict::{Gap, GapKind};
 
 /// The schema name and version of report.json.
 pub const SCHEMA: &str = "hwcert.report/1";
@@ -78,6 +79,12 @@ pub struct Profile {
     /// SHA-256 of that file's text as the plan recorded it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_sha256: Option<String>,
+    /// The profile and what it extends, the profile first (absent in older reports).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<String>,
+    /// Whether it is a certification profile (absent in older reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certifies: Option<bool>,
 }
 
 /// When and where.
@@ -109,8 +116,12 @@ pub struct Verdict {
     pub summary: String,
     /// Blockers that failed, errored, timed out or crashed.
     pub failed_blockers: Vec<String>,
-    /// Blockers that did not run, were interrupted, or skipped without a reason.
+    /// Blockers that did not run, were interrupted, or skipped.
     pub incomplete: Vec<Unfinished>,
+    /// What keeps the run from certifying whatever its results: a recorded machine, a profile
+    /// that does not certify, blockers excluded or not planned (absent in older reports).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<Gap>,
     /// Advisory instances that did not pass (they warn, they do not decide).
     pub advisory_failures: Vec<String>,
     /// Per component, in catalog order.
@@ -122,6 +133,9 @@ pub struct Verdict {
 pub struct Unfinished {
     pub name: String,
     pub status: Status,
+    /// Why, when the case said (a skip's reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The verdict of one component.
@@ -133,6 +147,9 @@ pub struct ComponentVerdict {
     pub counts: Counts,
     pub failed_blockers: Vec<String>,
     pub incomplete: Vec<String>,
+    /// Blockers of the component excluded or not planned (absent in older reports).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_planned: Vec<String>,
 }
 
 /// Instances by how they ended.
@@ -395,13 +412,29 @@ fn unfinished(r: &InstanceResult) -> bool {
     leaves_open(r.status, r.reason.as_deref())
 }
 
-/// The verdict over some results (all of them, one component's, one HCL entry's cases).
+/// The verdict over some results (all of them, one component's, one HCL entry's cases),
+/// without the run's gaps: see [`judge_with`].
 pub fn judge<'a>(results: impl IntoIterator<Item = &'a InstanceResult>) -> Overall {
-    rule(
+    judge_with(&[], results)
+}
+
+/// The verdict over some results and the gaps that concern them (the run's own, and the
+/// blockers of theirs that were not planned): at best incomplete when there is one.
+pub fn judge_with<'a>(
+    gaps: &[Gap],
+    results: impl IntoIterator<Item = &'a InstanceResult>,
+) -> Overall {
+    rule_with(
+        gaps,
         results
             .into_iter()
             .map(|r| (r.blocker, r.status, r.reason.as_deref())),
     )
+}
+
+/// The component of a gap's case (`cpu::cpufreq` → `cpu`); none for a run-wide gap.
+pub fn gap_component(g: &Gap) -> Option<&str> {
+    g.name.as_deref().map(|n| n.split("::").next().unwrap_or(n))
 }
 
 fn list(names: &[String], max: usize) -> String {
@@ -417,12 +450,19 @@ fn list(names: &[String], max: usize) -> String {
     s
 }
 
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// The verdict of a whole run: over the planned results only.
-pub(crate) fn verdict(all: &[InstanceResult]) -> Verdict {
+/// The verdict of a whole run: over the planned results only, and the plan's gaps.
+pub(crate) fn verdict(all: &[InstanceResult], gaps: Vec<Gap>) -> Verdict {
     let planned: Vec<&InstanceResult> = all.iter().filter(|r| !r.unplanned).collect();
     let results = &planned[..];
     let failed_blockers: Vec<String> = results
@@ -436,6 +476,7 @@ pub(crate) fn verdict(all: &[InstanceResult]) -> Verdict {
         .map(|r| Unfinished {
             name: r.name.clone(),
             status: r.status,
+            reason: r.reason.clone(),
         })
         .collect();
     let advisory_failures: Vec<String> = results
@@ -444,7 +485,7 @@ pub(crate) fn verdict(all: &[InstanceResult]) -> Verdict {
         .map(|r| r.name.clone())
         .collect();
     let blockers = results.iter().filter(|r| r.blocker).count();
-    let overall = judge(results.iter().copied());
+    let overall = judge_with(&gaps, results.iter().copied());
     let inc_names: Vec<String> = incomplete.iter().map(|u| u.name.clone()).collect();
     let summary = match overall {
         Overall::NotCertified => {
@@ -473,7 +514,7 @@ pub(crate) fn verdict(all: &[InstanceResult]) -> Verdict {
                 .iter()
                 .filter(|u| u.status == Status::Interrupted)
                 .count();
-            let unexplained = incomplete.len() - not_run - interrupted;
+            let skipped = incomplete.len() - not_run - interrupted;
             let mut parts = Vec::new();
             if not_run > 0 {
                 parts.push(format!("{not_run} did not run"));
@@ -481,29 +522,41 @@ pub(crate) fn verdict(all: &[InstanceResult]) -> Verdict {
             if interrupted > 0 {
                 parts.push(format!("{interrupted} interrupted"));
             }
-            if unexplained > 0 {
-                parts.push(format!("{unexplained} skipped without a reason"));
+            if skipped > 0 {
+                parts.push(format!("{skipped} skipped"));
             }
-            format!(
-                "Incomplete: no blocker failed, but {} of {blockers} blockers did not finish ({}): {}.",
-                incomplete.len(),
-                parts.join(", "),
-                list(&inc_names, 5)
-            )
+            let mut s = String::from("Incomplete: not certified.");
+            for g in gaps.iter().filter(|g| g.name.is_none()) {
+                s.push_str(&format!(" {}.", capitalize(&g.reason)));
+            }
+            let left_out: Vec<String> = gaps.iter().filter_map(|g| g.name.clone()).collect();
+            if !left_out.is_empty() {
+                s.push_str(&format!(
+                    " {} not planned (excluded, or a requirement not met): {}.",
+                    plural(left_out.len(), "blocker", "blockers"),
+                    list(&left_out, 5)
+                ));
+            }
+            if !incomplete.is_empty() {
+                s.push_str(&format!(
+                    " No blocker failed, but {} of {blockers} blockers did not finish ({}): {}.",
+                    incomplete.len(),
+                    parts.join(", "),
+                    list(&inc_names, 5)
+                ));
+            } else {
+                s.push_str(&format!(
+                    " No blocker failed ({} of {blockers} passed).",
+                    blockers
+                ));
+            }
+            s
         }
         Overall::Certified => {
-            let skipped = results
-                .iter()
-                .filter(|r| r.blocker && r.status == Status::Skip)
-                .count();
             let mut s = format!(
-                "Certified: {} passed",
-                plural(blockers - skipped, "blocker", "blockers")
+                "Certified: {} passed, on the live system.",
+                plural(blockers, "blocker", "blockers")
             );
-            if skipped > 0 {
-                s.push_str(&format!(", {skipped} skipped with a reason"));
-            }
-            s.push('.');
             if !advisory_failures.is_empty() {
                 s.push_str(&format!(
                     " {} did not pass.",
@@ -527,9 +580,15 @@ pub(crate) fn verdict(all: &[InstanceResult]) -> Verdict {
             for r in &rs {
                 counts.add(r.status);
             }
+            let mine: Vec<Gap> = gaps
+                .iter()
+                .filter(|g| gap_component(g).is_none_or(|x| x == c))
+                .cloned()
+                .collect();
             ComponentVerdict {
+                not_planned: mine.iter().filter_map(|g| g.name.clone()).collect(),
+                verdict: judge_with(&mine, rs.iter().copied()),
                 component: c,
-                verdict: judge(rs.iter().copied()),
                 blockers: rs.iter().filter(|r| r.blocker).count() as u64,
                 counts,
                 failed_blockers: rs
@@ -550,12 +609,43 @@ pub(crate) fn verdict(all: &[InstanceResult]) -> Verdict {
         summary,
         failed_blockers,
         incomplete,
+        gaps,
         advisory_failures,
         components,
     }
 }
 
 impl Report {
+    /// Why this report does not certify, judged again from the document itself (its plan and
+    /// results) whatever verdict it carries, so that a "certified" an older hwcert gave a
+    /// recorded machine or a `quick` run is caught: the plan's [`gaps`] and each skipped
+    /// blocker, one sentence each. Empty when nothing keeps it from certifying.
+    pub fn gaps_now(&self) -> Vec<String> {
+        let mut out: Vec<String> =
+            match serde_json::from_value::<crate::plan::Plan>(self.plan.clone()) {
+                Ok(p) => gaps(&p)
+                    .into_iter()
+                    .map(|g| match g.name {
+                        Some(n) => format!("blocker {n} {}: {}", g.kind.as_str(), g.reason),
+                        None => g.reason,
+                    })
+                    .collect(),
+                Err(e) => vec![format!(
+                    "its plan cannot be read ({e}): nothing can be certified"
+                )],
+            };
+        for r in self.results.iter().filter(|r| !r.unplanned) {
+            if r.blocker && r.status == Status::Skip {
+                out.push(format!(
+                    "blocker {} skipped: {}",
+                    r.name,
+                    r.reason.as_deref().unwrap_or("no reason given")
+                ));
+            }
+        }
+        out
+    }
+
     /// The canonical bytes of report.json: pretty JSON, keys in a stable order, a newline at
     /// the end. These are the bytes that are signed.
     pub fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
@@ -579,7 +669,7 @@ impl Report {
         let a = assemble(run, &names);
         let mut warnings = run.warnings.clone();
         warnings.extend(a.warnings);
-        let verdict = verdict(&a.results);
+        let verdict = verdict(&a.results, gaps(&run.plan));
         // The totals are the plan's: a journal line of an instance not in the plan is warned
         // about and listed, but is not one of the run's instances.
         let mut counts = Counts::default();
@@ -597,6 +687,8 @@ impl Report {
                 name: run.plan.profile.clone(),
                 file: profile_file.map(|f| f.path.clone()),
                 file_sha256: profile_file.map(|f| hwsys::hash::sha256_hex(f.text.as_bytes())),
+                chain: run.plan.profile_chain.clone(),
+                certifies: run.plan.certifies,
             },
             run: RunInfo {
                 directory: run
@@ -667,32 +759,74 @@ mod tests {
         let not_run = r("memory::h", true, NotRun, None);
         let adv_not_run = r("memory::i", false, NotRun, None);
 
-        let v = verdict(&[
-            pass.clone(),
-            skip_why.clone(),
-            adv_fail.clone(),
-            adv_not_run,
-        ]);
+        let v = verdict(
+            &[pass.clone(), adv_fail.clone(), adv_not_run.clone()],
+            vec![],
+        );
         assert_eq!(v.overall, Overall::Certified, "{}", v.summary);
         assert_eq!(v.advisory_failures, vec!["pci::d"]);
         assert!(v
             .summary
-            .starts_with("Certified: 1 blocker passed, 1 skipped with a reason."));
+            .starts_with("Certified: 1 blocker passed, on the live system."));
 
-        let v = verdict(&[pass.clone(), skip_bare]);
-        assert_eq!(v.overall, Overall::Incomplete);
-        assert!(
-            v.summary.contains("skipped without a reason"),
-            "{}",
-            v.summary
+        // A skipped blocker, with a reason or without, was not tested: incomplete, and its
+        // component too.
+        for skipped in [skip_why.clone(), skip_bare] {
+            let v = verdict(&[pass.clone(), skipped, adv_fail.clone()], vec![]);
+            assert_eq!(v.overall, Overall::Incomplete, "{}", v.summary);
+            assert!(v.summary.contains("1 skipped"), "{}", v.summary);
+            assert_eq!(v.components[0].verdict, Overall::Incomplete);
+        }
+        assert_eq!(
+            verdict(std::slice::from_ref(&skip_why), vec![]).incomplete[0]
+                .reason
+                .as_deref(),
+            Some("not root")
         );
 
-        let v = verdict(&[pass.clone(), interrupted.clone(), not_run.clone()]);
+        // A gap (recorded machine, excluded blocker) leaves all-passed results incomplete; a
+        // named one only its component.
+        let recorded = Gap {
+            kind: GapKind::RecordedMachine,
+            name: None,
+            reason: "recorded machine: …".into(),
+        };
+        let excluded = Gap {
+            kind: GapKind::Excluded,
+            name: Some("memory::x".into()),
+            reason: "excluded by the profile".into(),
+        };
+        let v = verdict(&[pass.clone(), adv_fail.clone()], vec![recorded.clone()]);
+        assert_eq!(v.overall, Overall::Incomplete, "{}", v.summary);
+        assert!(v.summary.contains("Recorded machine"), "{}", v.summary);
+        assert_eq!(v.components[0].verdict, Overall::Incomplete);
+        let mem_pass = r("memory::y", true, Pass, None);
+        let v = verdict(&[pass.clone(), mem_pass], vec![excluded]);
+        assert_eq!(v.overall, Overall::Incomplete, "{}", v.summary);
+        assert!(v.summary.contains("memory::x"), "{}", v.summary);
+        let comps: Vec<_> = v
+            .components
+            .iter()
+            .map(|c| (c.component.as_str(), c.verdict))
+            .collect();
+        assert_eq!(
+            comps,
+            vec![("cpu", Overall::Certified), ("memory", Overall::Incomplete)]
+        );
+        assert_eq!(v.components[1].not_planned, vec!["memory::x"]);
+
+        let v = verdict(
+            &[pass.clone(), interrupted.clone(), not_run.clone()],
+            vec![],
+        );
         assert_eq!(v.overall, Overall::Incomplete);
         assert_eq!(v.incomplete.len(), 2);
         assert!(v.summary.contains("memory::g, memory::h"), "{}", v.summary);
 
-        let v = verdict(&[pass, fail, timeout, interrupted, not_run]);
+        // A failed blocker is "not certified", gaps or not.
+        let v = verdict(&[pass.clone(), fail.clone()], vec![recorded]);
+        assert_eq!(v.overall, Overall::NotCertified, "{}", v.summary);
+        let v = verdict(&[pass, fail, timeout, interrupted, not_run], vec![]);
         assert_eq!(v.overall, Overall::NotCertified);
         assert_eq!(v.failed_blockers, vec!["pci::e", "pci::f"]);
         assert!(v.summary.contains("2 blockers failed: pci::e, pci::f"));
@@ -710,7 +844,7 @@ mod tests {
             ]
         );
 
-        let v = verdict(&[adv_fail]);
+        let v = verdict(&[adv_fail], vec![]);
         assert_eq!(v.overall, Overall::Incomplete);
         assert!(v.summary.contains("no blocker"));
     }

@@ -11,3 +11,6 @@ pub const REPORT_HTML: &str = "report.html";
 pub const REPORT_MD: &str = "report.md";
 /// One testcase per instance, for CI systems.
 pub const JUNIT_XML: &str = "junit.xml";
+/// The signer's allowed_signers line, beside a signed report (not covered by the signature: a
+/// verifier must take it from a source it trusts, or compare its key with one it knows).
+pub const ALLOWED_SIGNERS: &str = "allowed_signers";

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use documents::claims::{CaseStatus, HclEntry, PciEntry, Platform, SystemEntry};
-use documents::report::{judge, InstanceResult};
+use documents::report::{gap_component, judge_with, Gap, InstanceResult};
 use documents::rundir::RunDir;
 
 fn case_status(r: &InstanceResult) -> CaseStatus {
@@ -91,6 +91,14 @@ pub(crate) fn entries(
     results: &[InstanceResult],
 ) -> (Vec<HclEntry>, Vec<String>) {
     let mut warnings = Vec::new();
+    // What keeps the run from certifying: run-wide gaps concern every entry, a blocker left
+    // out of the plan the entries of its component (or of its one target).
+    let gaps = documents::verdict::gaps(&run.plan);
+    let gap_target = |g: &Gap| -> Option<String> {
+        let n = g.name.as_deref()?;
+        let parts: Vec<&str> = n.splitn(3, "::").collect();
+        parts.get(2).map(|t| t.to_string())
+    };
     let os = inv.host.os.as_ref();
     let platform = Platform {
         arch: inv.host.arch.clone().or(inv.cpu.architecture.clone()),
@@ -121,7 +129,17 @@ pub(crate) fn entries(
         cpu_model: inv.cpu.model_name.clone(),
         cpu_sockets: inv.cpu.sockets,
         platform: platform.clone(),
-        verdict: judge(system_cases.iter().copied()),
+        verdict: judge_with(
+            &gaps
+                .iter()
+                .filter(|g| {
+                    gap_target(g).is_none()
+                        && gap_component(g).is_none_or(|c| matches!(c, "system" | "cpu" | "memory"))
+                })
+                .cloned()
+                .collect::<Vec<_>>(),
+            system_cases.iter().copied(),
+        ),
         cases: system_cases.iter().map(|r| case_status(r)).collect(),
     })];
 
@@ -187,7 +205,18 @@ pub(crate) fn entries(
             driver,
             firmware: nvme.iter().find_map(|c| c.firmware.clone()),
             platform: platform.clone(),
-            verdict: judge(covering.iter().copied()),
+            verdict: judge_with(
+                &gaps
+                    .iter()
+                    .filter(|g| match (gap_component(g), gap_target(g)) {
+                        (None, _) => true,
+                        (Some(_), Some(t)) => names.contains(t.as_str()),
+                        (Some(c), None) => matches!(c, "pci" | "storage" | "network"),
+                    })
+                    .cloned()
+                    .collect::<Vec<_>>(),
+                covering.iter().copied(),
+            ),
             cases: covering.iter().map(|r| case_status(r)).collect(),
         }));
     }

@@ -2,6 +2,9 @@
 //! component). A fail is a `<failure>` with "expected …; measured …"; an error, timeout, crash
 //! or interruption is an `<error>` whose type says which; a skip is `<skipped>` with its
 //! reason, and so is an instance that never ran. `<system-out>` holds the log's last lines.
+//! A last suite, `verdict`, holds the verdict itself (a `<failure>` with the summary and the
+//! reasons unless certified: a recorded machine, a profile that does not certify) and one
+//! `<skipped>` case per blocker left out of the plan (excluded, or a requirement not met).
 
 use std::path::Path;
 use std::time::Duration;
@@ -87,6 +90,40 @@ pub fn junit(r: &Report, dir: &Path) -> Result<String, Error> {
         }
         suites.push(suite);
     }
+    let mut suite = TestSuite::new("verdict");
+    let st = if r.verdict.overall == documents::report::Overall::Certified {
+        TestCaseStatus::success()
+    } else {
+        let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        st.set_type(r.verdict.overall.as_str());
+        st.set_message(r.verdict.summary.clone());
+        let why: Vec<String> = r
+            .verdict
+            .gaps
+            .iter()
+            .map(|g| match &g.name {
+                Some(n) => format!("{n} {}: {}", g.kind.as_str(), g.reason),
+                None => g.reason.clone(),
+            })
+            .collect();
+        if !why.is_empty() {
+            st.set_description(why.join("\n"));
+        }
+        st
+    };
+    let mut tc = TestCase::new("verdict", st);
+    tc.set_classname("verdict");
+    suite.add_test_case(tc);
+    for g in &r.verdict.gaps {
+        let Some(n) = &g.name else { continue };
+        let mut st = TestCaseStatus::skipped();
+        st.set_type(g.kind.as_str());
+        st.set_message(g.reason.clone());
+        let mut tc = TestCase::new(n.clone(), st);
+        tc.set_classname("verdict");
+        suite.add_test_case(tc);
+    }
+    suites.push(suite);
     report.add_test_suites(suites);
     if let Some(ms) = r.run.duration_ms {
         report.set_time(Duration::from_millis(ms));

@@ -93,6 +93,47 @@ pub fn allowed_signers_line(principal: &str, key: &PublicKey) -> Result<String, 
     ))
 }
 
+/// The allowed_signers line of a signing key: its comment as the principal (else
+/// [`default_principal`]), as `hwcert certify` prints it for a new lab key.
+pub fn signer_line(key: &PrivateKey) -> Result<String, Error> {
+    let c = key.comment().trim();
+    let principal = if c.is_empty() || principal_ok(c).is_err() {
+        default_principal()
+    } else {
+        c.to_string()
+    };
+    allowed_signers_line(&principal, key.public_key())
+}
+
+/// The allowed_signers line of an existing key, from its public key file (`KEY.pub`, or `KEY`
+/// itself when it is the public key): the principal given, else the key's comment, else
+/// [`default_principal`]. Reads no private key, so no passphrase is asked.
+pub fn signer_line_of_file(key: &Path, principal: Option<&str>) -> Result<String, Error> {
+    let pubp = if key.extension().is_some_and(|e| e == "pub") {
+        key.to_path_buf()
+    } else {
+        public_path(key)
+    };
+    let text = fs::read_to_string(&pubp).map_err(|e| Error::io(&pubp, e))?;
+    let pk = PublicKey::from_openssh(text.trim()).map_err(|e| {
+        Error::msg(format!(
+            "{}: not an OpenSSH public key: {e}",
+            pubp.display()
+        ))
+    })?;
+    let principal = match principal {
+        Some(p) => p.to_string(),
+        None => Some(pk.comment().trim())
+            .filter(|c| !c.is_empty() && principal_ok(c).is_ok())
+            .map(str::to_string)
+            .unwrap_or_else(default_principal),
+    };
+    if let Err(why) = principal_ok(&principal) {
+        return Err(Error::msg(format!("principal {principal:?}: {why}")));
+    }
+    allowed_signers_line(&principal, &pk)
+}
+
 /// A key pair just made.
 #[derive(Debug, Clone)]
 pub struct NewKey {

@@ -6,6 +6,7 @@
 //! ```text
 //! report.json       the document (hwcert.report/1, see [`document`]): the truth
 //! report.json.sig   its OpenSSH SSHSIG signature (Ed25519, namespace hwcert-report)
+//! allowed_signers   the signer's allowed_signers line (when signed; not itself signed)
 //! report.html       one self-contained page rendered from report.json (templates/)
 //! report.md         a summary to paste into a ticket
 //! junit.xml         one testcase per instance, for CI systems
@@ -254,6 +255,12 @@ pub fn build_report(
         Some(k) => {
             let pem = keys::sign(k, &json)?;
             write_atomic(&sig_path, pem.as_bytes())?;
+            // The signer's line beside the report, so the printed ssh-keygen command works.
+            let line = keys::signer_line(k)?;
+            write_atomic(
+                &out_dir.join(documents::reportdir::ALLOWED_SIGNERS),
+                format!("{line}\n").as_bytes(),
+            )?;
             Some(
                 k.public_key()
                     .fingerprint(ssh_key::HashAlg::Sha256)
@@ -261,11 +268,14 @@ pub fn build_report(
             )
         }
         None => {
-            match fs::remove_file(&sig_path) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                    return Err(Error::io(&sig_path, e))
+            for p in [
+                sig_path.clone(),
+                out_dir.join(documents::reportdir::ALLOWED_SIGNERS),
+            ] {
+                match fs::remove_file(&p) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(Error::io(&p, e)),
+                    _ => {}
                 }
-                _ => {}
             }
             None
         }

@@ -264,6 +264,16 @@ struct ComponentView<'a> {
     counts: &'a documents::report::Counts,
     failed_blockers: &'a [String],
     incomplete: &'a [String],
+    not_planned: &'a [String],
+}
+
+/// A blocker that was not tested: skipped, excluded, or not planned for an unmet requirement.
+#[derive(Serialize)]
+struct NotTestedView<'a> {
+    name: &'a str,
+    /// "skipped", "excluded", "not planned".
+    how: &'static str,
+    reason: &'a str,
 }
 
 #[derive(Serialize)]
@@ -279,6 +289,9 @@ struct View<'a> {
     problems: Vec<ProblemView<'a>>,
     next: Vec<NextStep<'a>>,
     incomplete: Vec<ResultRow<'a>>,
+    /// Why the run cannot certify, whatever its results (recorded machine, profile).
+    run_gaps: Vec<&'a str>,
+    not_tested: Vec<NotTestedView<'a>>,
     hcl: Vec<HclView<'a>>,
     measured: Vec<MeasuredView<'a>>,
     results: Vec<ResultRow<'a>>,
@@ -854,13 +867,32 @@ fn view<'a>(
     let incomplete = r
         .results
         .iter()
-        .filter(|x| {
-            x.status == Status::NotRun
-                || (x.status == Status::Skip
-                    && x.blocker
-                    && x.reason.as_deref().is_none_or(|s| s.trim().is_empty()))
-        })
+        .filter(|x| x.status == Status::NotRun)
         .map(result_row)
+        .collect();
+    let run_gaps = r
+        .verdict
+        .gaps
+        .iter()
+        .filter(|g| g.name.is_none())
+        .map(|g| g.reason.as_str())
+        .collect();
+    let not_tested = r
+        .results
+        .iter()
+        .filter(|x| x.blocker && !x.unplanned && x.status == Status::Skip)
+        .map(|x| NotTestedView {
+            name: &x.name,
+            how: "skipped",
+            reason: x.reason.as_deref().unwrap_or("no reason given"),
+        })
+        .chain(r.verdict.gaps.iter().filter_map(|g| {
+            Some(NotTestedView {
+                name: g.name.as_deref()?,
+                how: g.kind.as_str(),
+                reason: &g.reason,
+            })
+        }))
         .collect();
     let measured = r
         .results
@@ -895,11 +927,14 @@ fn view<'a>(
                 counts: &c.counts,
                 failed_blockers: &c.failed_blockers,
                 incomplete: &c.incomplete,
+                not_planned: &c.not_planned,
             })
             .collect(),
         problems,
         next: next_steps(r),
         incomplete,
+        run_gaps,
+        not_tested,
         hcl: r
             .hcl
             .iter()

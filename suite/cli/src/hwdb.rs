@@ -198,11 +198,14 @@ fn cmd_add(a: AddArgs) -> Result<ExitCode> {
     std::fs::metadata(&a.allowed_signers)
         .with_context(|| format!("cannot read {}", a.allowed_signers.display()))?;
     let mut refused = 0;
+    // Every refusal was of a report that cannot certify (recorded machine, …): exit 8.
+    let mut all_not_certifying = true;
     let mut store = None;
     for dir in &a.reports {
         let prepared = match hcl::submit::prepare(dir, &a.allowed_signers) {
             Ok(p) => p,
             Err(hcl::submit::SubmitError::Refused { kind, why }) => {
+                all_not_certifying &= kind == hcl::submit::Refusal::NotCertifying;
                 esay!(
                     "hwcert: {}: refused ({}): {why}",
                     dir.display(),
@@ -243,6 +246,7 @@ fn cmd_add(a: AddArgs) -> Result<ExitCode> {
             Ok(o) => o,
             Err(e @ hcl::HclError::Revoked { .. }) => {
                 esay!("hwcert: {}: refused (revoked): {e}", dir.display());
+                all_not_certifying = false;
                 refused += 1;
                 continue;
             }
@@ -305,7 +309,11 @@ fn cmd_add(a: AddArgs) -> Result<ExitCode> {
                 a.reports.len()
             );
         }
-        ExitCode::FAILURE
+        if all_not_certifying {
+            ExitCode::from(documents::exit::NOT_CERTIFYING)
+        } else {
+            ExitCode::FAILURE
+        }
     } else {
         ExitCode::SUCCESS
     })

@@ -105,6 +105,9 @@ enum Command {
         /// Sign with this OpenSSH Ed25519 private key instead of the local lab key.
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
+        /// Continue an interrupted certification in OUT (its run), then write its report.
+        #[arg(long, value_name = "OUT", conflicts_with_all = ["profile", "output"])]
+        resume: Option<PathBuf>,
     },
     /// The hardware compatibility list: add verified reports, query it, publish the website.
     Hwdb {
@@ -154,6 +157,10 @@ struct KeygenArgs {
     /// Who signs with it, as verifiers will name it in allowed_signers [default: user@host].
     #[arg(long, value_name = "NAME")]
     principal: Option<String>,
+    /// Make no key: print the allowed_signers line of the existing key KEY (its KEY.pub), with
+    /// --principal or the key's comment as the principal.
+    #[arg(long, value_name = "KEY", conflicts_with = "file")]
+    print_signer: Option<PathBuf>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -199,7 +206,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             profile,
             output,
             key,
-        } => cmd_certify(&profile, output, key),
+            resume,
+        } => cmd_certify(&profile, output, key, resume),
         Command::Hwdb { command } => hwdb::cmd_hwdb(command),
         Command::Schema { document } => {
             let text = match document {
@@ -348,8 +356,23 @@ fn cmd_report(args: ReportArgs) -> Result<ExitCode> {
 }
 
 /// `hwcert certify`: run, then report and sign.
-fn cmd_certify(profile: &str, output: Option<PathBuf>, key: Option<PathBuf>) -> Result<ExitCode> {
-    let out = match output {
+fn cmd_certify(
+    profile: &str,
+    output: Option<PathBuf>,
+    key: Option<PathBuf>,
+    resume: Option<PathBuf>,
+) -> Result<ExitCode> {
+    if let Some(out) = &resume {
+        if !out.join("run").join("plan.json").is_file() {
+            esay!(
+                "hwcert: certify --resume {}: no certification run there (no {})",
+                out.display(),
+                out.join("run/plan.json").display()
+            );
+            return Ok(ExitCode::from(documents::exit::USAGE));
+        }
+    }
+    let out = match resume.clone().or(output) {
         Some(o) => o,
         None => {
             let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -361,11 +384,11 @@ fn cmd_certify(profile: &str, output: Option<PathBuf>, key: Option<PathBuf>) -> 
             ))
         }
     };
-    if out.join("run").exists() {
+    if resume.is_none() && out.join("run").exists() {
         bail!(
-            "{}: already holds a run; choose another -o (or `hwcert run --resume {}`)",
+            "{}: already holds a run; choose another -o (or `hwcert certify --resume {}`)",
             out.display(),
-            out.join("run").display()
+            out.display()
         );
     }
     // The key first: a run of hours must not end in a report that cannot be signed.
@@ -395,8 +418,10 @@ fn cmd_certify(profile: &str, output: Option<PathBuf>, key: Option<PathBuf>) -> 
     let run_dir = out.join("run");
     // The same run as `hwcert run --profile P --out OUT/run`, through the runner's API.
     let ran = runner::run(runner::RunRequest {
-        profile: Some(profile.to_string()),
-        out: Some(run_dir.clone()),
+        profile: resume.is_none().then(|| profile.to_string()),
+        out: resume.is_none().then(|| run_dir.clone()),
+        resume: resume.is_some().then(|| run_dir.clone()),
+        certify_dir: Some(out.clone()),
         ..Default::default()
     })?;
     if ran == ExitCode::from(2) || !run_dir.join("plan.json").exists() {
@@ -408,8 +433,12 @@ fn cmd_certify(profile: &str, output: Option<PathBuf>, key: Option<PathBuf>) -> 
     say!("{}", s.summary);
     say!("Report:   {}", report_dir.join("report.html").display());
     say!(
-        "Verify:   hwcert verify {} --allowed-signers FILE   (or ssh-keygen -Y verify … -n hwcert-report)",
-        report_dir.display()
+        "Verify:   hwcert verify {} --allowed-signers FILE   (FILE from a source you trust; \
+         the signer's line is in {})",
+        report_dir.display(),
+        report_dir
+            .join(documents::reportdir::ALLOWED_SIGNERS)
+            .display()
     );
     Ok(ExitCode::from(documents::exit::for_verdict(s.overall)))
 }
@@ -465,6 +494,11 @@ fn cmd_verify(args: VerifyArgs) -> Result<ExitCode> {
 
 /// `hwcert keygen`.
 fn cmd_keygen(args: KeygenArgs) -> Result<ExitCode> {
+    if let Some(key) = &args.print_signer {
+        let line = reports::keys::signer_line_of_file(key, args.principal.as_deref())?;
+        say!("{line}");
+        return Ok(ExitCode::SUCCESS);
+    }
     let principal = args
         .principal
         .unwrap_or_else(reports::keys::default_principal);

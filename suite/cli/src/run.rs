@@ -75,9 +75,12 @@ pub struct RunArgs {
     after_help = "Instance names are test names: FILTER, --exact, --skip, --ignored and --list work \
                   as for cargo test. Instances run one at a time unless --test-threads is given. \
                   Destructive instances are ignored unless --destructive --device names their \
-                  target.\n\nExit status: 0 when every blocker passed or was skipped with a \
-                  reason, 1 when a blocker failed, errored, timed out, crashed or was \
-                  interrupted, 2 for a usage error."
+                  target.\n\nExit status: 0 when the run certifies (a live run of a \
+                  certification profile, every blocker run and passed), 1 when it does not (a \
+                  blocker failed, errored, timed out, crashed, was interrupted, skipped, \
+                  excluded or not planned; a recorded machine; a profile built on quick), 2 \
+                  for a usage error. Ctrl-C stops the run resumably: `hwcert run --resume \
+                  DIR`, then `hwcert report DIR`."
 )]
 struct RunHelp {}
 
@@ -91,6 +94,7 @@ impl From<RunArgs> for RunRequest {
             destructive: a.destructive,
             devices: a.devices,
             test: a.test,
+            certify_dir: None,
         }
     }
 }

@@ -25,7 +25,9 @@ use cases::{Case, Component, Requirements, Selection, Target};
 use hwsys::units::{util_linux_size, SizeStyle};
 
 use crate::profile::{self, format_duration, CommandCase, Located, Pattern, Profile, StressLength};
-use documents::plan::{stressor_of, InstanceKind, NotPlanned, Plan, PlannedInstance, PLAN_SCHEMA};
+use documents::plan::{
+    stressor_of, InstanceKind, NotPlanned, NotPlannedKind, Plan, PlannedInstance, PLAN_SCHEMA,
+};
 
 /// What a plan is made from.
 pub struct PlanRequest<'a> {
@@ -160,6 +162,7 @@ pub fn make_plan_with(req: &PlanRequest<'_>, catalog: &[Box<dyn Case>]) -> Resul
     let names: Vec<String> = catalog.iter().map(|c| c.info().name.clone()).collect();
     profile::check_command_names(profile, &names)?;
 
+    use NotPlannedKind::{Excluded, NotApplicable, Unmet};
     let live = hwsys::Sysroot::new(req.sysroot).is_live();
     let path_var = std::env::var_os("PATH").unwrap_or_default();
     let include = profile.include.as_deref();
@@ -192,7 +195,9 @@ pub fn make_plan_with(req: &PlanRequest<'_>, catalog: &[Box<dyn Case>]) -> Resul
             }
         }
         if let Some(p) = excluded {
-            not_planned.push(NotPlanned::case(f.name, pattern_reason("excluded", p)));
+            not_planned.push(
+                NotPlanned::case(f.name, pattern_reason("excluded", p)).of(Excluded, f.blocker),
+            );
             continue;
         }
         let mut whole_case_included = include.is_none();
@@ -208,27 +213,32 @@ pub fn make_plan_with(req: &PlanRequest<'_>, catalog: &[Box<dyn Case>]) -> Resul
                     .iter()
                     .any(|p| p.value.may_match_longer(&format!("{}::", f.name)))
             {
-                not_planned.push(NotPlanned::case(f.name, not_included_reason(inc)));
+                not_planned.push(
+                    NotPlanned::case(f.name, not_included_reason(inc)).of(Excluded, f.blocker),
+                );
                 continue;
             }
         }
         // 2. The selector.
         let targets = match entry.select(req.inventory, &select_options) {
             Selection::Targets(t) if t.is_empty() => {
-                not_planned.push(NotPlanned::case(f.name, "no target on this machine"));
+                not_planned.push(
+                    NotPlanned::case(f.name, "no target on this machine")
+                        .of(NotApplicable, f.blocker),
+                );
                 continue;
             }
             Selection::Targets(t) => t,
             // Nothing of the case was included anyway: that is the reason.
             Selection::NotApplicable(_) if !whole_case_included => {
-                not_planned.push(NotPlanned::case(
-                    f.name,
-                    include.map(not_included_reason).unwrap_or_default(),
-                ));
+                not_planned.push(
+                    NotPlanned::case(f.name, include.map(not_included_reason).unwrap_or_default())
+                        .of(Excluded, f.blocker),
+                );
                 continue;
             }
             Selection::NotApplicable(reason) => {
-                not_planned.push(NotPlanned::case(f.name, reason));
+                not_planned.push(NotPlanned::case(f.name, reason).of(NotApplicable, f.blocker));
                 continue;
             }
         };
@@ -261,18 +271,17 @@ pub fn make_plan_with(req: &PlanRequest<'_>, catalog: &[Box<dyn Case>]) -> Resul
             }
         }
         if kept.is_empty() {
-            let reason = left_out
-                .into_iter()
-                .next()
-                .map(|x| x.1)
-                .unwrap_or_else(|| "no target on this machine".into());
-            not_planned.push(NotPlanned::case(f.name, reason));
+            let (kind, reason) = match left_out.into_iter().next() {
+                Some(x) => (Excluded, x.1),
+                None => (NotApplicable, "no target on this machine".into()),
+            };
+            not_planned.push(NotPlanned::case(f.name, reason).of(kind, f.blocker));
             continue;
         }
         // 4. Requirements.
         let unmet = unmet_requirements(f.requirements, req, live, &path_var);
         if !unmet.is_empty() {
-            not_planned.push(NotPlanned::case(f.name, unmet.join("; ")));
+            not_planned.push(NotPlanned::case(f.name, unmet.join("; ")).of(Unmet, f.blocker));
             continue;
         }
         for (t, reason) in left_out {
@@ -280,6 +289,8 @@ pub fn make_plan_with(req: &PlanRequest<'_>, catalog: &[Box<dyn Case>]) -> Resul
                 case: f.name.to_string(),
                 reason,
                 target: t.id,
+                kind: Some(Excluded),
+                blocker: f.blocker,
             });
         }
         // 5. Instances.
@@ -394,6 +405,8 @@ pub fn make_plan_with(req: &PlanRequest<'_>, catalog: &[Box<dyn Case>]) -> Resul
         schema: PLAN_SCHEMA.into(),
         profile: profile.name.clone(),
         profile_file: profile.source.clone(),
+        profile_chain: profile.chain.clone(),
+        certifies: Some(profile.certifies),
         options: cases::RunOptions {
             stress_seconds: profile.stress.uniform_seconds(),
             destructive_devices: devices,

@@ -9,6 +9,11 @@
 //! | `standard` | the certification profile: CPU stress 10 minutes, one full memory pass, storage stress 5 minutes per disk |
 //! | `full` | a burn-in of hours: CPU stress 2 h, memory stress 1 h, storage stress 30 min per disk |
 //!
+//! Only `standard`, `full` and files built on them (`extends`, directly or through other files)
+//! are certification profiles: a run of `quick`, of a file built on `quick` alone, or of a file
+//! that extends no built-in is at best "incomplete" ([`documents::verdict::CERTIFYING`]); the
+//! plan records the answer (`certifies`) and the chain (`profile_chain`).
+//!
 //! `--profile NAME|FILE`: one of these names, or a TOML file. Every key is optional; an unknown
 //! key is an error.
 //!

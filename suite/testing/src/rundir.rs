@@ -26,7 +26,7 @@ pub fn probe(root: &Path) -> inventory::Inventory {
 }
 
 /// A plan document for `inv`: every case of the catalog on every target it selects, in
-/// catalog order, as `hwcert plan --json` writes it.
+/// catalog order, as `hwcert plan --json` writes it, of the certification profile `standard`.
 pub fn plan(inv: &inventory::Inventory, sysroot: &Path) -> Value {
     let mut instances = Vec::new();
     let mut not_planned = Vec::new();
@@ -62,7 +62,9 @@ pub fn plan(inv: &inventory::Inventory, sysroot: &Path) -> Value {
     }
     json!({
         "schema": "hwcert.plan/1",
-        "profile": "quick",
+        "profile": "standard",
+        "profile_chain": ["standard"],
+        "certifies": true,
         "options": {
             "stress_seconds": null,
             "destructive_devices": [],
@@ -95,7 +97,18 @@ pub const T0_MS: i64 = 1_764_057_600_000;
 impl RunBuilder {
     /// A run of the raid-sas machine (Inspur NF5280M5, MegaRAID 9560-16i, SAS9300-8i,
     /// OpenCloudOS 8.8), nothing journaled yet.
+    ///
+    /// The plan says the run was live (sysroot `/`) so that its report can certify, as a real
+    /// run of that machine would: [`RunBuilder::raid_sas_recorded`] is the same run of the
+    /// recorded tree, which cannot.
     pub fn raid_sas() -> RunBuilder {
+        let mut b = RunBuilder::raid_sas_recorded();
+        b.plan["sysroot"] = json!("/");
+        b
+    }
+
+    /// The raid-sas machine as `hwcert run --sysroot` of its recorded tree plans it.
+    pub fn raid_sas_recorded() -> RunBuilder {
         let root = fixture("raid-sas");
         let inv = probe(&root);
         let plan = plan(&inv, &root);

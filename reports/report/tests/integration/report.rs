@@ -93,7 +93,9 @@ fn document_fields() {
         r.tool.pci_ids.as_deref(),
         inventory::pci::database_version().as_deref()
     );
-    assert_eq!(r.profile.name, "quick");
+    assert_eq!(r.profile.name, "standard");
+    assert_eq!(r.profile.chain, vec!["standard"]);
+    assert_eq!(r.profile.certifies, Some(true));
     assert_eq!(r.run.started.as_deref(), Some("2025-11-25T08:00:00.000Z"));
     let n = b.instances().len() as i64;
     let end = hwsys::time::format_rfc3339(testing::rundir::T0_MS + (n - 1) * 1000 + 850);
@@ -126,7 +128,8 @@ fn document_fields() {
 
 #[test]
 fn hcl_entries() {
-    let mut b = RunBuilder::raid_sas();
+    // The recorded tree, so that driver versions are read from its sys/module.
+    let mut b = RunBuilder::raid_sas_recorded();
     b.finish("storage::identity::sda", "fail");
     b.pass_the_rest();
     let (_t, out, r) = make(&b);
@@ -149,7 +152,8 @@ fn hcl_entries() {
     assert_eq!(sys["arch"], "x86_64");
     assert_eq!(sys["os"], "OpenCloudOS 8.8");
     assert_eq!(sys["kernel"], "5.4.119-20.0009.29.oc8.x86_64");
-    assert_eq!(sys["verdict"], "certified");
+    // Every case of the system passed, but the machine is a recording: not certified.
+    assert_eq!(sys["verdict"], "incomplete");
     let sys_cases: Vec<&str> = sys["cases"]
         .as_array()
         .expect("cases")
@@ -209,7 +213,7 @@ fn hcl_entries() {
     let sas = &v["hcl"][2];
     assert_eq!(sas["driver"], "mpt3sas");
     assert_eq!(sas["driver_version"], "35.101.00.00");
-    assert_eq!(sas["verdict"], "certified");
+    assert_eq!(sas["verdict"], "incomplete", "a recorded machine");
 }
 
 #[test]
@@ -291,7 +295,7 @@ fn verdicts_name_what_decided() {
 
 #[test]
 fn the_last_line_wins_and_unknown_fields_are_tolerated() {
-    let mut b = RunBuilder::raid_sas();
+    let mut b = RunBuilder::raid_sas_recorded();
     let first = b.instances()[0].clone();
     b.finish(&first, "interrupted")["boot_id"] = json!("another-boot");
     b.pass_the_rest();
@@ -309,12 +313,14 @@ fn the_last_line_wins_and_unknown_fields_are_tolerated() {
     assert_eq!(x.status.as_str(), "skip");
     assert_eq!(x.reason.as_deref(), Some("not root"));
     assert_eq!(x.attempts, 2);
+    // A skipped blocker, even with a reason, was not tested.
     assert_eq!(
         r.verdict.overall,
-        Overall::Certified,
+        Overall::Incomplete,
         "{}",
         r.verdict.summary
     );
+    assert_eq!(r.verdict.incomplete[0].reason.as_deref(), Some("not root"));
     assert_eq!(r.run.boot_ids, vec!["another-boot", &b.boot_id]);
     // Carried verbatim.
     assert_eq!(r.inventory["future_section"]["x"], 1);
@@ -669,12 +675,23 @@ fn junit_counts_match() {
     let (_t, out, r) = make(&b);
     let xml = fs::read_to_string(out.join("junit.xml")).expect("junit.xml");
     let j = quick_junit::Report::deserialize_from_str(&xml).expect("JUnit that parses");
-    assert_eq!(j.tests, r.counts.total as usize);
-    assert_eq!(j.failures, 1);
+    // The instances, and the verdict (its own suite, last).
+    assert_eq!(j.tests, r.counts.total as usize + 1);
+    assert_eq!(j.failures, 2, "cpu::all_online and the verdict");
     assert_eq!(j.errors, 3, "timeout, crash, interrupted");
+    let verdict = j.test_suites.last().expect("the verdict suite");
+    assert_eq!(verdict.name.as_str(), "verdict");
+    match &verdict.test_cases[0].status {
+        quick_junit::TestCaseStatus::NonSuccess { message, .. } => assert_eq!(
+            message.as_ref().map(|m| m.as_str()),
+            Some(r.verdict.summary.as_str())
+        ),
+        s => panic!("{s:?}"),
+    }
     let cases: Vec<&quick_junit::TestCase> = j
         .test_suites
         .iter()
+        .filter(|s| s.name.as_str() != "verdict")
         .flat_map(|s| s.test_cases.iter())
         .collect();
     assert_eq!(cases.len(), r.results.len());
@@ -712,7 +729,10 @@ fn junit_counts_match() {
         s => panic!("{s:?}"),
     }
     let suites: Vec<&str> = j.test_suites.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(suites, vec!["system", "cpu", "memory", "pci", "storage"]);
+    assert_eq!(
+        suites,
+        vec!["system", "cpu", "memory", "pci", "storage", "verdict"]
+    );
 }
 
 #[test]

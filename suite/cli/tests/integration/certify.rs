@@ -199,3 +199,90 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Issue 21.7: Ctrl-C during `certify` says what happened and how to go on, leaves the run
+/// resumable, and `certify --resume OUT` finishes it and writes the signed report.
+#[test]
+fn certify_interrupted_by_sigint_says_how_to_resume_and_resumes() {
+    let t = tempfile::tempdir().expect("tmp");
+    let out = t.path().join("cert");
+    let key = t.path().join("lab_ed25519");
+    reports::keys::keygen(&key, "lab@test").expect("keygen");
+    let profile =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/selftest-only.toml");
+    let child = StdCommand::new(env!("CARGO_BIN_EXE_hwcert"))
+        .env("XDG_CONFIG_HOME", t.path().join("config"))
+        .env("HWCERT_SELFTEST", "pass,sleep")
+        .env("HWCERT_SELFTEST_SLEEP", "3600")
+        .env_remove("RUST_BACKTRACE")
+        .arg("certify")
+        .arg("--profile")
+        .arg(&profile)
+        .arg("--key")
+        .arg(&key)
+        .arg("-o")
+        .arg(&out)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start certify");
+    // Wait until selftest::sleep runs (state.json names it), then Ctrl-C.
+    let state = out.join("run/state.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_to_string(&state).is_ok_and(|s| s.contains("selftest::sleep")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "selftest::sleep never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: a signal to the child this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let o = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(o.status.signal(), Some(libc::SIGINT), "{err}");
+    assert!(err.contains("hwcert: SIGINT: the run stopped."), "{err}");
+    assert!(err.contains("No report was written."), "{err}");
+    assert!(
+        err.contains(&format!(
+            "To resume: hwcert certify --resume {}",
+            out.display()
+        )),
+        "{err}"
+    );
+    assert!(!out.join("report").exists());
+
+    let o = StdCommand::new(env!("CARGO_BIN_EXE_hwcert"))
+        .env("XDG_CONFIG_HOME", t.path().join("config"))
+        .env("HWCERT_SELFTEST_SLEEP", "1")
+        .env_remove("HWCERT_SELFTEST")
+        .args(["certify", "--key"])
+        .arg(&key)
+        .arg("--resume")
+        .arg(&out)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("certify --resume");
+    let said = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.join("report/report.json.sig").is_file(), "{said}");
+    assert!(
+        !said.contains("Next: hwcert report"),
+        "certify makes the report: {said}"
+    );
+    let r: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("report/report.json")).expect("report.json"),
+    )
+    .expect("json");
+    let sleep = r["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|x| x["name"] == "selftest::sleep")
+        .expect("selftest::sleep");
+    assert_eq!(sleep["status"], "pass", "{sleep}");
+    assert_eq!(sleep["attempts"], 2, "interrupted, then run again: {sleep}");
+    assert_eq!(o.status.code(), Some(0), "{said}");
+}

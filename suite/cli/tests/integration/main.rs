@@ -13,3 +13,4 @@ mod run_isolation;
 mod run_logcap;
 mod run_resume;
 mod support;
+mod verdict_gaps;

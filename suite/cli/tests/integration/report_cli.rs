@@ -300,3 +300,55 @@ fn missing_files_exit_1_in_one_line() {
         assert!(e.contains(says), "{args:?}: {e}");
     }
 }
+
+/// Issue 21.6: a signed report has its signer's allowed_signers line beside it, `keygen
+/// --print-signer` prints the line of an existing key again, and ssh-keygen verifies the
+/// report with that file exactly as the documented command says.
+#[test]
+fn a_signed_report_has_its_allowed_signers_beside_it_and_ssh_keygen_verifies_with_it() {
+    let f = Fixture::new();
+    let key = f.path("lab_ed25519");
+    let o = f.hwcert(["keygen", "-f", s(&key), "--principal", "lab@example.com"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let made = stdout(&o).trim().to_string();
+    let o = f.hwcert(["keygen", "--print-signer", s(&key)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), made, "the same line, printed again");
+    let o = f.hwcert(["keygen", "--print-signer", s(&f.path("nokey"))]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nokey.pub"), "{}", stderr(&o));
+
+    let out = f.path("signed");
+    let o = f.hwcert(["report", s(&f.run), "-o", s(&out), "--key", s(&key)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let signers = out.join("allowed_signers");
+    assert_eq!(
+        fs::read_to_string(&signers).expect("allowed_signers"),
+        format!("{made}\n")
+    );
+    // ssh-keygen -Y verify -f allowed_signers -I PRINCIPAL -n hwcert-report -s report.json.sig < report.json
+    let v = StdCommand::new("ssh-keygen")
+        .current_dir(&out)
+        .args([
+            "-Y",
+            "verify",
+            "-f",
+            "allowed_signers",
+            "-I",
+            "lab@example.com",
+        ])
+        .args(["-n", "hwcert-report", "-s", "report.json.sig"])
+        .stdin(fs::File::open(out.join("report.json")).expect("report.json"))
+        .output()
+        .expect("ssh-keygen");
+    assert!(
+        v.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&v.stderr)
+    );
+    // Unsigned again: the signature and the line go.
+    let o = f.hwcert(["report", s(&f.run), "-o", s(&out)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!signers.exists() && !out.join("report.json.sig").exists());
+}

@@ -155,8 +155,9 @@ fn destructive_instances_need_destructive_and_their_device() {
 fn exit_status_follows_the_blockers() {
     for (selftests, code) in [
         ("pass", 0),
-        ("skip", 0),
-        ("pass,skip,cmd_skip", 0),
+        // A skipped blocker, even with its reason, was not tested: incomplete (issue 21.2).
+        ("skip", 1),
+        ("pass,skip,cmd_skip", 1),
         // An advisory case may fail.
         ("pass,warn", 0),
         ("pass,fail", 1),
@@ -355,7 +356,14 @@ fn a_recorded_machine_as_sysroot_directory_or_snapshot() {
         "pass",
         &["--sysroot", tree.to_str().expect("utf-8"), "selftest::"],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    // Every self-test passed, but a recorded machine certifies nothing (issue 21.1).
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(
+        text(&o.stdout)
+            .contains("Incomplete: not certified.\n  recorded machine: the plan was made from"),
+        "{}",
+        show(&o)
+    );
     let read = |f: &str| -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(d.path().join(f)).expect(f)).expect(f)
     };
@@ -371,7 +379,13 @@ fn a_recorded_machine_as_sysroot_directory_or_snapshot() {
         "pass",
         &["--sysroot", snap.to_str().expect("utf-8"), "selftest::"],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a snapshot is a recorded machine: {}",
+        show(&o)
+    );
+    assert!(text(&o.stdout).contains("recorded machine"), "{}", show(&o));
     let plan: serde_json::Value =
         serde_json::from_slice(&std::fs::read(d.path().join("plan.json")).expect("plan"))
             .expect("json");
@@ -428,7 +442,7 @@ fn test_threads_0_is_a_usage_error_before_the_run_directory() {
     }
     // More threads than instances is fine (never more workers than instances).
     let o = output_within(
-        &mut command("pass,skip", &["--out", out_s, "--test-threads", "64"]),
+        &mut command("pass,warn", &["--out", out_s, "--test-threads", "64"]),
         Duration::from_secs(120),
     );
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
@@ -509,4 +523,38 @@ fn secrets_in_the_environment_never_reach_a_case() {
         assert!(!log.contains("HWCERT_KEY_PASSPHRASE"), "{log}");
     }
     assert!(!text(&o.stdout).contains(SECRET) && !text(&o.stderr).contains(SECRET));
+}
+
+/// Issue 21.7: a filtered run and its report use one rule and the same words, and the run
+/// (and its resume) ends saying that `hwcert report` comes next.
+#[test]
+fn a_filtered_run_and_its_report_say_the_same_and_report_comes_next() {
+    let d = tempfile::tempdir().expect("tmp");
+    let o = run_in(d.path(), "pass,fail", &["selftest::pass"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let out = text(&o.stdout);
+    assert!(out.contains("Incomplete: not certified."), "{out}");
+    assert!(
+        out.contains("1 of 2 blockers did not run: selftest::fail."),
+        "{out}"
+    );
+    assert!(!out.contains("Every blocker passed"), "{out}");
+    let next = format!(
+        "Next: hwcert report {}",
+        d.path().canonicalize().expect("canon").display()
+    );
+    assert!(out.contains(&next), "{out}");
+    let r = std::process::Command::new(hwcert())
+        .arg("report")
+        .arg(d.path())
+        .env("XDG_CONFIG_HOME", d.path().join("config"))
+        .output()
+        .expect("hwcert report");
+    let said = text(&r.stdout);
+    assert!(said.starts_with("Incomplete: not certified."), "{said}");
+    assert!(said.contains("selftest::fail"), "{said}");
+    assert!(said.contains("did not run"), "{said}");
+    // The resume ends the same way.
+    let o = resume(d.path(), &[]);
+    assert!(text(&o.stdout).contains(&next), "{}", show(&o));
 }

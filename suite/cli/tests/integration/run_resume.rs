@@ -125,14 +125,15 @@ fn reboot_is_told_from_a_supervisor_crash_and_a_busy_dir_is_refused() {
 fn a_torn_last_journal_line_is_dropped_and_that_instance_runs_again() {
     let d = tempfile::tempdir().expect("tmp");
     let o = run_in(d.path(), "pass,skip", &["selftest::"]);
-    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    // selftest::skip is a blocker that was not tested: the run is incomplete (exit 1).
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
     // Cut the last line in half, as a power cut during the write would.
     let p = d.path().join("journal.jsonl");
     let t = std::fs::read_to_string(&p).expect("journal");
     let keep = t.trim_end().rfind('\n').expect("two lines") + 1;
     std::fs::write(&p, &t[..keep + 20]).expect("write");
     let o = resume(d.path(), &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
     assert!(
         text(&o.stderr).contains("incomplete last line"),
         "{}",
@@ -235,7 +236,8 @@ fn an_interruption_is_journaled_once_even_if_a_resume_dies_too() {
 fn a_resume_whose_saved_test_options_are_invalid_fails_clearly() {
     let d = tempfile::tempdir().expect("tmp");
     let o = run_in(d.path(), "pass,skip", &["selftest::"]);
-    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    // selftest::skip is a blocker that was not tested: the run is incomplete (exit 1).
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
     // A plan.json saved by an older hwcert that took --test-threads 0 (and then hung).
     let p = d.path().join("plan.json");
     let mut plan: Value = serde_json::from_slice(&std::fs::read(&p).expect("plan")).expect("json");
@@ -269,7 +271,7 @@ fn journal_lines_of_instances_not_in_the_plan_are_not_counted() {
     let d = tempfile::tempdir().expect("tmp");
     let run = d.path().join("run");
     let o = run_in(&run, "pass,skip", &["selftest::"]);
-    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
     // A line of an instance the plan does not hold (a plan rewritten under the run).
     let j = run.join("journal.jsonl");
     let t = std::fs::read_to_string(&j).expect("journal");
@@ -278,7 +280,7 @@ fn journal_lines_of_instances_not_in_the_plan_are_not_counted() {
     std::fs::write(&j, format!("{t}{ghost}\n")).expect("write");
 
     let o = resume(&run, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
     assert!(
         text(&o.stderr).contains("2 of 2 instances already finished"),
         "{}",
@@ -382,7 +384,7 @@ fn a_full_run_directory_disk_interrupts_the_instance_and_a_resume_runs_it_again(
     // The tester frees the disk and resumes: the instance runs again and passes.
     std::fs::remove_file(run.join("filler")).expect("remove the filler");
     let o = resume(&run, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
     assert_eq!(status_of(&run, "selftest::cmd_fill::st0"), "pass");
     drop(fs);
 }

@@ -127,7 +127,11 @@ pub(super) fn load_chain(
         base = load_chain(&parent, stack)?.0;
         stack.pop();
     }
-    let profile = merge(base, &layer, source.short())?;
+    let mut profile = merge(base, &layer, source.short())?;
+    // The nearest built-in of the chain decides; a file inherits its parent's answer.
+    if let Source::Builtin(n) = source {
+        profile.certifies = documents::verdict::CERTIFYING.contains(n);
+    }
     Ok((profile, layer))
 }
 

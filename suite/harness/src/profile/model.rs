@@ -171,6 +171,9 @@ pub struct Profile {
     pub description: Option<String>,
     /// The profile and what it extends, the given one first ("acme.toml", "standard", "quick").
     pub chain: Vec<String>,
+    /// Whether it is a certification profile: `standard`, `full`, or a file whose chain reaches
+    /// one of them before any other built-in ([`documents::verdict::CERTIFYING`]).
+    pub certifies: bool,
     /// The file given and its text (absent for a built-in).
     pub source: Option<ProfileSource>,
     pub stress: Stress,
@@ -192,6 +195,7 @@ impl Profile {
             name: name.to_string(),
             description: None,
             chain: Vec::new(),
+            certifies: false,
             source: None,
             stress: Stress::default(),
             include: None,

@@ -13,9 +13,9 @@
 //! result never runs again; what was running when the supervisor or the machine went down is
 //! journaled `interrupted` and runs again.
 //!
-//! Exit status: 0 when every blocker passed or was skipped with a reason, 1 when one failed,
-//! errored, timed out, crashed or was interrupted (and for an error during the run), 2 for a
-//! usage error (including a --resume directory that is missing, not a run directory, or in
+//! Exit status: 0 when the run certifies ([`documents::verdict`]: a live run of a
+//! certification profile with every blocker run and passed), 1 when it does not (and for an
+//! error during the run), 2 for a usage error (including a --resume directory that is missing, not a run directory, or in
 //! use).
 
 mod interrupted;

@@ -347,6 +347,21 @@ pub fn summary(plan: &Plan, latest: &HashMap<String, JournalEntry>) -> (String, 
     }
     let overall = documents::verdict::judge_plan(plan, latest);
     let code = documents::exit::for_verdict(overall);
+    s.push('\n');
+    s.push_str(&verdict_text(plan, latest, overall, &failed));
+    (s, code)
+}
+
+/// The verdict in words, the same rule and the same words as the report's: certified only
+/// for a live run of a certification profile whose every blocker ran and passed.
+fn verdict_text(
+    plan: &Plan,
+    latest: &HashMap<String, JournalEntry>,
+    overall: documents::verdict::Overall,
+    failed: &[&JournalEntry],
+) -> String {
+    use documents::verdict::Overall;
+    let one_line = |r: &str| r.split_whitespace().collect::<Vec<_>>().join(" ");
     let blockers = plan.instances.iter().filter(|i| i.blocker).count();
     let not_run: Vec<&str> = plan
         .instances
@@ -354,42 +369,72 @@ pub fn summary(plan: &Plan, latest: &HashMap<String, JournalEntry>) -> (String, 
         .filter(|i| i.blocker && !latest.contains_key(&i.name))
         .map(|i| i.name.as_str())
         .collect();
+    let mut s = String::new();
+    match overall {
+        Overall::Certified => {
+            s.push_str(&format!(
+                "Certified: all {blockers} blockers ran and passed, on the live system.\n"
+            ));
+            return s;
+        }
+        Overall::NotCertified => s.push_str("Not certified.\n"),
+        Overall::Incomplete => s.push_str("Incomplete: not certified.\n"),
+    }
     if blockers == 0 {
-        s.push_str("\nIncomplete: the plan holds no blocker, so nothing can be certified.\n");
-        (s, code)
-    } else if failed.is_empty() && not_run.is_empty() {
-        s.push_str("\nEvery blocker passed or was skipped with a reason.\n");
-        (s, code)
-    } else if failed.is_empty() {
+        s.push_str("  The plan holds no blocker, so nothing can be certified.\n");
+    }
+    let line = |e: &JournalEntry| {
+        format!(
+            "  {} — {}{}\n",
+            e.name,
+            e.status.as_str(),
+            e.reason
+                .as_deref()
+                .map(|r| format!(": {}", one_line(r)))
+                .unwrap_or_default()
+        )
+    };
+    let (failures, open): (Vec<&JournalEntry>, Vec<&JournalEntry>) =
+        failed.iter().copied().partition(|e| e.status.is_failure());
+    if !failures.is_empty() {
+        s.push_str(&format!("Failed blockers ({}):\n", failures.len()));
+        s.extend(failures.into_iter().map(line));
+    }
+    if !open.is_empty() {
         s.push_str(&format!(
-            "\nIncomplete: {} of {blockers} blockers did not run: {}.\n",
+            "Blockers not finished or skipped ({}):\n",
+            open.len()
+        ));
+        s.extend(open.into_iter().map(line));
+    }
+    if !not_run.is_empty() {
+        s.push_str(&format!(
+            "  {} of {blockers} blockers did not run: {}{}.\n",
             not_run.len(),
             not_run
                 .iter()
                 .take(5)
                 .copied()
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            if not_run.len() > 5 {
+                format!(" and {} more", not_run.len() - 5)
+            } else {
+                String::new()
+            }
         ));
-        (s, code)
-    } else {
-        s.push_str(&format!("\nFailed blockers ({}):\n", failed.len()));
-        for e in failed {
-            s.push_str(&format!(
-                "  {} — {}{}\n",
-                e.name,
-                e.status.as_str(),
-                e.reason
-                    .as_deref()
-                    .map(|r| format!(": {}", r.split_whitespace().collect::<Vec<_>>().join(" ")))
-                    .unwrap_or_default()
-            ));
-        }
-        if !not_run.is_empty() {
-            s.push_str(&format!("Also {} blockers did not run.\n", not_run.len()));
-        }
-        (s, code)
     }
+    for g in documents::verdict::gaps(plan) {
+        match g.name {
+            Some(n) => s.push_str(&format!(
+                "  {n} {}: {}\n",
+                g.kind.as_str(),
+                one_line(&g.reason)
+            )),
+            None => s.push_str(&format!("  {}\n", one_line(&g.reason))),
+        }
+    }
+    s
 }
 
 #[cfg(test)]

@@ -25,6 +25,9 @@ pub struct RunRequest {
     pub devices: Vec<String>,
     /// Filters and test options, as for `cargo test`.
     pub test: Arguments,
+    /// The run is `hwcert certify -o DIR`'s: an interruption says `hwcert certify --resume DIR`,
+    /// and the end does not say that `hwcert report` comes next (certify makes the report).
+    pub certify_dir: Option<PathBuf>,
 }
 
 /// A usage error: exit status 2.

@@ -32,8 +32,23 @@ pub(super) fn supervise(
     plan: Plan,
     mut test: Arguments,
     _lock: rundir::DirLock,
+    certify_dir: Option<&Path>,
 ) -> Result<ExitCode> {
     let started = std::time::Instant::now();
+    let shown = escape_text(&dir.display().to_string()).to_string();
+    let (resume_hint, next_hint) = match certify_dir {
+        Some(out) => {
+            let out = escape_text(&out.display().to_string()).to_string();
+            (format!("hwcert certify --resume {out}"), String::new())
+        }
+        None => (
+            format!("hwcert run --resume {shown}, then hwcert report {shown}"),
+            format!(
+                "Next: hwcert report {shown}   (writes report.json, report.html, report.md and \
+                 junit.xml; --key FILE signs it)\n"
+            ),
+        ),
+    };
     for sub in [rundir::LOGS_DIR, rundir::RESULTS_DIR] {
         let p = dir.join(sub);
         fs::create_dir_all(&p).with_context(|| format!("cannot create {}", p.display()))?;
@@ -77,6 +92,15 @@ pub(super) fn supervise(
         );
     }
     let lifeline = supervise::Lifeline::new().context("cannot create the lifeline pipe")?;
+    // Ctrl-C (or a kill) ends the supervisor; the workers die with the lifeline, state.json
+    // names what was running, and a resume journals it interrupted and runs it again.
+    super::signals::on_interrupt(|sig| {
+        format!(
+            "\nhwcert: {sig}: the run stopped. What finished is kept in {shown}/journal.jsonl; \
+             what was running is journaled interrupted and runs again on resume. No report \
+             was written.\nTo resume: {resume_hint}\n"
+        )
+    });
     let exe = std::env::current_exe().context("cannot find the hwcert executable")?;
 
     // One at a time by default; never more threads than instances (each would be spawned).
@@ -180,6 +204,7 @@ pub(super) fn supervise(
     } else {
         format!("{summary}\nRun directory: {}\n", shared.dir.display())
     };
+    let text = format!("{text}{next_hint}");
     let text = escape_text(&text);
     if matches!(test.format, Some(FormatSetting::Json)) {
         eprint!("{text}");

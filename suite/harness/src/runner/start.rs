@@ -172,7 +172,7 @@ fn start(args: RunRequest) -> Result<ExitCode> {
         plan.instances.len(),
         plan.profile
     );
-    supervise(&dir, plan, args.test, lock)
+    supervise(&dir, plan, args.test, lock, args.certify_dir.as_deref())
 }
 
 fn new_run_dir(inv: &inventory::Inventory) -> Result<PathBuf> {
@@ -260,5 +260,5 @@ fn resume(dir: &Path, args: RunRequest) -> Result<ExitCode> {
             "--resume {shown}: bad test options in plan.json: {e}"
         ))
     })?;
-    supervise(&dir, plan, test, lock)
+    supervise(&dir, plan, test, lock, args.certify_dir.as_deref())
 }

@@ -544,3 +544,67 @@ fn log_cap_takes_sizes_and_bytes_and_an_extending_file_replaces_it() {
         assert_eq!(load_file(&p).expect(text).log_cap, Some(want), "{text}");
     }
 }
+
+/// Issue 21.1: which profiles certify, decided by the chain's nearest built-in, and recorded
+/// in the plan with the chain.
+#[test]
+fn certification_profiles_are_standard_full_and_files_built_on_them() {
+    for (name, certifies) in [("quick", false), ("standard", true), ("full", true)] {
+        let p = harness::profile::load_profile(name).expect(name);
+        assert_eq!(p.certifies, certifies, "{name}");
+    }
+    let d = tmpdir();
+    let on_quick = write(
+        d.path(),
+        "small.toml",
+        "extends = \"quick\"\nexclude = [\"cpu::cpufreq\"]\n",
+    );
+    let on_standard = write(d.path(), "acme.toml", "extends = \"standard\"\n");
+    let on_acme = write(d.path(), "acme2.toml", "extends = \"acme.toml\"\n");
+    let alone = write(d.path(), "alone.toml", "stress_seconds = 1\n");
+    for (p, certifies) in [
+        (&on_quick, false),
+        (&on_standard, true),
+        (&on_acme, true),
+        (&alone, false),
+    ] {
+        let prof = load_file(p).expect("loads");
+        assert_eq!(
+            prof.certifies,
+            certifies,
+            "{}: {:?}",
+            p.display(),
+            prof.chain
+        );
+    }
+    let prof = load_file(&on_acme).expect("loads");
+    assert_eq!(prof.chain.len(), 4, "{:?}", prof.chain);
+    assert_eq!(&prof.chain[2..], ["standard", "quick"]);
+    // The plan records both.
+    let root = testing::fixtures::fixture("raid-sas");
+    let inv = testing::rundir::probe(&root);
+    let plan = harness::planner::make_plan(&harness::planner::PlanRequest::new(
+        &load_file(&on_quick).expect("loads"),
+        &inv,
+        &root,
+    ))
+    .expect("plan");
+    assert_eq!(plan.certifies, Some(false));
+    assert_eq!(plan.profile_chain.last().map(String::as_str), Some("quick"));
+    let cpufreq = plan
+        .not_planned
+        .iter()
+        .find(|n| n.case == "cpu::cpufreq")
+        .expect("cpu::cpufreq not planned");
+    assert_eq!(
+        cpufreq.kind,
+        Some(documents::plan::NotPlannedKind::Excluded)
+    );
+    assert!(cpufreq.blocker && cpufreq.leaves_open());
+    let stress = plan
+        .not_planned
+        .iter()
+        .find(|n| n.case == "cpu::stress")
+        .expect("cpu::stress not planned on a recorded tree");
+    assert_eq!(stress.kind, Some(documents::plan::NotPlannedKind::Unmet));
+}
