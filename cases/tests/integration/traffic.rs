@@ -604,6 +604,8 @@ fn the_peer_refuses_a_client_not_on_its_allow_list() {
         "{}",
         r.text()
     );
+    // Refused at once (iperf3's output line-buffered): not even the first direction measured.
+    assert_eq!(r.m("throughput_send"), None, "{}", r.text());
     let plog = std::fs::read_to_string(log).expect("peer log");
     assert!(
         plog.contains("client 192.0.2.1") && plog.contains("REFUSED"),
