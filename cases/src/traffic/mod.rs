@@ -28,6 +28,7 @@
 pub mod flap;
 pub mod iperf;
 pub mod peer;
+pub mod perftest;
 pub mod probe;
 pub mod settings;
 
