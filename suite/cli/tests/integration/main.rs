@@ -5,6 +5,7 @@ mod cli;
 mod escapes;
 mod hwdb_cli;
 mod hwdb_revoke;
+mod peer_cli;
 mod plan_cli;
 mod report_cli;
 mod run_cli;
