@@ -50,6 +50,35 @@ ensure_system_packages() {
     fi
 }
 
+# The network traffic tests (issue 15) drive iperf3, ping, tc and ip in network namespaces they
+# make. Best effort: where a tool cannot be had, those tests say so and skip.
+ensure_traffic_tools() {
+    local need=()
+    command -v iperf3 >/dev/null || need+=(iperf3)
+    command -v ping >/dev/null || need+=(ping)
+    command -v tc >/dev/null || need+=(tc)
+    [ ${#need[@]} -eq 0 ] && return 0
+    echo "dev.sh: installing for the network traffic tests: ${need[*]}" >&2
+    if command -v apt-get >/dev/null; then
+        local pkgs=()
+        for n in "${need[@]}"; do case $n in
+            iperf3) pkgs+=(iperf3) ;; ping) pkgs+=(iputils-ping) ;; tc) pkgs+=(iproute2) ;;
+        esac; done
+        sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get update -qq || true
+        sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null \
+            || echo "dev.sh: could not install ${pkgs[*]}; the traffic tests will skip" >&2
+    elif command -v dnf >/dev/null || command -v yum >/dev/null; then
+        local pm; pm=$(command -v dnf || command -v yum)
+        local pkgs=()
+        for n in "${need[@]}"; do case $n in
+            iperf3) pkgs+=(iperf3) ;; ping) pkgs+=(iputils) ;; tc) pkgs+=(iproute-tc) ;;
+        esac; done
+        sudo_if_needed "$pm" install -y -q "${pkgs[@]}" >/dev/null 2>&1 \
+            || echo "dev.sh: could not install ${pkgs[*]}; the traffic tests will skip" >&2
+    fi
+    return 0
+}
+
 # The browser tests (report page, HCL site) drive a headless Chromium: Debian's chromium package.
 # Best effort: where no package provides it, those tests say so and skip.
 ensure_browser() {
@@ -210,6 +239,7 @@ case $cmd in
     test)
         ensure_system_packages
         ensure_browser
+        ensure_traffic_tools
         # The fixture tests create thousands of small files: keep them in memory when we can.
         if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
         if [ "${1:-}" = aarch64 ]; then shift; test_aarch64 "$@"; fi

@@ -1,7 +1,7 @@
 //! The catalog: every built-in case, in the order plans list them.
 
 use crate::case::Case;
-use crate::{cpu, memory, network, pci, storage, stress, system};
+use crate::{cpu, memory, network, pci, storage, stress, system, traffic};
 
 /// Every built-in case, in catalog order (system, cpu, memory, pci, storage, network).
 pub fn catalog() -> Vec<Box<dyn Case>> {
@@ -12,6 +12,8 @@ pub fn catalog() -> Vec<Box<dyn Case>> {
     all.extend(pci::cases());
     all.extend(storage::cases());
     all.extend(network::cases());
+    // Traffic against the peer after the local network checks.
+    all.extend(traffic::cases());
     // Stress last: the driver cases say quickly what is wrong before hours of load.
     all.extend(stress::stress_cases());
     all

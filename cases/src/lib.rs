@@ -33,6 +33,7 @@ pub mod pci;
 pub mod storage;
 pub mod stress;
 pub mod system;
+pub mod traffic;
 mod util;
 
 pub use case::{instance_name, Case, CaseInfo, Context, Requirements, Selection, Target};

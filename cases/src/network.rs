@@ -58,7 +58,7 @@ pub(crate) fn cases() -> Vec<Box<dyn Case>> {
     ]
 }
 
-fn iface_label(n: &NetInterface) -> String {
+pub(crate) fn iface_label(n: &NetInterface) -> String {
     let drv = n.driver.as_deref().unwrap_or("no driver");
     match &n.pci_address {
         Some(a) => format!("{} ({drv}, {a})", n.name),
@@ -76,7 +76,7 @@ fn select_physical(inv: &Inventory) -> Selection {
     targets_or(ts, "no physical network interface")
 }
 
-fn valid_ifname(name: &str) -> bool {
+pub(crate) fn valid_ifname(name: &str) -> bool {
     !name.is_empty()
         && name.len() < libc::IFNAMSIZ
         && !name.contains(['/', '\0'])
@@ -170,7 +170,7 @@ struct IfreqInt {
     _pad: [u8; 20],
 }
 
-fn ifname(name: &str) -> Option<[libc::c_char; libc::IFNAMSIZ]> {
+pub(crate) fn ifname(name: &str) -> Option<[libc::c_char; libc::IFNAMSIZ]> {
     if !valid_ifname(name) {
         return None;
     }
@@ -181,7 +181,7 @@ fn ifname(name: &str) -> Option<[libc::c_char; libc::IFNAMSIZ]> {
     Some(out)
 }
 
-fn socket() -> std::io::Result<OwnedFd> {
+pub(crate) fn socket() -> std::io::Result<OwnedFd> {
     for family in [libc::AF_INET, libc::AF_INET6, libc::AF_UNIX] {
         // SAFETY: plain socket(2); the descriptor is owned below.
         let fd = unsafe { libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };

@@ -9,3 +9,4 @@ mod network;
 mod pci;
 mod storage;
 mod system;
+mod traffic;

@@ -88,11 +88,14 @@ fn series(m: &Measurement) -> (String, String) {
 /// in its curve, not in bars).
 pub fn charts(ms: &[Measurement]) -> Vec<String> {
     let mut out = sweep_charts(ms);
+    let link = throughput_chart(ms);
     let rest: Vec<Measurement> = ms
         .iter()
         .filter(|m| !sweep::is_curve_point(&m.name))
+        .filter(|m| link.is_none() || !is_link_figure(m))
         .cloned()
         .collect();
+    out.extend(link);
     out.extend(bar_charts(&rest));
     out
 }
@@ -885,5 +888,162 @@ mod tests {
         assert_eq!(fmt_num(12.345), "12.35");
         assert_eq!(fmt_num(0.5), "0.5000");
         assert_eq!(fmt_num(f64::NAN), "n/a");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network throughput against the link speed (issue 15): one block, its own.
+
+/// A throughput direction of the network traffic cases, judged against the link speed.
+fn is_link_figure(m: &Measurement) -> bool {
+    m.unit == "Mb/s"
+        && (m.name == "link_speed"
+            || ["throughput_", "after_flap_", "jumbo_throughput_"]
+                .iter()
+                .any(|p| m.name.starts_with(p)))
+}
+
+/// The network traffic cases' figures: one bar per direction (send, receive, bidir) on a scale
+/// of the negotiated link speed, the link speed and the threshold drawn across; a bar under its
+/// threshold in the failure colour. `None` without a `link_speed` and a judged direction.
+pub fn throughput_chart(ms: &[Measurement]) -> Option<String> {
+    let speed = ms
+        .iter()
+        .find(|m| m.name == "link_speed" && m.unit == "Mb/s")
+        .and_then(Measurement::finite)
+        .filter(|v| *v > 0.0)?;
+    let dirs: Vec<&Measurement> = ms
+        .iter()
+        .filter(|m| is_link_figure(m) && m.name != "link_speed" && m.threshold.is_some())
+        .filter(|m| m.value.is_finite())
+        .collect();
+    if dirs.is_empty() {
+        return None;
+    }
+    const W: f64 = 640.0;
+    const LEFT: f64 = 150.0;
+    const RIGHT: f64 = 24.0;
+    const TOP: f64 = 40.0;
+    const ROW: f64 = 26.0;
+    let h = TOP + ROW * dirs.len() as f64 + 24.0;
+    let pw = W - LEFT - RIGHT;
+    let top = dirs
+        .iter()
+        .map(|m| m.value)
+        .fold(speed, f64::max)
+        .max(speed * 1.05);
+    let x = |v: f64| LEFT + (v.max(0.0) / top) * pw;
+    let title = format!(
+        "Throughput against the link speed ({} Mb/s)",
+        fmt_num(speed)
+    );
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart link" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {}" width="{W}" height="{}" role="img" aria-label="{}"><text x="0" y="14" class="ct">{}</text>"#,
+        F1(h),
+        F1(h),
+        escape(&format!("bar chart: {title}")),
+        escape(&title)
+    );
+    let bottom = TOP + ROW * dirs.len() as f64;
+    let _ = write!(
+        s,
+        r#"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{MARK}" stroke-width="2"/><text x="{}" y="{}" font-size="11" text-anchor="middle">link {} Mb/s</text>"#,
+        F1(x(speed)),
+        F1(TOP - 8.0),
+        F1(x(speed)),
+        F1(bottom),
+        F1(x(speed)),
+        F1(TOP - 12.0),
+        fmt_num(speed)
+    );
+    for (i, m) in dirs.iter().enumerate() {
+        let y = TOP + ROW * i as f64;
+        let label = m.name.replace('_', " ");
+        let limit = m
+            .threshold
+            .as_ref()
+            .map(|t| t.value)
+            .filter(|v| v.is_finite());
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" font-size="12" text-anchor="end">{}</text><rect x="{LEFT}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect><text x="{}" y="{}" font-size="11">{} Mb/s ({}%)</text>"#,
+            F1(LEFT - 6.0),
+            F1(y + ROW * 0.6),
+            escape(&label),
+            F1(y + 4.0),
+            F1(x(m.value) - LEFT),
+            F1(ROW - 8.0),
+            bar_colour(m),
+            escape(&format!("{label}: {} Mb/s", fmt_num(m.value))),
+            F1((x(m.value) + 4.0).min(W - 120.0)),
+            F1(y + ROW * 0.6),
+            fmt_num(m.value),
+            fmt_num(100.0 * m.value / speed)
+        );
+        if let Some(l) = limit {
+            let _ = write!(
+                s,
+                r#"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{FAIL}" stroke-width="2" stroke-dasharray="4 3"><title>{}</title></line>"#,
+                F1(x(l)),
+                F1(y + 1.0),
+                F1(x(l)),
+                F1(y + ROW - 1.0),
+                escape(&format!(
+                    "threshold {} Mb/s ({}% of the link)",
+                    fmt_num(l),
+                    fmt_num(100.0 * l / speed)
+                ))
+            );
+        }
+    }
+    let _ = write!(
+        s,
+        r#"<text x="{LEFT}" y="{}" font-size="11">dashed: the threshold of each direction; solid: the negotiated link speed</text></svg>"#,
+        F1(bottom + 16.0)
+    );
+    Some(s)
+}
+
+#[cfg(test)]
+mod link_chart_tests {
+    use super::*;
+
+    fn m(name: &str, value: f64, limit: Option<f64>) -> Measurement {
+        Measurement {
+            name: name.into(),
+            value,
+            unit: "Mb/s".into(),
+            threshold: limit.map(|v| documents::measure::Threshold {
+                op: ">=".into(),
+                value: v,
+            }),
+        }
+    }
+
+    #[test]
+    fn throughput_against_link_speed_and_threshold() {
+        let ms = vec![
+            m("link_speed", 10_000.0, None),
+            m("throughput_send", 9_400.0, Some(8_000.0)),
+            m("throughput_receive", 4_990.0, Some(8_000.0)),
+            m("throughput_bidir", 8_100.0, Some(8_000.0)),
+        ];
+        let svg = throughput_chart(&ms).expect("a chart");
+        assert!(svg.contains("link 10000 Mb/s"), "{svg}");
+        assert_eq!(svg.matches("<rect").count(), 3);
+        assert_eq!(svg.matches("stroke-dasharray").count(), 3);
+        // The receive direction misses its threshold: drawn in the failure colour.
+        let recv = svg.split("throughput receive").nth(1).expect("receive bar");
+        assert!(recv.contains(FAIL), "{recv}");
+        assert!(svg.contains("4990 Mb/s (49.90%)"), "{svg}");
+        // Charts: the link chart once, the same figures not again as plain bars.
+        let all = charts(&ms);
+        assert_eq!(all.len(), 1);
+        // Without the link speed or a judged figure, no chart.
+        assert_eq!(throughput_chart(&ms[1..]), None);
+        assert_eq!(throughput_chart(&ms[..1]), None);
+        assert_eq!(throughput_chart(&[m("link_speed", f64::NAN, None)]), None);
     }
 }

@@ -7,6 +7,7 @@
 use anyhow::{Context, Result};
 
 pub mod hwdb;
+pub mod peer;
 pub mod plan;
 pub mod run;
 

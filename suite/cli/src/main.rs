@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
 use harness::{open_sysroot, runner};
-use suite::{esay, hwdb, plan, run, say, write_human, write_stdout};
+use suite::{esay, hwdb, peer, plan, run, say, write_human, write_stdout};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -114,6 +114,9 @@ enum Command {
         #[command(subcommand)]
         command: hwdb::HwdbCommand,
     },
+    /// Serve the network traffic cases of other machines: iperf3 servers on the cases' ports,
+    /// for the clients on --allow only, bounded in time, each client logged (issue 15).
+    Peer(peer::PeerArgs),
     /// Print the JSON Schema of a document.
     Schema {
         /// Which document.
@@ -209,6 +212,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             resume,
         } => cmd_certify(&profile, output, key, resume),
         Command::Hwdb { command } => hwdb::cmd_hwdb(command),
+        Command::Peer(args) => peer::cmd_peer(args),
         Command::Schema { document } => {
             let text = match document {
                 SchemaDoc::Report => documents::schema::REPORT_SCHEMA,

@@ -176,6 +176,13 @@ pub fn make_plan_with(req: &PlanRequest<'_>, catalog: &[Box<dyn Case>]) -> Resul
     // What selectors may depend on (network::mtu_roundtrip picks the profile's interfaces).
     let select_options = cases::RunOptions {
         mtu_interfaces: profile.mtu_interfaces.clone(),
+        // The traffic cases pick interfaces and peers from the network.* settings.
+        settings: profile
+            .settings
+            .iter()
+            .filter(|(k, _)| k.starts_with("network."))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         ..Default::default()
     };
     let entries: Vec<Entry<'_>> = catalog

@@ -36,6 +36,14 @@
 //! [settings]                             # free key/values for the cases (strings, numbers, booleans)
 //! iperf_server = "10.0.0.2"
 //!
+//! network_peer = "192.0.2.2"            # the machine running `hwcert peer` (or { default = …, eth1 = … })
+//! network_interfaces = ["eth1"]          # interfaces the traffic cases test (default: physical with a link)
+//!
+//! [network]                              # traffic limits (each also { default = …, eth1 = … })
+//! threshold = 80                         # percent of the link speed, each TCP direction
+//! seconds = "10s"                        # traffic per direction
+//! jumbo_mtu = 9000                       # plans network::jumbo
+//!
 //! [timeouts]                             # time limits by case or instance name (globs)
 //! "storage::read_verify" = "2h"
 //!
@@ -90,6 +98,11 @@
 //!   `vendor::firmware_check::0000:3b:00.0`. The component is the name's first part when it is
 //!   one of hwcert's (`pci`, `storage`, …), else `vendor`.
 //!
+//! * **Network traffic** (`network_peer`, `network_interfaces`, `[network]`): the keys and
+//!   their defaults are listed in `profile/network.rs`; they become the settings `network.*`
+//!   (a `[settings]` key may not begin with `network.`). Without a peer the traffic cases are
+//!   not planned and `plan --explain` says how to configure one.
+//!
 //! Every error in a profile is one line naming the file, the line and the key:
 //! `acme.toml:7: case[0].timeout: "30x" is not a duration (write 30s, 5m, 1h30m or plain seconds)`.
 
@@ -98,6 +111,7 @@ mod duration;
 mod layer;
 mod location;
 mod model;
+mod network;
 mod pattern;
 mod selector;
 mod values;

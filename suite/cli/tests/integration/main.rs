@@ -6,6 +6,7 @@ mod dev_sh;
 mod escapes;
 mod hwdb_cli;
 mod hwdb_revoke;
+mod peer_cli;
 mod plan_cli;
 mod report_cli;
 mod run_cli;

@@ -43,6 +43,10 @@ struct RawProfile {
     timeouts: Option<BTreeMap<String, toml::Value>>,
     #[serde(default)]
     case: Vec<RawCase>,
+    // Network traffic cases (issue 15): see network.rs.
+    network_peer: Option<toml::Value>,
+    network_interfaces: Option<Vec<String>>,
+    network: Option<BTreeMap<String, toml::Value>>,
 }
 
 /// Parse and check one profile file.
@@ -166,6 +170,13 @@ fn check_layer(
                 "settings beginning with \"stress.\" are hwcert's, from stress_seconds",
             ));
         }
+        if key.starts_with("network.") {
+            return Err(ctx.err(
+                &path,
+                "settings beginning with \"network.\" are hwcert's, from network_peer, \
+                 network_interfaces and [network]",
+            ));
+        }
         let s = match v {
             toml::Value::String(s) => s.clone(),
             toml::Value::Integer(i) => i.to_string(),
@@ -183,6 +194,12 @@ fn check_layer(
         };
         settings.insert(key.clone(), s);
     }
+    settings.extend(super::network::network_settings(
+        ctx,
+        raw.network_peer.as_ref(),
+        raw.network_interfaces.as_ref(),
+        raw.network.as_ref(),
+    )?);
     let mut timeouts = Vec::new();
     for (key, v) in raw.timeouts.iter().flatten() {
         let path = [k("timeouts"), k(key)];

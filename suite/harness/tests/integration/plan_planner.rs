@@ -707,3 +707,116 @@ fn text_rendering() {
     assert!(text.contains("Not planned (4):"), "{text}");
     assert!(text.contains("system::needs_root     needs root"), "{text}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Network traffic cases (issue 15): planned only with a peer; plan --explain says how.
+
+fn real_plan(fixture_name: &str, profile: &Profile) -> Plan {
+    let inv = inventory(fixture_name);
+    let root_path = fixture(fixture_name);
+    let mut r = PlanRequest::new(profile, &inv, &root_path);
+    r.is_root = true;
+    make_plan_with(&r, &cases::catalog()).expect("a plan").plan
+}
+
+#[test]
+fn traffic_cases_need_a_peer_and_explain_says_how_to_configure_one() {
+    let quick = load_profile("quick").expect("quick");
+    let plan = real_plan("aarch64-kunpeng", &quick);
+    for case in [
+        "network::throughput",
+        "network::udp_loss",
+        "network::latency",
+    ] {
+        let why = reason(&plan, case);
+        assert!(
+            why.contains("network_peer = \"ADDRESS\"") && why.contains("hwcert peer"),
+            "{why}"
+        );
+    }
+    let text = render_text(&plan, Some(&quick), true);
+    assert!(
+        text.contains("no network peer configured: set network_peer"),
+        "{text}"
+    );
+
+    // A peer: one instance per physical interface with a link (lo is not one). A recorded
+    // tree plans no live case, so the selection is asked directly, with the plan's options.
+    let (_d, p) = profile_file(
+        "extends = \"quick\"\nnetwork_peer = \"192.0.2.2\"\n[network]\nthreshold = 90\n",
+    );
+    let plan = real_plan("aarch64-kunpeng", &p);
+    assert!(
+        reason(&plan, "network::throughput").contains("live system"),
+        "{}",
+        reason(&plan, "network::throughput")
+    );
+    assert_eq!(
+        plan.options
+            .settings
+            .get("network.peer")
+            .map(String::as_str),
+        Some("192.0.2.2")
+    );
+    assert_eq!(
+        plan.options
+            .settings
+            .get("network.threshold")
+            .map(String::as_str),
+        Some("90")
+    );
+    let inv = inventory("aarch64-kunpeng");
+    let targets = |case: &str, o: &cases::RunOptions| -> Result<Vec<String>, String> {
+        match cases::find(case).expect(case).select_with(&inv, o) {
+            cases::Selection::Targets(t) => Ok(t.into_iter().filter_map(|t| t.id).collect()),
+            cases::Selection::NotApplicable(r) => Err(r),
+        }
+    };
+    assert_eq!(
+        targets("network::throughput", &plan.options),
+        Ok(vec!["enp125s0f0".to_string()])
+    );
+    assert_eq!(
+        targets("network::latency", &plan.options),
+        Ok(vec!["enp125s0f0".to_string()])
+    );
+    // jumbo and link_flap need their keys; the reasons say which.
+    assert!(targets("network::jumbo", &plan.options)
+        .expect_err("no jumbo_mtu")
+        .contains("jumbo_mtu"));
+    assert!(targets("network::link_flap", &plan.options)
+        .expect_err("no flap")
+        .contains("link_flap = true"));
+
+    // network_interfaces names any interface (lo here), and a per-interface peer.
+    let (_d, p) = profile_file(
+        "extends = \"quick\"\nnetwork_peer = { eth9 = \"198.51.100.2\", lo = \"127.0.0.2\" }\n\
+         network_interfaces = [\"lo\", \"eth9\"]\n[network]\nlink_flap = true\njumbo_mtu = 9000\n",
+    );
+    let plan = real_plan("aarch64-kunpeng", &p);
+    for case in [
+        "network::throughput",
+        "network::jumbo",
+        "network::link_flap",
+    ] {
+        assert_eq!(
+            targets(case, &plan.options),
+            Ok(vec!["lo".to_string()]),
+            "{case}"
+        );
+    }
+    assert_eq!(
+        plan.options
+            .settings
+            .get("network.peer.lo")
+            .map(String::as_str),
+        Some("127.0.0.2")
+    );
+    assert_eq!(
+        plan.options
+            .settings
+            .get("network.interfaces")
+            .map(String::as_str),
+        Some("lo,eth9")
+    );
+}

@@ -387,6 +387,17 @@ const MALFORMED: &[(&str, usize, &str, &str)] = &[
     ("exclude = [\"\"]\n", 1, "exclude[0]", "empty pattern"),
     ("[timeouts]\n\"a/b\" = 5\n", 2, "timeouts.\"a/b\"", "not allowed"),
     ("mtu_interfaces = [\"this-name-is-too-long\"]\n", 1, "mtu_interfaces[0]", "not an interface"),
+    // Network traffic keys (issue 15).
+    ("network_peer = \"peer.example\"\n", 1, "network_peer", "IP address"),
+    ("network_peer = { default = \"192.0.2.2\", \"a/b\" = \"192.0.2.3\" }\n", 1, "network_peer.\"a/b\"", "neither default nor an interface"),
+    ("network_interfaces = [\"eth0\", \"no such/if\"]\n", 1, "network_interfaces[1]", "not an interface"),
+    ("[network]\nthreshold = 120\n", 2, "network.threshold", "from 1 to 100"),
+    ("[network]\nthreshold = { default = 80, eth1 = \"x\" }\n", 2, "network.threshold.eth1", "a number"),
+    ("[network]\nseconds = \"10x\"\n", 2, "network.seconds", "not a duration"),
+    ("[network]\njumbo_mtu = 100\n", 2, "network.jumbo_mtu", "1280 to 65535"),
+    ("[network]\nlink_flap = \"yes\"\n", 2, "network.link_flap", "true or false"),
+    ("[network]\nbogus = 1\n", 2, "network.bogus", "unknown key"),
+    ("[settings]\n\"network.peer\" = \"192.0.2.2\"\n", 2, "settings.\"network.peer\"", "hwcert's"),
     // Command cases.
     ("[[case]]\nname = \"vendor::x\"\n", 1, "case[0].command", "missing field `command`"),
     ("[[case]]\ncommand = [\"a\"]\n", 1, "case[0].name", "missing field `name`"),
