@@ -1,9 +1,9 @@
 //! The catalog: every built-in case, in the order plans list them.
 
 use crate::case::Case;
-use crate::{cpu, memory, network, pci, storage, stress, system};
+use crate::{accel, cpu, memory, network, pci, storage, stress, system};
 
-/// Every built-in case, in catalog order (system, cpu, memory, pci, storage, network).
+/// Every built-in case, in catalog order (system, cpu, memory, pci, storage, network, accel).
 pub fn catalog() -> Vec<Box<dyn Case>> {
     let mut all = Vec::new();
     all.extend(system::cases());
@@ -12,6 +12,7 @@ pub fn catalog() -> Vec<Box<dyn Case>> {
     all.extend(pci::cases());
     all.extend(storage::cases());
     all.extend(network::cases());
+    all.extend(accel::cases());
     // Stress last: the driver cases say quickly what is wrong before hours of load.
     all.extend(stress::stress_cases());
     all

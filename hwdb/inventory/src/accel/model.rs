@@ -74,6 +74,10 @@ pub struct Accelerator {
 /// driver versions differ in what they report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Details {
+    /// The tool's own index of the device (`nvidia-smi -i N`, `dcgmi diag -i N`, `npu-smi
+    /// info -i N`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// The driver's version as the tool reports it.

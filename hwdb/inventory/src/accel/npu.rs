@@ -57,6 +57,7 @@ pub fn parse(text: &str) -> Result<Parsed, String> {
             [id, name, ..] if id.parse::<u32>().is_ok() => {
                 let nums: Vec<&str> = c[2].split_whitespace().collect();
                 npu = Some(Details {
+                    index: id.parse().ok(),
                     product_name: Some(format!("Ascend {}", name)),
                     health: Some(c[1].to_string()).filter(|h| !h.is_empty()),
                     power_draw_w: nums.first().and_then(|v| lead_f64(v)),

@@ -26,9 +26,10 @@ pub fn parse(text: &str) -> Result<Parsed, String> {
             .and_then(lead_u64)
             .map(|n| n as u32),
     };
-    for g in root.all("gpu") {
+    for (i, g) in root.all("gpu").enumerate() {
         let bus = g.value(&["pci", "pci_bus_id"]).and_then(bus_id);
         let mut d = gpu(g);
+        d.index = Some(i as u32);
         d.driver_version = driver.clone();
         d.stack_version = cuda.clone();
         out.devices.push((bus, d));
