@@ -277,6 +277,9 @@ fn the_gpu_server_tree_joins_pci_and_the_recorded_tool() {
         (ToolStatus::Used, "recorded", Some(2))
     );
     assert!(t.unmatched.is_empty());
+    let text = inventory::summary::render(&inv);
+    assert!(text.contains("Accelerators (3 devices)"), "{text}");
+    assert!(text.contains("nvidia-smi -q -x (recorded): used"), "{text}");
 
     let shown = inventory::probe(&ProbeOptions {
         sysroot: gpu_server(),
@@ -322,6 +325,12 @@ fn without_the_recorded_output_the_inventory_says_what_the_tool_would_add() {
         "{t:?}"
     );
     assert!(inv.accelerators.iter().all(|a| a.details.is_none()));
+    let text = inventory::summary::render(&inv);
+    assert!(text.contains("missing (no recorded output"), "{text}");
+    assert!(
+        text.contains("it would add: driver and CUDA versions"),
+        "{text}"
+    );
     assert_eq!(
         inv.accelerators
             .iter()
