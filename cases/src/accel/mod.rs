@@ -804,6 +804,16 @@ pub fn load_with(
             "nvidia-smi does not describe {addr}, so the load cannot address it: {why}"
         ));
     };
+    if let Some(m) = b
+        .mig
+        .as_ref()
+        .filter(|m| m.current.as_deref() == Some("Enabled"))
+    {
+        return Verdict::skip(format!(
+            "{addr} is in MIG mode ({} MIG devices): DCGM's diagnostic and gpu-burn do not load a MIG-partitioned GPU; disable MIG (nvidia-smi -mig 0) to certify it",
+            m.devices
+        ));
+    }
     let Some(index) = b.index else {
         return Verdict::error(format!("nvidia-smi gives no index for {addr}"));
     };
@@ -877,7 +887,11 @@ pub fn load_with(
                     .filter(|r| r.failed())
                     .map(|r| format!("{}: {} {}", r.test, r.status, r.messages.join(" ")))
                     .collect();
-                let passed = ours.iter().filter(|r| r.passed()).count();
+                // Passes that name this GPU: machine-wide deployment checks alone are no load.
+                let passed = ours
+                    .iter()
+                    .filter(|r| r.passed() && r.gpus.contains(&index))
+                    .count();
                 ctx.measure("dcgm_tests_passed", passed as f64, "");
                 ctx.measure("dcgm_level", level as f64, "");
                 for r in &ours {

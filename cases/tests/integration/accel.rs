@@ -17,8 +17,9 @@ fn server() -> PathBuf {
     handmade("gpu-server")
 }
 
+/// hwdb/inventory/tests/tool-outputs/REL: recorded and documented tool outputs.
 fn accel_fixture(rel: &str) -> PathBuf {
-    handmade("accel").join(rel)
+    handmade("../tool-outputs").join(rel)
 }
 
 fn by_id<'a>(all: &'a [(String, crate::common::Ran)], id: &str) -> &'a crate::common::Ran {
@@ -242,14 +243,24 @@ fn cat(rel: &str) -> String {
     format!("cat '{}'", accel_fixture(rel).display())
 }
 
-/// Run the load on 18:00.0 with the fake tools in `dir` and the profile `settings`.
+/// Run the load on 19:00.0 with the fake tools in `dir` and the profile `settings`.
 fn load(dir: &Path, dcgmi: bool, burn: bool, settings: &[(&str, &str)]) -> crate::common::Ran {
+    load_on("0000:19:00.0", dir, dcgmi, burn, settings)
+}
+
+fn load_on(
+    addr: &str,
+    dir: &Path,
+    dcgmi: bool,
+    burn: bool,
+    settings: &[(&str, &str)],
+) -> crate::common::Ran {
     let inv = probe(&server());
     let mut options = RunOptions::default();
     for (k, v) in settings {
         options.settings.insert(k.to_string(), v.to_string());
     }
-    let target = Target::item("0000:18:00.0", None);
+    let target = Target::item(addr, None);
     let log = crate::common::Log::default();
     let mut ctx = Context::new(
         &inv,
@@ -265,7 +276,7 @@ fn load(dir: &Path, dcgmi: bool, burn: bool, settings: &[(&str, &str)]) -> crate
     };
     let v = cases::accel::load_with(
         &mut ctx,
-        "0000:18:00.0",
+        addr,
         &tools,
         (
             dcgmi.then(|| dir.join("dcgmi")),
@@ -278,8 +289,15 @@ fn load(dir: &Path, dcgmi: bool, burn: bool, settings: &[(&str, &str)]) -> crate
     }
 }
 
+/// nvidia-smi printing the A100 pair with 19:00.0's link back at gen 4 (as under load).
 fn smi() -> (&'static str, String) {
-    ("nvidia-smi", cat("nvidia-smi/a100x2-535.129.03.xml"))
+    (
+        "nvidia-smi",
+        format!(
+            "sed -e 's|<current_link_gen>1<|<current_link_gen>4<|' -e 's|<device_current_link_gen>1<|<device_current_link_gen>4<|' '{}'",
+            accel_fixture("nvidia-smi/a100x2-535.129.03.xml").display()
+        ),
+    )
 }
 
 #[test]
@@ -295,9 +313,16 @@ fn dcgm_diag_passes_on_its_results_and_records_the_figures() {
     );
     assert_eq!(r.measurement("gflops"), Some(17282.46));
     assert_eq!(r.measurement("memory_bandwidth"), Some(1624.33));
-    assert_eq!(r.measurement("peak_temperature"), Some(34.0));
-    assert_eq!(r.measurement("peak_power"), Some(61.0));
+    assert_eq!(r.measurement("peak_temperature"), Some(29.0));
+    assert_eq!(r.measurement("peak_power"), Some(52.0));
     assert_eq!(r.measurement("thermal_throttle_samples"), Some(0.0));
+    // 18:00.0 is in MIG mode: neither tool loads it, and the skip says so.
+    let r = load_on("0000:18:00.0", d.path(), true, false, &[]);
+    assert!(
+        r.reason().contains("MIG mode (2 MIG devices)"),
+        "{}",
+        r.reason()
+    );
     // The same run below the profile's figure fails.
     let r = load(d.path(), true, false, &[("accel_min_gflops", "20000")]);
     assert!(
@@ -313,6 +338,17 @@ fn dcgm_is_not_trusted_for_its_exit_status_alone() {
     let d = fakes(&[smi(), ("dcgmi", cat("dcgmi/diag-r2-fail.json"))]);
     let r = load(d.path(), true, false, &[]);
     assert!(r.reason().contains("GPU Memory: Fail"), "{}", r.reason());
+    // Results about another GPU only: nothing passed for this one.
+    let other = fs::read_to_string(accel_fixture("dcgmi/diag-r2-pass.json"))
+        .expect("read")
+        .replace("\"gpu_id\": \"1\"", "\"gpu_id\": \"0\"");
+    let d = fakes(&[smi(), ("dcgmi", format!("cat <<'EOF'\n{other}\nEOF"))]);
+    let r = load(d.path(), true, false, &[]);
+    assert!(
+        r.reason().contains("no passing test for GPU 1"),
+        "{}",
+        r.reason()
+    );
     // Every result Pass, exit 226.
     let d = fakes(&[
         smi(),
@@ -388,22 +424,28 @@ fn gpu_burn_needs_figures_and_no_errors_not_just_ok() {
 
 #[test]
 fn the_load_reports_throttling_heat_and_new_ecc_errors() {
-    // nvidia-smi answers with the H100 output's state for 18:00.0: hot, thermal slowdown,
-    // uncorrectable errors that were not there before the load.
+    // nvidia-smi answers, once the load runs, with 19:00.0 hot, in thermal slowdown, and with
+    // an uncorrectable error that was not there before the load.
     let before =
         fs::read_to_string(accel_fixture("nvidia-smi/a100x2-535.129.03.xml")).expect("read");
-    let hot = before
-        .replacen("<gpu_temp>34 C</gpu_temp>", "<gpu_temp>93 C</gpu_temp>", 1)
-        .replacen(
-            "<clocks_event_reason_hw_thermal_slowdown>Not Active",
-            "<clocks_event_reason_hw_thermal_slowdown>Active",
-            1,
-        )
-        .replacen(
-            "<dram_uncorrectable>0</dram_uncorrectable>",
-            "<dram_uncorrectable>1</dram_uncorrectable>",
-            1,
-        );
+    // 19:00.0 is the second GPU of the document: change its half only.
+    let at = before
+        .find("<gpu id=\"00000000:19:00.0\">")
+        .expect("19:00.0");
+    let hot = before[..at].to_string()
+        + &before[at..]
+            .replacen("<gpu_temp>29 C</gpu_temp>", "<gpu_temp>93 C</gpu_temp>", 1)
+            .replacen(
+                "<clocks_event_reason_hw_thermal_slowdown>Not Active",
+                "<clocks_event_reason_hw_thermal_slowdown>Active",
+                1,
+            )
+            .replacen(
+                "<dram_uncorrectable>0</dram_uncorrectable>",
+                "<dram_uncorrectable>1</dram_uncorrectable>",
+                1,
+            );
+    assert_ne!(hot, before);
     let d = tempdir();
     fs::write(d.path().join("before.xml"), &before).expect("write");
     fs::write(d.path().join("hot.xml"), &hot).expect("write");
@@ -420,6 +462,8 @@ fn the_load_reports_throttling_heat_and_new_ecc_errors() {
     let why = r.reason();
     assert!(why.contains("peak temperature 93 °C above 90"), "{why}");
     assert!(why.contains("1 new uncorrectable ECC error"), "{why}");
+    // Its link stayed at gen 1 under load: not the idle power saving the link case allows.
+    assert!(why.contains("PCIe link at gen 1 of 4 under load"), "{why}");
     assert!(r.measurement("thermal_throttle_samples").unwrap_or(0.0) >= 1.0);
     assert!(r.log.contains("thermal throttling in"), "{}", r.log);
     // Throttling alone fails only when the profile says so.

@@ -1,5 +1,5 @@
 //! Accelerators: the vendor tools' parsers on recorded and documented outputs
-//! (tests/fixtures/accel, whose README says where each comes from), on truncated, garbage
+//! (tests/tool-outputs, whose README says where each comes from), on truncated, garbage
 //! and empty input; the probe of the hand-made tree gpu-server (tests/fixtures/make_gpu_server.py)
 //! joining PCI with the recorded nvidia-smi output; the live seam with fake tools that are
 //! real processes (print an output, hang, print garbage, fail after printing); a snapshot.
@@ -14,8 +14,13 @@ use inventory::{ProbeOptions, Sysroot};
 
 use crate::common::{own_fixtures, tempdir};
 
+/// tests/tool-outputs/REL (beside the trees, not among them: it is no sysroot).
+fn output_path(rel: &str) -> PathBuf {
+    own_fixtures().join("../tool-outputs").join(rel)
+}
+
 fn fixture(rel: &str) -> String {
-    fs::read_to_string(own_fixtures().join("accel").join(rel)).expect("fixture")
+    fs::read_to_string(output_path(rel)).expect("fixture")
 }
 
 fn parse(tool: Tool, rel: &str) -> accel::Parsed {
@@ -382,7 +387,7 @@ fn live(dir: &Path, timeout: Duration) -> LiveTools {
 fn the_live_seam_runs_real_processes_and_trusts_only_what_they_print_in_time() {
     let sys = Sysroot::new(gpu_server());
     let pci = inventory::pci::probe(&sys, None);
-    let xml = own_fixtures().join("accel/nvidia-smi/a100x2-535.129.03.xml");
+    let xml = output_path("nvidia-smi/a100x2-535.129.03.xml");
     let cases = [
         (
             "prints",
@@ -469,7 +474,7 @@ fn amd_prefers_amd_smi_then_rocm_smi_and_lists_what_pci_lacks() {
             ..Default::default()
         });
     }
-    let rocm = own_fixtures().join("accel/rocm-smi/mi250x2-showallinfo.json");
+    let rocm = output_path("rocm-smi/mi250x2-showallinfo.json");
     let d = fake_tools(&[("rocm-smi", format!("cat '{}'", rocm.display()))]);
     let got = accel::probe(&pci, &live(d.path(), Duration::from_secs(5)));
     assert_eq!(got.tools[0].tool, "rocm-smi");
@@ -478,7 +483,7 @@ fn amd_prefers_amd_smi_then_rocm_smi_and_lists_what_pci_lacks() {
     assert!(got.accelerators.iter().all(|a| a.details.is_some()));
 
     // amd-smi, when installed, answers first; its MI300X is on no PCI function here.
-    let amd = own_fixtures().join("accel/amd-smi/mi300x-static.json");
+    let amd = output_path("amd-smi/mi300x-static.json");
     let d = fake_tools(&[
         ("rocm-smi", format!("cat '{}'", rocm.display())),
         ("amd-smi", format!("cat '{}'", amd.display())),
