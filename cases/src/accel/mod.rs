@@ -841,8 +841,15 @@ pub fn load_with(
         }
     };
     ctx.log(format!("running {} {}", prog.display(), args.join(" ")));
+    // DCGM's levels take from seconds (1) to hours (4): the case's own limit (4 h, or the
+    // profile's) is the bound; gpu-burn runs its length, and 10 minutes more is a hang.
+    let tool_limit = if name == "dcgmi" {
+        4 * 3600 - 60
+    } else {
+        seconds.saturating_add(600)
+    };
     let limits = Limits {
-        timeout: Duration::from_secs(seconds.saturating_mul(4).max(3600)),
+        timeout: Duration::from_secs(tool_limit),
         max_stdout: 16 << 20,
         ..Limits::default()
     };
