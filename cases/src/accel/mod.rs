@@ -614,6 +614,8 @@ pub fn kernel_errors<'r>(a: &Accelerator, records: &'r [kmsg::Record]) -> Vec<&'
                 Some(Vendor::Amd) | Some(Vendor::Hygon) => {
                     let ours = t.contains(&addr);
                     let driver = t.contains("amdgpu") || t.contains("hydcu") || t.contains("hycu");
+                    // Not "RAS" or "ECC" alone: amdgpu says "ECC is active" and "RAS INFO: ras
+                    // initialized successfully" on every healthy boot.
                     let bad = [
                         "fault",
                         "timeout",
@@ -621,9 +623,8 @@ pub fn kernel_errors<'r>(a: &Accelerator, records: &'r [kmsg::Record]) -> Vec<&'
                         "gpu reset",
                         "hang",
                         "uncorrectable",
-                        "ras ",
+                        "poison",
                         "*error*",
-                        "ecc",
                     ]
                     .iter()
                     .any(|w| t.contains(w));

@@ -506,3 +506,39 @@ fn the_load_is_not_planned_without_a_load_tool_and_says_why() {
     );
     assert!(r.reason().contains("live system only"), "{}", r.reason());
 }
+
+#[test]
+fn amdgpu_and_ascend_log_lines_healthy_and_not() {
+    use cases::kmsg::parse_dmesg;
+    use inventory::accel::{Accelerator, Vendor};
+    let amd = Accelerator {
+        address: "0000:c1:00.0".into(),
+        vendor: Some(Vendor::Amd),
+        ..Accelerator::default()
+    };
+    let healthy = parse_dmesg(
+        "[    9.100000] amdgpu 0000:c1:00.0: amdgpu: ECC is active.\n\
+         [    9.200000] amdgpu 0000:c1:00.0: amdgpu: RAS INFO: ras initialized successfully, hardware ability[7fff] ras_mask[7fff]\n\
+         [    9.300000] [drm] Initialized amdgpu 3.54.0 20150101 for 0000:c1:00.0 on minor 1\n\
+         [   10.000000] amdgpu 0000:c6:00.0: amdgpu: [gfxhub0] no-retry page fault\n",
+    );
+    assert!(
+        cases::accel::kernel_errors(&amd, &healthy).is_empty(),
+        "{healthy:?}"
+    );
+    let bad = parse_dmesg(
+        "[  100.000000] amdgpu 0000:c1:00.0: amdgpu: [gfxhub0] no-retry page fault (src_id:0 ring:24 vmid:8)\n\
+         [  101.000000] [drm:amdgpu_job_timedout [amdgpu]] *ERROR* ring gfx_0.0.0 timeout, signaled seq=1, emitted seq=2\n",
+    );
+    assert_eq!(cases::accel::kernel_errors(&amd, &bad).len(), 2);
+    let npu = Accelerator {
+        address: "0000:c1:00.0".into(),
+        vendor: Some(Vendor::Huawei),
+        ..Accelerator::default()
+    };
+    let logs = parse_dmesg(
+        "[    8.000000] [ascend] [devdrv] [INFO] device 0 startup success\n\
+         [  200.000000] [ascend] [ERROR] [devdrv] [devdrv_heart_beat_timer 1022] device 0 heartbeat lost\n",
+    );
+    assert_eq!(cases::accel::kernel_errors(&npu, &logs).len(), 1);
+}
