@@ -530,3 +530,41 @@ fn a_snapshot_keeps_the_tool_output_redacted_and_probes_the_same() {
     assert_eq!(a.accelerators, b.accelerators);
     assert_eq!(a.accelerator_tools, b.accelerator_tools);
 }
+
+#[test]
+fn recorded_outputs_lose_their_identifiers_in_a_snapshot() {
+    let r = |rel: &str, file: &str| {
+        String::from_utf8(accel::redact_output(
+            file,
+            fixture(rel).as_bytes(),
+            "REDACTED",
+        ))
+        .expect("utf8")
+    };
+    let xml = r("nvidia-smi/v100s-460.73.01.xml", "nvidia-smi-q-x.xml");
+    assert!(
+        !xml.contains("1562920006088") && !xml.contains("GPU-76098dc1"),
+        "{xml}"
+    );
+    assert!(
+        Tool::NvidiaSmi.parse(&xml).is_ok(),
+        "still nvidia-smi's document"
+    );
+    let json = r(
+        "rocm-smi/mi250x2-showallinfo.json",
+        "rocm-smi-showallinfo.json",
+    );
+    assert!(
+        !json.contains("PCB052715-0071") && !json.contains("0x5f3c1a2b3d4e5f60"),
+        "{json}"
+    );
+    assert_eq!(Tool::RocmSmi.parse(&json).expect("parses").devices.len(), 2);
+    let json = r("amd-smi/mi300x-static.json", "amd-smi-static.json");
+    assert!(
+        !json.contains("PCB046982-0088") && !json.contains("0x7A3C5E6F8B9D0A12"),
+        "{json}"
+    );
+    // npu-smi info's table holds no identifier: kept as it is.
+    let t = r("npu-smi/910b3x2-info.txt", "npu-smi-info.txt");
+    assert_eq!(t, fixture("npu-smi/910b3x2-info.txt"));
+}
