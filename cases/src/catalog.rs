@@ -1,9 +1,9 @@
 //! The catalog: every built-in case, in the order plans list them.
 
 use crate::case::Case;
-use crate::{cpu, memory, network, pci, storage, stress, system, traffic};
+use crate::{accel, cpu, memory, network, pci, storage, stress, system, traffic};
 
-/// Every built-in case, in catalog order (system, cpu, memory, pci, storage, network).
+/// Every built-in case, in catalog order (system, cpu, memory, pci, storage, network, accel).
 pub fn catalog() -> Vec<Box<dyn Case>> {
     let mut all = Vec::new();
     all.extend(system::cases());
@@ -14,6 +14,7 @@ pub fn catalog() -> Vec<Box<dyn Case>> {
     all.extend(network::cases());
     // Traffic against the peer after the local network checks.
     all.extend(traffic::cases());
+    all.extend(accel::cases());
     // Stress last: the driver cases say quickly what is wrong before hours of load.
     all.extend(stress::stress_cases());
     all

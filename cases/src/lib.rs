@@ -13,7 +13,7 @@
 //! `tools`) and skip with the reason when run elsewhere.
 //!
 //! The [`catalog`] holds one module per component — [`system`], [`cpu`], [`memory`], [`pci`],
-//! [`storage`], [`network`] — each documenting what its cases judge and why. A case whose
+//! [`storage`], [`network`], [`accel`] — each documenting what its cases judge and why. A case whose
 //! targets depend on the profile (`network::mtu_roundtrip` and `mtu_interfaces`) selects them
 //! in [`Case::select_with`]; a planner that knows the run's options calls that.
 
@@ -23,6 +23,7 @@ pub use documents::plan::{Component, RunOptions};
 pub use documents::status::Status;
 pub use inventory::Inventory;
 
+pub mod accel;
 mod case;
 mod catalog;
 pub mod cpu;

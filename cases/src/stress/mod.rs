@@ -35,7 +35,7 @@ pub mod counters;
 pub mod cpu;
 pub mod kernels;
 pub mod memory;
-mod settings;
+pub(crate) mod settings;
 pub mod storage;
 mod sys;
 #[cfg(test)]

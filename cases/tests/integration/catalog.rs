@@ -41,7 +41,7 @@ fn names_are_unique_and_component_qualified() {
         assert_eq!(&back, i);
         assert!(cases::find(&i.name).is_some());
     }
-    // Catalog order: system, cpu, memory, pci, storage, network, then the stress cases.
+    // Catalog order: system, cpu, memory, pci, storage, network, accel, then the stress cases.
     let order: Vec<&str> = cat
         .iter()
         .filter(|c| !c.info().name.ends_with("::stress"))
@@ -55,9 +55,11 @@ fn names_are_unique_and_component_qualified() {
     assert_eq!(stress, ["cpu::stress", "memory::stress", "storage::stress"]);
     let mut sorted = order.clone();
     sorted.sort_by_key(|c| {
-        ["system", "cpu", "memory", "pci", "storage", "network"]
-            .iter()
-            .position(|x| x == c)
+        [
+            "system", "cpu", "memory", "pci", "storage", "network", "accel",
+        ]
+        .iter()
+        .position(|x| x == c)
     });
     assert_eq!(order, sorted);
     for expected in [

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{cpu, dmi, host, memory, network, pci, storage};
+use crate::{accel, cpu, dmi, host, memory, network, pci, storage};
 use hwsys::sysroot::Warning;
 
 /// The schema name and version of the inventory document.
@@ -75,6 +75,12 @@ pub struct Inventory {
     pub nvme: Vec<storage::NvmeController>,
     /// Network interfaces.
     pub network: Vec<network::NetInterface>,
+    /// GPUs, DCUs and NPUs (PCI classes 03xx, 12xx, 0b40) with their vendor tool's details.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accelerators: Vec<accel::Accelerator>,
+    /// The vendor tools the probe asked about them, and how that went.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accelerator_tools: Vec<accel::ToolRun>,
     /// One entry per file that could not be read or understood.
     pub warnings: Vec<Warning>,
 }
@@ -146,5 +152,6 @@ impl Inventory {
             redact(&mut n.mac);
             redact(&mut n.permanent_mac);
         }
+        accel::redact(&mut self.accelerators, REDACTED);
     }
 }

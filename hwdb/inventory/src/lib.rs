@@ -14,6 +14,7 @@
 //! println!("{} CPUs", inv.cpu.cpus.unwrap_or(0));
 //! ```
 
+pub mod accel;
 pub mod cpu;
 pub mod dmi;
 pub mod host;

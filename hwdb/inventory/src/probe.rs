@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::inventory::{Inventory, ProbeError, ProbeOptions, ProbedBy, SCHEMA};
-use crate::{cpu, dmi, host, memory, network, pci, storage};
+use crate::{accel, cpu, dmi, host, memory, network, pci, storage};
 use hwsys::sysroot::Sysroot;
 
 /// Probe the machine described by `opts`.
@@ -37,6 +37,23 @@ fn check_tree(root: &Path) -> Result<(), ProbeError> {
 
 /// Probe through an existing reader (a recording one, for snapshots).
 pub fn probe_sysroot(sys: &Sysroot, opts: &ProbeOptions) -> Inventory {
+    probe_parts(sys, opts).0
+}
+
+/// The vendor tools of the machine `sys` reads: run live, or their recorded outputs.
+fn tool_source(sys: &Sysroot) -> Box<dyn accel::ToolSource + '_> {
+    if sys.is_live() {
+        Box::new(accel::LiveTools::default())
+    } else {
+        Box::new(accel::RecordedTools(sys))
+    }
+}
+
+/// The inventory and the raw outputs of the accelerator tools that answered (for snapshots).
+pub(crate) fn probe_parts(
+    sys: &Sysroot,
+    opts: &ProbeOptions,
+) -> (Inventory, Vec<(String, Vec<u8>)>) {
     let host = host::probe(sys);
     let dmi = dmi::probe(sys);
     let cpu = cpu::probe(sys, host.arch.as_deref());
@@ -44,6 +61,7 @@ pub fn probe_sysroot(sys: &Sysroot, opts: &ProbeOptions) -> Inventory {
     let pci = pci::probe(sys, host.kernel.as_deref());
     let (storage, nvme) = storage::probe(sys, opts.all);
     let network = network::probe(sys);
+    let accel = accel::probe(&pci, tool_source(sys).as_ref());
     let mut inv = Inventory {
         schema: SCHEMA.to_string(),
         probed_by: ProbedBy {
@@ -61,6 +79,8 @@ pub fn probe_sysroot(sys: &Sysroot, opts: &ProbeOptions) -> Inventory {
         storage,
         nvme,
         network,
+        accelerators: accel.accelerators,
+        accelerator_tools: accel.tools,
         warnings: Vec::new(),
     };
     #[cfg(feature = "udev")]
@@ -71,5 +91,5 @@ pub fn probe_sysroot(sys: &Sysroot, opts: &ProbeOptions) -> Inventory {
     if !opts.show_identifiers {
         inv.redact();
     }
-    inv
+    (inv, accel.outputs)
 }

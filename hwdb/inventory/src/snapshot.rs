@@ -16,7 +16,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::inventory::{ProbeError, ProbeOptions, REDACTED};
-use crate::probe::probe_sysroot;
+use crate::probe::probe_parts;
 use crate::{dmi, smbios};
 use hwsys::sysroot::{Recorded, Sysroot};
 
@@ -81,9 +81,23 @@ pub fn write(opts: &ProbeOptions, out: impl Write) -> Result<Manifest, SnapshotE
         udev: false,
         ..opts.clone()
     };
-    let inv = probe_sysroot(&sys, &rec_opts);
+    let (inv, outputs) = probe_parts(&sys, &rec_opts);
     let recorded = sys.recorded();
-    let entries = entries(sys.root(), &recorded, !opts.show_identifiers);
+    let mut entries = entries(sys.root(), &recorded, !opts.show_identifiers);
+    // The vendor tools' outputs (run live, or read from the tree), where a probe of the
+    // snapshot reads them.
+    for (file, bytes) in outputs {
+        let b = if opts.show_identifiers {
+            bytes
+        } else {
+            crate::accel::redact_output(&file, &bytes, REDACTED)
+        };
+        let dir = PathBuf::from(crate::accel::TOOLS_DIR);
+        for d in dir.ancestors().filter(|d| !d.as_os_str().is_empty()) {
+            entries.entry(d.to_path_buf()).or_insert(Entry::Dir);
+        }
+        entries.insert(dir.join(file), Entry::File(b));
+    }
     let created_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -128,6 +128,7 @@ pub fn render(inv: &Inventory) -> String {
     pci(&mut o, inv);
     storage(&mut o, inv);
     network(&mut o, inv);
+    accelerators(&mut o, inv);
     o.push('\n');
     if inv.warnings.is_empty() {
         kv(&mut o, "Warnings", "none");
@@ -411,6 +412,52 @@ fn network(o: &mut String, inv: &Inventory) {
         ]);
     }
     table(o, &rows);
+}
+
+/// Only when there are any: most servers' one is the BMC's VGA.
+fn accelerators(o: &mut String, inv: &Inventory) {
+    if inv.accelerators.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\nAccelerators ({}):",
+        count(inv.accelerators.len(), "device")
+    );
+    let mut rows = vec![vec![
+        "PCI".to_string(),
+        "DEVICE".into(),
+        "DRIVER".into(),
+        "VERSION".into(),
+        "MEMORY".into(),
+        "ECC".into(),
+    ]];
+    for a in &inv.accelerators {
+        let d = a.details.clone().unwrap_or_default();
+        rows.push(vec![
+            a.address.clone(),
+            d.product_name.clone().unwrap_or_else(|| a.label.clone()),
+            or_dash(a.driver.clone()),
+            or_dash(d.driver_version.clone()),
+            or_dash(d.memory_total_mib.map(|m| format!("{m} MiB"))),
+            or_dash(d.ecc_mode.clone()),
+        ]);
+    }
+    table(o, &rows);
+    for t in &inv.accelerator_tools {
+        let status = match t.status {
+            crate::accel::ToolStatus::Used => "used".to_string(),
+            crate::accel::ToolStatus::Missing => format!(
+                "missing ({}); it would add: {}",
+                t.detail.as_deref().unwrap_or(""),
+                t.would_add.as_deref().unwrap_or("")
+            ),
+            crate::accel::ToolStatus::Failed => {
+                format!("failed: {}", t.detail.as_deref().unwrap_or(""))
+            }
+        };
+        let _ = writeln!(o, "  {} ({}): {status}", t.command, t.source);
+    }
 }
 
 #[cfg(test)]

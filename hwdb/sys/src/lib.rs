@@ -14,10 +14,13 @@
 //! - [`hash`]: FNV-1a for stable short names, SHA-256 in hex;
 //! - [`time`]: RFC 3339 in UTC, civil dates, durations for people;
 //! - [`text`]: terminal-safe text (control characters escaped or removed) and log tails;
+//! - [`cmd`]: running a vendor tool with a time limit (its whole process group killed) and a
+//!   cap on its output;
 //! - [`env`]: taking a secret out of the process environment, `/proc/PID/environ` included.
 //!
 //! This crate knows nothing of hwcert's documents, cases or reports.
 
+pub mod cmd;
 pub mod env;
 pub mod fs;
 pub mod glob;

@@ -196,6 +196,9 @@ pub enum Component {
     Pci,
     Storage,
     Network,
+    /// GPUs, DCUs and NPUs (`accel::*`).
+    #[serde(rename = "accel")]
+    Accelerator,
     /// Vendor command cases from a profile.
     Vendor,
 }
@@ -209,6 +212,7 @@ impl Component {
             Component::Pci => "pci",
             Component::Storage => "storage",
             Component::Network => "network",
+            Component::Accelerator => "accel",
             Component::Vendor => "vendor",
         }
     }

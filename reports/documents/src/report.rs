@@ -399,8 +399,8 @@ pub(crate) fn assemble(run: &RunDir, logs: &BTreeSet<String>) -> Assembled {
 
 /// Catalog order of the components; unknown ones after, by name.
 fn component_rank(c: &str) -> (usize, String) {
-    const ORDER: [&str; 7] = [
-        "system", "cpu", "memory", "pci", "storage", "network", "vendor",
+    const ORDER: [&str; 8] = [
+        "system", "cpu", "memory", "pci", "storage", "network", "accel", "vendor",
     ];
     (
         ORDER.iter().position(|o| *o == c).unwrap_or(ORDER.len()),

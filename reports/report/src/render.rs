@@ -296,6 +296,8 @@ struct View<'a> {
     measured: Vec<MeasuredView<'a>>,
     results: Vec<ResultRow<'a>>,
     inventory: Vec<Table>,
+    /// The accelerators and their vendor tools (issue 19's block of the page).
+    accelerators: Vec<Table>,
     warnings: &'a [String],
     schema: &'a str,
     tool: &'a documents::report::Tool,
@@ -525,6 +527,122 @@ fn size(b: Option<u64>) -> String {
 
 fn s(o: &Option<String>) -> String {
     o.clone().unwrap_or_default()
+}
+
+/// The accelerators (one row each, PCI joined with the vendor tool) and the tools asked.
+fn accelerator_tables(inv: &inventory::Inventory) -> Vec<Table> {
+    if inv.accelerators.is_empty() {
+        return Vec::new();
+    }
+    let rows = inv
+        .accelerators
+        .iter()
+        .map(|a| {
+            let d = a.details.clone().unwrap_or_default();
+            let link = d
+                .link
+                .as_ref()
+                .map(|l| {
+                    let n = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_else(|| "?".into());
+                    format!(
+                        "gen {} of {}, x{} of x{}",
+                        n(l.current_gen),
+                        n(l.max_gen),
+                        n(l.current_width),
+                        n(l.max_width)
+                    )
+                })
+                .unwrap_or_default();
+            let ecc = match (&d.ecc_mode, &d.ecc) {
+                (Some(m), Some(e)) => format!(
+                    "{m}; uncorrectable {}",
+                    e.volatile_uncorrected
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| "?".into())
+                ),
+                (Some(m), None) => m.clone(),
+                _ => String::new(),
+            };
+            let mut extra = Vec::new();
+            if let Some(m) = &d.mig {
+                extra.push(format!("MIG {} ({} devices)", s(&m.current), m.devices));
+            }
+            if let Some(f) = &d.fabric {
+                extra.push(format!("fabric {f}"));
+            }
+            if let Some(h) = &d.health {
+                extra.push(format!("health {h}"));
+            }
+            if let Some(p) = d.power_limit_w {
+                extra.push(format!("power limit {p} W"));
+            }
+            vec![
+                a.address.clone(),
+                d.product_name.clone().unwrap_or_else(|| a.label.clone()),
+                a.vendor.map(|v| v.as_str().to_string()).unwrap_or_default(),
+                s(&a.driver),
+                opt(&[
+                    d.driver_version.as_deref(),
+                    d.stack_version.as_deref(),
+                    d.vbios_version.as_deref().map(|_| "VBIOS"),
+                    d.vbios_version.as_deref(),
+                ]),
+                d.memory_total_mib
+                    .map(|m| format!("{m} MiB"))
+                    .unwrap_or_default(),
+                link,
+                ecc,
+                extra.join(", "),
+            ]
+        })
+        .collect();
+    let mut out = vec![Table {
+        title: "Accelerators".into(),
+        head: vec![
+            "Address",
+            "Device",
+            "Vendor",
+            "Driver",
+            "Versions",
+            "Memory",
+            "PCIe link",
+            "ECC",
+            "Other",
+        ],
+        rows,
+    }];
+    if !inv.accelerator_tools.is_empty() {
+        out.push(Table {
+            title: "Accelerator tools".into(),
+            head: vec!["Tool", "Status", "Source", "Devices", "Note"],
+            rows: inv
+                .accelerator_tools
+                .iter()
+                .map(|t| {
+                    let status = match t.status {
+                        inventory::accel::ToolStatus::Used => "used",
+                        inventory::accel::ToolStatus::Missing => "missing",
+                        inventory::accel::ToolStatus::Failed => "failed",
+                    };
+                    let mut note = s(&t.detail);
+                    if let Some(w) = &t.would_add {
+                        note = format!("{note}; would add: {w}");
+                    }
+                    if !t.unmatched.is_empty() {
+                        note = format!("{note}; not on PCI: {}", t.unmatched.join(", "));
+                    }
+                    vec![
+                        t.command.clone(),
+                        status.to_string(),
+                        t.source.clone(),
+                        t.devices.map(|n| n.to_string()).unwrap_or_default(),
+                        note.trim_start_matches("; ").to_string(),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    out
 }
 
 fn inventory_tables(inv: &inventory::Inventory) -> Vec<Table> {
@@ -943,6 +1061,7 @@ fn view<'a>(
         measured,
         results: r.results.iter().map(result_row).collect(),
         inventory: inv.as_ref().map(inventory_tables).unwrap_or_default(),
+        accelerators: inv.as_ref().map(accelerator_tables).unwrap_or_default(),
         warnings: &r.warnings,
         schema: &r.schema,
         tool: &r.tool,

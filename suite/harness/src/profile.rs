@@ -102,6 +102,14 @@
 //!   their defaults are listed in `profile/network.rs`; they become the settings `network.*`
 //!   (a `[settings]` key may not begin with `network.`). Without a peer the traffic cases are
 //!   not planned and `plan --explain` says how to configure one.
+//! * **Accelerator settings** (`[settings]`, read by `accel::load`; see `cases::accel`):
+//!   `accel_dcgm_level` (DCGM diagnostic level 1–4: `quick` 1, `standard` 2, `full` 3),
+//!   `accel_load_seconds` (gpu-burn's length where DCGM is absent; default the stress
+//!   duration; `full` 1800), and thresholds that are unset unless a profile sets them:
+//!   `accel_min_gflops`, `accel_min_mem_bandwidth_gbps` (DCGM level 3 or 4 measures it),
+//!   `accel_max_temp_c`, `accel_max_power_w` (default: 5 % above the GPU's power limit) and
+//!   `accel_throttle_fails` (thermal throttling during the load fails it; default false,
+//!   reported and recorded).
 //!
 //! Every error in a profile is one line naming the file, the line and the key:
 //! `acme.toml:7: case[0].timeout: "30x" is not a duration (write 30s, 5m, 1h30m or plain seconds)`.

@@ -1,5 +1,6 @@
 //! The integration tests of this crate, in one binary (one link instead of one per file).
 
+mod accel;
 mod common;
 mod corruption;
 mod empty_files;

@@ -869,3 +869,43 @@ fn unplanned_journal_lines_are_shown_but_not_counted() {
     let v = read_json(&out.join("report.json"));
     assert_eq!(v["counts"]["total"].as_u64(), Some(planned as u64));
 }
+
+#[test]
+fn accelerators_are_shown_with_their_tool() {
+    let root = testing::rundir::fixture("gpu-server");
+    let inv = testing::rundir::probe(&root);
+    let plan = testing::rundir::plan(&inv, &root);
+    let mut b = RunBuilder::new(&inv, plan);
+    const EVIL: &str = "<b>x</b>";
+    b.inventory["accelerators"][1]["details"]["product_name"] = json!(EVIL);
+    b.pass_the_rest();
+    let (_t, out, r) = make(&b);
+    assert!(r
+        .results
+        .iter()
+        .any(|x| x.name == "accel::ecc_clean::0000:18:00.0" && x.component == "accel"));
+    let html = fs::read_to_string(out.join("report.html")).expect("html");
+    let block = &html[html
+        .find("<h2 id=\"accelerators\">")
+        .expect("accelerator block")..];
+    assert!(block.contains("0000:19:00.0") && block.contains("NVIDIA A100-SXM4-80GB"));
+    assert!(block.contains("535.129.03") && block.contains("CUDA 12.2"));
+    assert!(block.contains("gen 1 of 4, x16 of x16"), "{block}");
+    assert!(block.contains("MIG Enabled (2 devices)"));
+    assert!(block.contains("nvidia-smi -q -x") && block.contains("recorded"));
+    assert!(!html.contains(EVIL), "raw markup from the inventory");
+    let md = fs::read_to_string(out.join("report.md")).expect("md");
+    assert!(
+        md.contains("### Accelerators") && md.contains("0000:18:00.0"),
+        "{md}"
+    );
+    assert!(!md.contains(EVIL));
+    // A machine without accelerators has no block.
+    let (_t, out, _r) = make(&{
+        let mut b = RunBuilder::raid_sas();
+        b.pass_the_rest();
+        b
+    });
+    let html = fs::read_to_string(out.join("report.html")).expect("html");
+    assert!(!html.contains("id=\"accelerators\""));
+}

@@ -350,3 +350,42 @@ fn warnings_go_to_stderr() {
     );
     let _: Value = serde_json::from_slice(&o.stdout).expect("stdout stays JSON");
 }
+
+#[test]
+fn accelerators_are_planned_and_explain_says_why_the_load_is_not() {
+    let root = fixture("gpu-server");
+    // A PATH without dcgmi or gpu_burn: the load has no tool, and the plan says so.
+    let o = Command::cargo_bin("hwcert")
+        .expect("the hwcert binary")
+        .args(["plan", "--sysroot", s(&root), "--explain"])
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .expect("run hwcert");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    for i in [
+        "accel::driver_bound::0000:18:00.0",
+        "accel::ecc_clean::0000:19:00.0",
+        "accel::kernel_log_clean::0000:19:00.0",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(i)), "{i}:\n{text}");
+    }
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("accel::") && l.contains("0000:03:00.0")),
+        "the BMC VGA is no accelerator case's target:\n{text}"
+    );
+    let load = text
+        .lines()
+        .find(|l| l.starts_with("accel::load "))
+        .unwrap_or_else(|| panic!("accel::load not explained:\n{text}"));
+    assert!(load.contains("no DCGM (dcgmi) and no gpu_burn"), "{load}");
+    // On a machine without accelerators, every accel case is explained.
+    let text = ok(&["plan", "--sysroot", s(&fixture("raid-sas")), "--explain"]);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("accel::driver_bound ") && l.contains("no GPU, DCU or NPU")),
+        "{text}"
+    );
+}

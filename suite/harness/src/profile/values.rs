@@ -157,6 +157,7 @@ fn component_of(prefix: &str) -> Component {
         "pci" => Component::Pci,
         "storage" => Component::Storage,
         "network" => Component::Network,
+        "accel" => Component::Accelerator,
         _ => Component::Vendor,
     }
 }
