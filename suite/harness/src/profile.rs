@@ -30,6 +30,7 @@
 //!
 //! [settings]                             # free key/values for the cases (strings, numbers, booleans)
 //! iperf_server = "10.0.0.2"
+//! "reboot.cycles" = 3                     # hwcert's own keys are checked (see below)
 //!
 //! [timeouts]                             # time limits by case or instance name (globs)
 //! "storage::read_verify" = "2h"
@@ -85,6 +86,14 @@
 //!   `vendor::firmware_check::0000:3b:00.0`. The component is the name's first part when it is
 //!   one of hwcert's (`pci`, `storage`, …), else `vendor`.
 //!
+//! * **`[settings]`** keys of hwcert's own cases (`reboot.*`, `kdump.*`, `watchdog.*`,
+//!   `ipmi.*`) are checked when the profile loads (the registry in `profile/registry.rs`:
+//!   `reboot.cycles`, `reboot.cold`, `reboot.boot_timeout`, `reboot.system_running_timeout`,
+//!   `reboot.kmsg_level`, `reboot.kmsg_allow`, `kdump.enabled`, `kdump.path`,
+//!   `watchdog.disruptive`, `ipmi.host`, `ipmi.user`, `ipmi.password_file`); a password is
+//!   never accepted in a profile. A case that reboots, crashes or power-cycles the machine is
+//!   planned only when its key enables it and the command line says `--allow-reboot`.
+//!
 //! Every error in a profile is one line naming the file, the line and the key:
 //! `acme.toml:7: case[0].timeout: "30x" is not a duration (write 30s, 5m, 1h30m or plain seconds)`.
 
@@ -94,6 +103,7 @@ mod layer;
 mod location;
 mod model;
 mod pattern;
+mod registry;
 mod selector;
 mod values;
 

@@ -10,5 +10,6 @@ mod report_cli;
 mod run_cli;
 mod run_isolation;
 mod run_logcap;
+mod run_reboot;
 mod run_resume;
 mod support;

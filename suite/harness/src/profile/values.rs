@@ -283,6 +283,7 @@ pub(super) fn command_case(
             tools,
             min_memory_bytes: None,
             live: c.live.unwrap_or(false),
+            disruptive: None,
         },
         at: ctx.at(&p("name")),
     })
