@@ -1,7 +1,7 @@
 //! The catalog: every built-in case, in the order plans list them.
 
 use crate::case::Case;
-use crate::{cpu, memory, network, pci, reboot, storage, stress, system};
+use crate::{cpu, kdump, memory, network, pci, reboot, storage, stress, system};
 
 /// Every built-in case, in catalog order (system, cpu, memory, pci, storage, network).
 pub fn catalog() -> Vec<Box<dyn Case>> {
@@ -16,6 +16,7 @@ pub fn catalog() -> Vec<Box<dyn Case>> {
     all.extend(stress::stress_cases());
     // What takes the machine down comes after everything that does not.
     all.extend(reboot::cases());
+    all.extend(kdump::cases());
     all
 }
 

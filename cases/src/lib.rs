@@ -30,6 +30,7 @@ pub use inventory::Inventory;
 mod case;
 mod catalog;
 pub mod cpu;
+pub mod kdump;
 pub mod kmsg;
 pub mod machine;
 pub mod memory;
@@ -42,6 +43,7 @@ pub mod stress;
 pub mod system;
 pub mod tool;
 mod util;
+pub mod vmcore;
 
 pub use case::{instance_name, Case, CaseInfo, Context, Requirements, Selection, Target};
 pub use catalog::{catalog, find};

@@ -77,7 +77,11 @@ pub struct BootLimits {
     pub kmsg_allow: Vec<String>,
 }
 
-fn setting<T: std::str::FromStr>(ctx: &Context<'_>, key: &str, default: T) -> Result<T, Verdict> {
+pub(crate) fn setting<T: std::str::FromStr>(
+    ctx: &Context<'_>,
+    key: &str,
+    default: T,
+) -> Result<T, Verdict> {
     match ctx.options.settings.get(key) {
         None => Ok(default),
         Some(v) => v.trim().parse().map_err(|_| {
@@ -570,7 +574,7 @@ pub fn ask_for(
 
 /// The machine the case may act on: the injected one, or this one when the run reads it (as
 /// root).
-fn usable_machine(ctx: &Context<'_>) -> Result<std::sync::Arc<dyn Machine>, Verdict> {
+pub(crate) fn usable_machine(ctx: &Context<'_>) -> Result<std::sync::Arc<dyn Machine>, Verdict> {
     let m = ctx.machine();
     if m.is_live() {
         if !ctx.is_live() {
@@ -728,8 +732,8 @@ fn request(
     Ok(Verdict::Pass)
 }
 
-/// The verdict over every boot seen; the resume unit is removed.
-fn conclude(ctx: &mut Context<'_>, m: &dyn Machine, st: &CycleState, stopped: bool) -> Verdict {
+/// Remove the resume unit this run installed (a case that took the machine down is done).
+pub(crate) fn remove_unit(ctx: &mut Context<'_>, m: &dyn Machine) {
     if let Some(dir) = ctx.run_dir().map(Path::to_path_buf) {
         match resume_unit::uninstall(m, &dir) {
             Ok(true) => ctx.log("removed hwcert-resume.service"),
@@ -737,6 +741,11 @@ fn conclude(ctx: &mut Context<'_>, m: &dyn Machine, st: &CycleState, stopped: bo
             Err(e) => ctx.log(format!("WARNING: {e}")),
         }
     }
+}
+
+/// The verdict over every boot seen; the resume unit is removed.
+fn conclude(ctx: &mut Context<'_>, m: &dyn Machine, st: &CycleState, stopped: bool) -> Verdict {
+    remove_unit(ctx, m);
     let mut bad = Vec::new();
     for (i, b) in st.boots.iter().enumerate() {
         let n = i + 1;

@@ -48,7 +48,7 @@ fn names_are_unique_and_component_qualified() {
         .filter(|c| c.info().requirements.disruptive.is_some())
         .map(|c| c.info().name.as_str())
         .collect();
-    assert_eq!(disruptive, ["system::reboot_cycle"]);
+    assert_eq!(disruptive, ["system::reboot_cycle", "system::kdump_crash"]);
     let cat = &cat[..cat.len() - disruptive.len()];
     assert!(cat
         .iter()

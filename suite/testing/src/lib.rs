@@ -13,3 +13,4 @@ pub mod machine;
 pub mod rundir;
 pub mod selftest;
 pub mod synth;
+pub mod vmcore;

@@ -494,3 +494,185 @@ fn the_resume_unit_passes_systemd_analyze_verify() {
     .expect("unit");
     assert!(!verify(&unit).status.success());
 }
+
+const KDUMP: &str = "system::kdump_crash";
+
+/// A lab whose machine has a crash kernel loaded (or not) and kdump.conf's default target.
+fn kdump_lab(loaded: &str) -> Lab {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let machine = FakeMachine::create(
+        &tmp.path().join("machine"),
+        &testing::fixtures::fixture("aarch64-kunpeng"),
+    )
+    .expect("fake machine");
+    let root = machine.root();
+    std::fs::create_dir_all(root.join("sys/kernel")).expect("dir");
+    std::fs::write(root.join("sys/kernel/kexec_crash_loaded"), loaded).expect("loaded");
+    std::fs::create_dir_all(root.join("etc")).expect("etc");
+    std::fs::write(
+        root.join("etc/kdump.conf"),
+        "path /var/crash\ncore_collector makedumpfile -l --message-level 7 -d 31\n",
+    )
+    .expect("kdump.conf");
+    std::fs::create_dir_all(root.join("var/crash/127.0.0.1-2026-01-01-00:00:00")).expect("old");
+    let profile = tmp.path().join("kdump.toml");
+    std::fs::write(
+        &profile,
+        format!(
+            "name = \"kdump-test\"\nextends = \"quick\"\ninclude = [\"{KDUMP}\"]\n\
+             [settings]\n\"kdump.enabled\" = true\n"
+        ),
+    )
+    .expect("profile");
+    Lab {
+        run: tmp.path().join("run"),
+        _tmp: tmp,
+        machine,
+        profile,
+    }
+}
+
+/// Crash the lab's machine: the run asks for it; then kdump "writes" `files` into a new dump
+/// directory (the vmcore's mtime 30 s after the request), and the machine boots again.
+fn crash_and_dump(lab: &Lab, files: &[(&str, Vec<u8>)]) -> Output {
+    let boot0 = current_boot(&lab.machine);
+    let o = lab.start(true);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let last = lab.entries(KDUMP).pop().expect("journaled");
+    assert_eq!(status(&last), "interrupted");
+    assert!(
+        reason(&last).starts_with(&format!("crashing the kernel (boot_id {boot0}): sysrq c")),
+        "{last}"
+    );
+    assert_eq!(lab.machine.actions(), [format!("crash from {boot0}")]);
+    let st: Value = serde_json::from_slice(
+        &std::fs::read(lab.run.join("casestate/system::kdump_crash.json")).expect("state"),
+    )
+    .expect("json");
+    let asked_s = st["requested_ms"].as_u64().expect("requested_ms") / 1000;
+    let dir = lab
+        .machine
+        .root()
+        .join("var/crash/127.0.0.1-2026-12-03-17:00:00");
+    if !files.is_empty() {
+        std::fs::create_dir_all(&dir).expect("dump dir");
+    }
+    for (name, bytes) in files {
+        std::fs::write(dir.join(name), bytes).expect("dump file");
+    }
+    if dir.join("vmcore").exists() {
+        let st = Command::new("touch")
+            .arg("-d")
+            .arg(format!("@{}", asked_s + 30))
+            .arg(dir.join("vmcore"))
+            .status()
+            .expect("touch");
+        assert!(st.success());
+    }
+    lab.boot_and_resume(20_000).1
+}
+
+const CRASH_DMESG: &str = "[  812.331907] sysrq: Trigger a crash\n\
+    [  812.332101] Kernel panic - not syncing: sysrq triggered crash\n\
+    [  812.332200] CPU: 3 PID: 4242 Comm: hwcert Kdump: loaded Not tainted 6.6.47-12.oc9.aarch64 #1\n";
+
+fn kdump_verdict(lab: &Lab) -> (String, String, Value) {
+    let last = lab.entries(KDUMP).pop().expect("final");
+    (status(&last).to_string(), measured(&last), last)
+}
+
+#[test]
+fn kdump_crash_finds_a_whole_new_vmcore_and_refuses_missing_truncated_or_foreign_ones() {
+    // A whole compressed dump whose kernel log holds the sysrq crash.
+    let lab = kdump_lab("1\n");
+    let dump = testing::vmcore::compressed_dump(64, "6.6.47-12.oc9.aarch64");
+    let o = crash_and_dump(
+        &lab,
+        &[
+            ("vmcore", dump.clone()),
+            ("vmcore-dmesg.txt", CRASH_DMESG.into()),
+        ],
+    );
+    let (st, m, last) = kdump_verdict(&lab);
+    assert_eq!(st, "pass", "{m}\n{}", show(&o));
+    let meas = |n: &str| {
+        last["measurements"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["name"] == n))
+            .and_then(|x| x["value"].as_f64())
+    };
+    assert_eq!(meas("vmcore_bytes"), Some(dump.len() as f64));
+    // 30 s after the request, which the touch above set to the whole second.
+    let took = meas("dump_seconds").expect("dump_seconds");
+    assert!((29.0..=30.0).contains(&took), "{took}");
+    assert!(!lab
+        .machine
+        .dir()
+        .join("units/hwcert-resume.service")
+        .exists());
+    let log = std::fs::read_to_string(lab.run.join("logs/system::kdump_crash.log")).expect("log");
+    assert!(log.contains("kdump compressed dump of"), "{log}");
+    assert!(log.contains("kernel 6.6.47-12.oc9.aarch64"), "{log}");
+
+    // No new dump (the old directory does not count).
+    let lab = kdump_lab("1\n");
+    crash_and_dump(&lab, &[]);
+    let (st, m, _) = kdump_verdict(&lab);
+    assert_eq!(st, "fail");
+    assert!(
+        m.starts_with("no new dump under /var/crash after the crash"),
+        "{m}"
+    );
+
+    // A dump cut short by the crash kernel running out of space.
+    let lab = kdump_lab("1\n");
+    crash_and_dump(
+        &lab,
+        &[
+            ("vmcore", dump[..dump.len() - 150].to_vec()),
+            ("vmcore-dmesg.txt", CRASH_DMESG.into()),
+        ],
+    );
+    let (st, m, _) = kdump_verdict(&lab);
+    assert_eq!(st, "fail");
+    assert!(
+        m.contains("/vmcore is not a readable dump: truncated: page 64 of 64"),
+        "{m}"
+    );
+
+    // makedumpfile said it did not finish.
+    let lab = kdump_lab("1\n");
+    crash_and_dump(&lab, &[("vmcore-incomplete", dump[..9000].to_vec())]);
+    let (_, m, _) = kdump_verdict(&lab);
+    assert!(
+        m.ends_with("vmcore-incomplete: the dump was not finished"),
+        "{m}"
+    );
+
+    // A whole dump of some other crash.
+    let lab = kdump_lab("1\n");
+    crash_and_dump(
+        &lab,
+        &[
+            ("vmcore", testing::vmcore::elf_dump(4096, "6.6.47")),
+            (
+                "vmcore-dmesg.txt",
+                "[ 1.0] BUG: unable to handle page fault\n".into(),
+            ),
+        ],
+    );
+    let (_, m, _) = kdump_verdict(&lab);
+    assert!(m.contains("does not show the sysrq crash"), "{m}");
+
+    // No crash kernel: nothing is crashed.
+    let lab = kdump_lab("0\n");
+    let o = lab.start(true);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let (st, m, _) = kdump_verdict(&lab);
+    assert_eq!(st, "fail");
+    assert!(
+        m.starts_with("kexec_crash_loaded = 0: no crash kernel is loaded"),
+        "{m}"
+    );
+    assert!(lab.machine.actions().is_empty());
+}
