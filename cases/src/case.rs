@@ -33,6 +33,10 @@ pub struct Requirements {
     /// profile turns on this setting and the command line says `--allow-reboot`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disruptive: Option<String>,
+    /// Takes the machine down only when the profile turns on this setting; then it needs
+    /// `--allow-reboot` too (`system::watchdog_reset` with `watchdog.disruptive`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disruptive_when: Option<String>,
 }
 
 /// What a case is: everything the planner shows without running it.

@@ -1,7 +1,7 @@
 //! The catalog: every built-in case, in the order plans list them.
 
 use crate::case::Case;
-use crate::{cpu, kdump, memory, network, pci, reboot, storage, stress, system};
+use crate::{cpu, kdump, memory, network, pci, reboot, storage, stress, system, watchdog};
 
 /// Every built-in case, in catalog order (system, cpu, memory, pci, storage, network).
 pub fn catalog() -> Vec<Box<dyn Case>> {
@@ -17,6 +17,7 @@ pub fn catalog() -> Vec<Box<dyn Case>> {
     // What takes the machine down comes after everything that does not.
     all.extend(reboot::cases());
     all.extend(kdump::cases());
+    all.extend(watchdog::cases());
     all
 }
 

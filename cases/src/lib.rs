@@ -44,6 +44,7 @@ pub mod system;
 pub mod tool;
 mod util;
 pub mod vmcore;
+pub mod watchdog;
 
 pub use case::{instance_name, Case, CaseInfo, Context, Requirements, Selection, Target};
 pub use catalog::{catalog, find};

@@ -83,6 +83,79 @@ pub trait Machine: Send + Sync {
     /// Take the machine down. Returns once the action was handed over (a reboot goes on
     /// without us); an error says what could not be done.
     fn act(&self, action: Action, options: &RunOptions) -> Result<(), String>;
+    /// Open a watchdog device (`/dev/watchdog0`): opening arms it, so the caller pets it and
+    /// stops it with the magic close.
+    fn open_watchdog(&self, dev: &str) -> Result<Box<dyn Watchdog>, String>;
+}
+
+/// An open (armed) watchdog device.
+pub trait Watchdog {
+    /// WDIOC_KEEPALIVE.
+    fn keepalive(&mut self) -> Result<(), String>;
+    /// WDIOC_GETTIMEOUT, seconds.
+    fn timeout(&mut self) -> Result<u32, String>;
+    /// WDIOC_GETTIMELEFT, seconds (`None` where the driver cannot tell).
+    fn timeleft(&mut self) -> Result<Option<u32>, String>;
+    /// The magic close ('V', then close): the watchdog stops, unless its driver has nowayout.
+    fn stop(self: Box<Self>) -> Result<(), String>;
+}
+
+/// The watchdog ioctls (linux/watchdog.h: _IOR('W', n, int)).
+const WDIOC_KEEPALIVE: libc::c_ulong = 0x8004_5705;
+const WDIOC_GETTIMEOUT: libc::c_ulong = 0x8004_5707;
+const WDIOC_GETTIMELEFT: libc::c_ulong = 0x8004_570a;
+
+struct LiveWatchdog {
+    file: std::fs::File,
+    dev: String,
+}
+
+impl LiveWatchdog {
+    fn ioctl(&self, req: libc::c_ulong, what: &str) -> Result<i32, std::io::Error> {
+        use std::os::fd::AsRawFd as _;
+        let mut v: libc::c_int = 0;
+        // SAFETY: the watchdog ioctls read or write one int.
+        let r = unsafe { libc::ioctl(self.file.as_raw_fd(), req as _, &mut v) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(std::io::Error::new(
+                e.kind(),
+                format!("{what} on {}: {e}", self.dev),
+            ));
+        }
+        Ok(v)
+    }
+}
+
+impl Watchdog for LiveWatchdog {
+    fn keepalive(&mut self) -> Result<(), String> {
+        self.ioctl(WDIOC_KEEPALIVE, "WDIOC_KEEPALIVE")
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+    fn timeout(&mut self) -> Result<u32, String> {
+        self.ioctl(WDIOC_GETTIMEOUT, "WDIOC_GETTIMEOUT")
+            .map(|v| v.max(0) as u32)
+            .map_err(|e| e.to_string())
+    }
+    fn timeleft(&mut self) -> Result<Option<u32>, String> {
+        match self.ioctl(WDIOC_GETTIMELEFT, "WDIOC_GETTIMELEFT") {
+            Ok(v) => Ok(Some(v.max(0) as u32)),
+            Err(e)
+                if e.raw_os_error() == Some(libc::EOPNOTSUPP)
+                    || e.raw_os_error() == Some(libc::ENOTTY) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+    fn stop(self: Box<Self>) -> Result<(), String> {
+        use std::io::Write as _;
+        (&self.file)
+            .write_all(b"V")
+            .map_err(|e| format!("the magic close of {}: {e}", self.dev))
+    }
 }
 
 /// Parse `systemctl list-jobs --no-legend` lines ("  123 foo.service start running") into the
@@ -226,6 +299,16 @@ impl Machine for LiveMachine {
             ));
         }
         Ok(parse_failed_units(&o.stdout))
+    }
+    fn open_watchdog(&self, dev: &str) -> Result<Box<dyn Watchdog>, String> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dev)
+            .map_err(|e| format!("cannot open {dev}: {e}"))?;
+        Ok(Box::new(LiveWatchdog {
+            file,
+            dev: dev.to_string(),
+        }))
     }
     fn act(&self, action: Action, options: &RunOptions) -> Result<(), String> {
         match action {

@@ -45,14 +45,25 @@ fn names_are_unique_and_component_qualified() {
     // what takes the machine down.
     let disruptive: Vec<&str> = cat
         .iter()
-        .filter(|c| c.info().requirements.disruptive.is_some())
+        .filter(|c| {
+            let r = &c.info().requirements;
+            r.disruptive.is_some() || r.disruptive_when.is_some()
+        })
         .map(|c| c.info().name.as_str())
         .collect();
-    assert_eq!(disruptive, ["system::reboot_cycle", "system::kdump_crash"]);
+    assert_eq!(
+        disruptive,
+        [
+            "system::reboot_cycle",
+            "system::kdump_crash",
+            "system::watchdog_reset"
+        ]
+    );
     let cat = &cat[..cat.len() - disruptive.len()];
-    assert!(cat
-        .iter()
-        .all(|c| c.info().requirements.disruptive.is_none()));
+    assert!(cat.iter().all(|c| {
+        let r = &c.info().requirements;
+        r.disruptive.is_none() && r.disruptive_when.is_none()
+    }));
     let order: Vec<&str> = cat
         .iter()
         .filter(|c| !c.info().name.ends_with("::stress"))

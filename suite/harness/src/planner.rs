@@ -499,6 +499,19 @@ fn unmet_requirements(
             Some(_) => {}
         }
     }
+    if let Some(key) = &r.disruptive_when {
+        let on = req
+            .profile
+            .settings
+            .get(key)
+            .is_some_and(|v| v.trim() == "true");
+        if on && !req.allow_reboot {
+            out.push(format!(
+                "the profile makes it take the machine down ({key} = true) but the command \
+                 line does not say --allow-reboot"
+            ));
+        }
+    }
     out
 }
 

@@ -12,7 +12,11 @@
 //! DIR/units/       its systemd unit directory; DIR/state/ its /var/lib/hwcert
 //! DIR/actions.log  one line per action taken: "reboot from BOOT_ID"
 //! DIR/act-error    when present, every action fails with its text
+//! DIR/watchdog.log what was done to its watchdog: open DEV, keepalive, magic-close
+//! DIR/watchdog-busy when present, opening the watchdog fails with its text
 //! ```
+//!
+//! Its watchdog's timeout and timeleft are `root/sys/class/watchdog/watchdog0/{timeout,timeleft}`.
 //!
 //! An action only logs: the test then "boots" the machine ([`FakeMachine::boot`]), changes
 //! what it likes in `root/`, and resumes the run as hwcert-resume.service would.
@@ -22,7 +26,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use cases::machine::{parse_failed_units, Clocks, Machine, SystemState};
+use cases::machine::{parse_failed_units, Clocks, Machine, SystemState, Watchdog};
 use documents::outcome::Action;
 use documents::plan::RunOptions;
 
@@ -205,6 +209,16 @@ impl Machine for FakeMachine {
             Err(e) => Err(e.to_string()),
         }
     }
+    fn open_watchdog(&self, dev: &str) -> Result<Box<dyn Watchdog>, String> {
+        if let Ok(e) = fs::read_to_string(self.dir.join("watchdog-busy")) {
+            return Err(format!("cannot open {dev}: {}", e.trim()));
+        }
+        let w = FakeWatchdog {
+            dir: self.dir.clone(),
+        };
+        w.log(&format!("open {dev}"))?;
+        Ok(Box::new(w))
+    }
     fn act(&self, action: Action, _options: &RunOptions) -> Result<(), String> {
         if let Ok(e) = fs::read_to_string(self.dir.join("act-error")) {
             return Err(e.trim().to_string());
@@ -226,5 +240,48 @@ impl Machine for FakeMachine {
             .open(self.dir.join("actions.log"))
             .and_then(|mut f| f.write_all(line.as_bytes()))
             .map_err(|e| format!("cannot log the action: {e}"))
+    }
+}
+
+struct FakeWatchdog {
+    dir: PathBuf,
+}
+
+impl FakeWatchdog {
+    fn log(&self, what: &str) -> Result<(), String> {
+        use std::io::Write as _;
+        fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("watchdog.log"))
+            .and_then(|mut f| writeln!(f, "{what}"))
+            .map_err(|e| e.to_string())
+    }
+    fn attr(&self, name: &str) -> Option<u32> {
+        fs::read_to_string(
+            self.dir
+                .join("root/sys/class/watchdog/watchdog0")
+                .join(name),
+        )
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+    }
+}
+
+impl Watchdog for FakeWatchdog {
+    fn keepalive(&mut self) -> Result<(), String> {
+        self.log("keepalive")
+    }
+    fn timeout(&mut self) -> Result<u32, String> {
+        self.attr("timeout")
+            .ok_or_else(|| "WDIOC_GETTIMEOUT: Inappropriate ioctl for device".into())
+    }
+    fn timeleft(&mut self) -> Result<Option<u32>, String> {
+        Ok(self.attr("timeleft"))
+    }
+    fn stop(self: Box<Self>) -> Result<(), String> {
+        self.log("magic-close")
     }
 }

@@ -676,3 +676,160 @@ fn kdump_crash_finds_a_whole_new_vmcore_and_refuses_missing_truncated_or_foreign
     );
     assert!(lab.machine.actions().is_empty());
 }
+
+const WATCHDOG: &str = "system::watchdog_reset";
+
+/// A lab whose watchdog0 is `identity` with a 30 s timeout and `timeleft` s left after a pet.
+fn watchdog_lab(identity: &str, timeleft: u32, disruptive: bool) -> Lab {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let machine = FakeMachine::create(
+        &tmp.path().join("machine"),
+        &testing::fixtures::fixture("aarch64-kunpeng"),
+    )
+    .expect("fake machine");
+    let w = machine.root().join("sys/class/watchdog/watchdog0");
+    std::fs::create_dir_all(&w).expect("dir");
+    std::fs::write(w.join("identity"), format!("{identity}\n")).expect("identity");
+    std::fs::write(w.join("timeout"), "30\n").expect("timeout");
+    std::fs::write(w.join("timeleft"), format!("{timeleft}\n")).expect("timeleft");
+    std::fs::write(w.join("bootstatus"), "0\n").expect("bootstatus");
+    let profile = tmp.path().join("watchdog.toml");
+    std::fs::write(
+        &profile,
+        format!(
+            "name = \"watchdog-test\"\nextends = \"quick\"\ninclude = [\"{WATCHDOG}\"]\n\
+             [settings]\n\"watchdog.disruptive\" = {disruptive}\n"
+        ),
+    )
+    .expect("profile");
+    Lab {
+        run: tmp.path().join("run"),
+        _tmp: tmp,
+        machine,
+        profile,
+    }
+}
+
+fn watchdog_log(lab: &Lab) -> Vec<String> {
+    std::fs::read_to_string(lab.machine.dir().join("watchdog.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn watchdog_reset_pets_a_hardware_watchdog_and_never_counts_softdog() {
+    // Armed, petted three times, stopped; nothing reboots and no consent is needed.
+    let lab = watchdog_lab("SBSA Generic Watchdog", 30, false);
+    let o = lab.start(false);
+    let last = lab
+        .entries(WATCHDOG)
+        .pop()
+        .unwrap_or_else(|| panic!("{}", show(&o)));
+    assert_eq!(status(&last), "pass", "{last}");
+    assert_eq!(
+        watchdog_log(&lab),
+        [
+            "open /dev/watchdog0",
+            "keepalive",
+            "keepalive",
+            "keepalive",
+            "magic-close"
+        ]
+    );
+    assert!(lab.machine.actions().is_empty());
+
+    // softdog alone is no hardware watchdog: a failure, and it is not even opened.
+    let lab = watchdog_lab("Software Watchdog", 30, false);
+    lab.start(false);
+    let last = lab.entries(WATCHDOG).pop().expect("journaled");
+    assert_eq!(status(&last), "fail");
+    assert!(
+        measured(&last).starts_with("only the software watchdog (softdog)"),
+        "{last}"
+    );
+    assert!(watchdog_log(&lab).is_empty());
+
+    // A pet that does not reset the time left fails — and the watchdog is still stopped.
+    let lab = watchdog_lab("iTCO_wdt", 9, false);
+    lab.start(false);
+    let last = lab.entries(WATCHDOG).pop().expect("journaled");
+    assert_eq!(status(&last), "fail", "{last}");
+    assert_eq!(measured(&last), "9 s left right after a keepalive");
+    assert_eq!(
+        watchdog_log(&lab).last().map(String::as_str),
+        Some("magic-close")
+    );
+
+    // Held by another program: a skip with the reason.
+    let lab = watchdog_lab("iTCO_wdt", 30, false);
+    std::fs::write(
+        lab.machine.dir().join("watchdog-busy"),
+        "Device or resource busy",
+    )
+    .expect("busy");
+    lab.start(false);
+    let last = lab.entries(WATCHDOG).pop().expect("journaled");
+    assert_eq!(status(&last), "skip", "{last}");
+    assert!(reason(&last).contains("RuntimeWatchdogSec"), "{last}");
+}
+
+#[test]
+fn a_disruptive_watchdog_reset_needs_consent_and_bootstatus_tells_the_reset() {
+    let lab = watchdog_lab("iTCO_wdt", 30, true);
+    lab.start(false);
+    assert!(lab.entries(WATCHDOG).is_empty());
+    let plan: Value =
+        serde_json::from_slice(&std::fs::read(lab.run.join("plan.json")).expect("plan"))
+            .expect("json");
+    assert!(
+        plan["not_planned"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|n| n["case"] == WATCHDOG
+                && n["reason"]
+                    == "the profile makes it take the machine down (watchdog.disruptive = true) \
+                    but the command line does not say --allow-reboot"),
+        "{plan}"
+    );
+
+    for (bootstatus, want) in [("32", "pass"), ("0", "fail")] {
+        let lab = watchdog_lab("iTCO_wdt", 30, true);
+        let boot0 = current_boot(&lab.machine);
+        let o = lab.start(true);
+        assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+        let last = lab.entries(WATCHDOG).pop().expect("journaled");
+        assert_eq!(
+            reason(&last),
+            format!(
+                "letting the watchdog expire (boot_id {boot0}): /dev/watchdog0 (iTCO_wdt) left \
+                 to expire after 30 s"
+            )
+        );
+        assert_eq!(
+            lab.machine.actions(),
+            [format!("watchdog-expire from {boot0}")]
+        );
+        std::fs::write(
+            lab.machine
+                .root()
+                .join("sys/class/watchdog/watchdog0/bootstatus"),
+            bootstatus,
+        )
+        .expect("bootstatus");
+        let (id, o) = lab.boot_and_resume(10_000);
+        let last = lab.entries(WATCHDOG).pop().expect("final");
+        assert_eq!(status(&last), want, "{last}\n{}", show(&o));
+        if want == "fail" {
+            assert!(
+                measured(&last).starts_with(&format!(
+                    "a new boot ({id}), but /sys/class/watchdog/watchdog0/bootstatus is 0x0"
+                )),
+                "{last}"
+            );
+        }
+        assert!(!lab.machine.dir().join("state/resume.env").exists());
+    }
+}

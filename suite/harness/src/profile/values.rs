@@ -284,6 +284,7 @@ pub(super) fn command_case(
             min_memory_bytes: None,
             live: c.live.unwrap_or(false),
             disruptive: None,
+            disruptive_when: None,
         },
         at: ctx.at(&p("name")),
     })
