@@ -616,6 +616,15 @@ fn cycle(ctx: &mut Context<'_>) -> Result<Verdict, Verdict> {
     } else {
         "warm: systemctl reboot"
     };
+    if cold
+        && !ctx.options.settings.contains_key("ipmi.host")
+        && !m.sysroot().join("dev/ipmi0").exists()
+    {
+        return Err(Verdict::skip(
+            "reboot.cold asks for a power cycle through the BMC, but none is configured: no \
+             ipmi.host in the profile and no local /dev/ipmi0 (load ipmi_si and ipmi_devintf)",
+        ));
+    }
     let boot_id = m
         .boot_id()
         .ok_or_else(|| Verdict::error(format!("cannot read the boot id of {}", m.describe())))?;

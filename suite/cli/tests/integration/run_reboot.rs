@@ -833,3 +833,37 @@ fn a_disruptive_watchdog_reset_needs_consent_and_bootstatus_tells_the_reset() {
         assert!(!lab.machine.dir().join("state/resume.env").exists());
     }
 }
+
+#[test]
+fn a_cold_cycle_power_cycles_through_the_bmc_only_where_one_is_configured() {
+    let lab = lab(1, "\"reboot.cold\" = true\n");
+    lab.start(true);
+    let last = lab.entries(CYCLE).pop().expect("journaled");
+    assert_eq!(status(&last), "skip", "{last}");
+    assert!(reason(&last).contains("no ipmi.host in the profile and no local /dev/ipmi0"));
+    assert!(lab.machine.actions().is_empty());
+
+    let lab = self::lab(
+        1,
+        "\"reboot.cold\" = true\n\"ipmi.host\" = \"192.0.2.10\"\n\"ipmi.user\" = \"admin\"\n\
+         \"ipmi.password_file\" = \"/etc/hwcert/bmc.pw\"\n",
+    );
+    let boot0 = current_boot(&lab.machine);
+    let o = lab.start(true);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let last = lab.entries(CYCLE).pop().expect("journaled");
+    assert_eq!(
+        reason(&last),
+        format!(
+            "power-cycling (boot_id {boot0}): cycle 1 of 1, cold: ipmitool chassis power cycle"
+        )
+    );
+    assert_eq!(lab.machine.actions(), [format!("power-cycle from {boot0}")]);
+    let (_, o) = lab.boot_and_resume(2_000);
+    assert_eq!(
+        status(&lab.entries(CYCLE).pop().expect("final")),
+        "pass",
+        "{}",
+        show(&o)
+    );
+}
