@@ -3,15 +3,18 @@
 //! [`Case`] trait itself.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use documents::measure::{Measurement, Threshold};
-use documents::outcome::{Outcome, Verdict};
+use documents::outcome::{Disruption, Outcome, Verdict};
 use documents::plan::{Component, RunOptions};
 use inventory::Inventory;
+
+use crate::machine::{LiveMachine, Machine};
 
 /// What an instance needs before it can run at all.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -26,6 +29,14 @@ pub struct Requirements {
     pub min_memory_bytes: Option<u64>,
     /// Runs only on the live system (not on a recorded sysroot).
     pub live: bool,
+    /// Takes the machine down (reboots, crashes or power-cycles it): planned only when the
+    /// profile turns on this setting and the command line says `--allow-reboot`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disruptive: Option<String>,
+    /// Takes the machine down only when the profile turns on this setting; then it needs
+    /// `--allow-reboot` too (`system::watchdog_reset` with `watchdog.disruptive`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disruptive_when: Option<String>,
 }
 
 /// What a case is: everything the planner shows without running it.
@@ -96,6 +107,9 @@ pub struct Context<'a> {
     pub is_root: bool,
     measurements: Vec<Measurement>,
     log: Box<dyn std::io::Write + 'a>,
+    machine: Arc<dyn Machine>,
+    run: Option<(PathBuf, String)>,
+    disrupt: Option<Disruption>,
 }
 
 impl<'a> Context<'a> {
@@ -116,7 +130,46 @@ impl<'a> Context<'a> {
             is_root,
             measurements: Vec::new(),
             log,
+            machine: Arc::new(LiveMachine),
+            run: None,
+            disrupt: None,
         }
+    }
+
+    /// The machine a disruptive case acts on (this one unless a test gave another).
+    pub fn with_machine(mut self, m: Arc<dyn Machine>) -> Self {
+        self.machine = m;
+        self
+    }
+
+    /// The run directory and the instance's name, for a case that keeps state across boots.
+    pub fn with_run(mut self, dir: impl Into<PathBuf>, instance: impl Into<String>) -> Self {
+        self.run = Some((dir.into(), instance.into()));
+        self
+    }
+
+    /// The machine disruptive cases act on.
+    pub fn machine(&self) -> Arc<dyn Machine> {
+        Arc::clone(&self.machine)
+    }
+
+    /// The run directory (absent when the case runs outside a run, in a unit test).
+    pub fn run_dir(&self) -> Option<&Path> {
+        self.run.as_ref().map(|(d, _)| d.as_path())
+    }
+
+    /// The file this instance keeps its state in across boots
+    /// (`casestate/<instance>.json` in the run directory).
+    pub fn state_file(&self) -> Option<PathBuf> {
+        self.run
+            .as_ref()
+            .map(|(d, i)| documents::rundir::case_state_path(d, i))
+    }
+
+    /// Ask the supervisor to take the machine down once this instance's outcome is in; the
+    /// instance runs again on the next boot.
+    pub fn disrupt(&mut self, d: Disruption) {
+        self.disrupt = Some(d);
     }
 
     /// One line of the instance's log.
@@ -180,6 +233,7 @@ impl<'a> Context<'a> {
             verdict,
             measurements: self.measurements,
             leaked: false,
+            disrupt: self.disrupt,
         }
     }
 }

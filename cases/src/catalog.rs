@@ -1,7 +1,9 @@
 //! The catalog: every built-in case, in the order plans list them.
 
 use crate::case::Case;
-use crate::{accel, cpu, memory, network, pci, storage, stress, system, traffic};
+use crate::{
+    accel, cpu, kdump, memory, network, pci, reboot, storage, stress, system, traffic, watchdog,
+};
 
 /// Every built-in case, in catalog order (system, cpu, memory, pci, storage, network, accel).
 pub fn catalog() -> Vec<Box<dyn Case>> {
@@ -17,6 +19,10 @@ pub fn catalog() -> Vec<Box<dyn Case>> {
     all.extend(accel::cases());
     // Stress last: the driver cases say quickly what is wrong before hours of load.
     all.extend(stress::stress_cases());
+    // What takes the machine down comes after everything that does not.
+    all.extend(reboot::cases());
+    all.extend(kdump::cases());
+    all.extend(watchdog::cases());
     all
 }
 

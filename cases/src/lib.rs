@@ -16,6 +16,10 @@
 //! [`storage`], [`network`], [`accel`] — each documenting what its cases judge and why. A case whose
 //! targets depend on the profile (`network::mtu_roundtrip` and `mtu_interfaces`) selects them
 //! in [`Case::select_with`]; a planner that knows the run's options calls that.
+//!
+//! Cases that take the machine down ([`reboot`]) act through a [`machine::Machine`] — this
+//! machine, or one a test hands in — and ask the supervisor for the reboot through
+//! [`Context::disrupt`]; they keep their state across boots in the run directory.
 
 pub use documents::measure::{Measurement, Threshold};
 pub use documents::outcome::{Outcome, Verdict};
@@ -27,15 +31,22 @@ pub mod accel;
 mod case;
 mod catalog;
 pub mod cpu;
+pub mod kdump;
 pub mod kmsg;
+pub mod machine;
 pub mod memory;
 pub mod network;
 pub mod pci;
+pub mod reboot;
+pub mod resume_unit;
 pub mod storage;
 pub mod stress;
 pub mod system;
+pub mod tool;
 pub mod traffic;
 mod util;
+pub mod vmcore;
+pub mod watchdog;
 
 pub use case::{instance_name, Case, CaseInfo, Context, Requirements, Selection, Target};
 pub use catalog::{catalog, find};

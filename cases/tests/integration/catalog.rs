@@ -41,7 +41,29 @@ fn names_are_unique_and_component_qualified() {
         assert_eq!(&back, i);
         assert!(cases::find(&i.name).is_some());
     }
-    // Catalog order: system, cpu, memory, pci, storage, network, accel, then the stress cases.
+    // Catalog order: system, cpu, memory, pci, storage, network, accel, then the stress cases, then
+    // what takes the machine down.
+    let disruptive: Vec<&str> = cat
+        .iter()
+        .filter(|c| {
+            let r = &c.info().requirements;
+            r.disruptive.is_some() || r.disruptive_when.is_some()
+        })
+        .map(|c| c.info().name.as_str())
+        .collect();
+    assert_eq!(
+        disruptive,
+        [
+            "system::reboot_cycle",
+            "system::kdump_crash",
+            "system::watchdog_reset"
+        ]
+    );
+    let cat = &cat[..cat.len() - disruptive.len()];
+    assert!(cat.iter().all(|c| {
+        let r = &c.info().requirements;
+        r.disruptive.is_none() && r.disruptive_when.is_none()
+    }));
     let order: Vec<&str> = cat
         .iter()
         .filter(|c| !c.info().name.ends_with("::stress"))

@@ -2,7 +2,8 @@
 //! skips with one — never `error`. (`network::mtu_roundtrip` selects nothing without a
 //! profile naming interfaces, so nothing here changes the machine. `storage::read_verify`
 //! only reads, but it reads the machine's real disks only with HWCERT_TEST_READ_DISKS=1;
-//! tests/storage.rs runs it on a loop device.)
+//! tests/storage.rs runs it on a loop device. Cases that take the machine down are never run
+//! here: suite/cli/tests/integration/run_reboot.rs runs them on a simulated machine.)
 
 use crate::common;
 
@@ -18,6 +19,12 @@ fn every_case_on_this_machine() {
     let mut errors = Vec::new();
     for c in cases::catalog() {
         let name = c.info().name.clone();
+        let r = &c.info().requirements;
+        // Nor the watchdog: opening /dev/watchdog arms it.
+        if r.disruptive.is_some() || r.disruptive_when.is_some() {
+            lines.push(format!("{name:32} not run (takes the machine down)"));
+            continue;
+        }
         match c.select_with(&inv, &opts) {
             Selection::NotApplicable(r) => lines.push(format!("{name:32} not applicable: {r}")),
             Selection::Targets(ts) => {

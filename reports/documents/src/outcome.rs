@@ -89,4 +89,49 @@ pub struct Outcome {
     /// and were killed by the worker, their subreaper.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub leaked: bool,
+    /// The case asks the supervisor to take the machine down (reboot, power cycle, crash) and
+    /// resume it on the next boot; its verdict is then only the state it reached so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disrupt: Option<Disruption>,
+}
+
+/// What a disruptive case asks of the supervisor: journal "rebooting (boot_id X)", then act.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disruption {
+    pub action: Action,
+    /// One line for the journal and the person watching ("cycle 2 of 3").
+    pub why: String,
+}
+
+/// How the machine is taken down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// A warm reboot: `systemctl reboot`.
+    Reboot,
+    /// A cold reboot: `ipmitool chassis power cycle` through the BMC.
+    PowerCycle,
+    /// A kernel crash: `c` written to /proc/sysrq-trigger (kdump captures it).
+    Crash,
+    /// A watchdog left to expire: the device is opened and never petted again.
+    WatchdogExpire,
+}
+
+impl Action {
+    /// What the journal says the machine is doing.
+    pub fn doing(self) -> &'static str {
+        match self {
+            Action::Reboot => "rebooting",
+            Action::PowerCycle => "power-cycling",
+            Action::Crash => "crashing the kernel",
+            Action::WatchdogExpire => "letting the watchdog expire",
+        }
+    }
+}
+
+/// The start of the reason of the journal line of an instance that took the machine down:
+/// "rebooting (boot_id X)". The line is `interrupted` (it is not final: the instance runs
+/// again on the next boot, and its own state file says where it was).
+pub fn disrupt_reason(d: &Disruption, boot_id: &str) -> String {
+    format!("{} (boot_id {boot_id}): {}", d.action.doing(), d.why)
 }

@@ -76,6 +76,15 @@ pub fn result_path(dir: &Path, instance: &str) -> PathBuf {
         .join(format!("{}.json", file_stem(instance)))
 }
 
+/// Where cases that outlive a boot keep their state (`casestate/`).
+pub const CASE_STATE_DIR: &str = "casestate";
+
+/// `casestate/<stem>.json`: what a case that takes the machine down keeps across boots.
+pub fn case_state_path(dir: &Path, instance: &str) -> PathBuf {
+    dir.join(CASE_STATE_DIR)
+        .join(format!("{}.json", file_stem(instance)))
+}
+
 /// `results/<stem>.panic`: the panic message a worker leaves before it dies.
 pub fn panic_path(dir: &Path, instance: &str) -> PathBuf {
     dir.join(RESULTS_DIR)

@@ -25,6 +25,10 @@ pub struct PlanArgs {
     /// Print the plan document.
     #[arg(long)]
     pub json: bool,
+    /// Plan the cases the profile enables that reboot, crash or power-cycle the machine (as
+    /// `run --allow-reboot` would).
+    #[arg(long)]
+    pub allow_reboot: bool,
 }
 
 /// `hwcert plan`.
@@ -35,7 +39,8 @@ pub fn cmd_plan(args: PlanArgs) -> Result<ExitCode> {
         sysroot: root.clone(),
         ..Default::default()
     })?;
-    let req = PlanRequest::new(&profile, &inv, &root);
+    let mut req = PlanRequest::new(&profile, &inv, &root);
+    req.allow_reboot = args.allow_reboot;
     let Planned { mut plan, warnings } = make_plan_with(&req, &cases::catalog())?;
     plan.sysroot = args.sysroot.display().to_string();
     let text = if args.json {

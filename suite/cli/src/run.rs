@@ -25,7 +25,7 @@ pub struct RunArgs {
     #[arg(
         long,
         value_name = "DIR",
-        conflicts_with_all = ["profile", "sysroot", "out", "destructive", "devices"]
+        conflicts_with_all = ["profile", "sysroot", "out", "destructive", "devices", "allow_reboot"]
     )]
     pub resume: Option<PathBuf>,
     /// Allow destructive cases on the devices named with --device.
@@ -34,6 +34,11 @@ pub struct RunArgs {
     /// A device that destructive cases may write (a block device name); repeat for more.
     #[arg(long = "device", value_name = "ID", requires = "destructive")]
     pub devices: Vec<String>,
+    /// Allow the cases the profile enables to reboot, crash or power-cycle this machine
+    /// (system::reboot_cycle); the run resumes on each next boot through
+    /// hwcert-resume.service.
+    #[arg(long)]
+    pub allow_reboot: bool,
     #[command(
         flatten,
         next_help_heading = "Selection and output (as for cargo test)"
@@ -93,6 +98,7 @@ impl From<RunArgs> for RunRequest {
             resume: a.resume,
             destructive: a.destructive,
             devices: a.devices,
+            allow_reboot: a.allow_reboot,
             test: a.test,
             certify_dir: None,
         }

@@ -8,7 +8,9 @@
 //! 2. the selector finds nothing → not planned with its reason;
 //! 3. instance names left out by `include`/`exclude` → not planned, that instance only;
 //! 4. an unmet requirement → not planned ("needs root", "needs tool smartctl (not on PATH)",
-//!    "needs 64 GiB of memory, the machine has 23.5 GiB", "runs only on the live system");
+//!    "needs 64 GiB of memory, the machine has 23.5 GiB", "runs only on the live system"; a
+//!    case that reboots, crashes or power-cycles the machine: "the profile does not enable it
+//!    (setting reboot.cycles …)" or "… the command line does not say --allow-reboot");
 //! 5. otherwise one instance per target, with its time limit (the profile's `[timeouts]`, else
 //!    the case's, grown to fit a stress case's length), estimate (a stress case's from
 //!    `stress_seconds`) and blocker flag. Destructive instances are planned and flagged: the
@@ -37,6 +39,9 @@ pub struct PlanRequest<'a> {
     /// Devices named with `--destructive --device` (`sdb` or `/dev/sdb`).
     pub destructive_devices: Vec<String>,
     pub is_root: bool,
+    /// `--allow-reboot`: cases that take the machine down may be planned (when the profile
+    /// enables them too).
+    pub allow_reboot: bool,
 }
 
 impl<'a> PlanRequest<'a> {
@@ -52,6 +57,7 @@ impl<'a> PlanRequest<'a> {
             sysroot,
             destructive_devices: Vec::new(),
             is_root: is_root(),
+            allow_reboot: false,
         }
     }
 }
@@ -493,6 +499,38 @@ fn unmet_requirements(
     }
     if r.live && !live {
         out.push("runs only on the live system (--sysroot is a recorded machine)".to_string());
+    }
+    if let Some(key) = &r.disruptive {
+        let enabled = req
+            .profile
+            .settings
+            .get(key)
+            .filter(|v| !matches!(v.trim(), "" | "0" | "false"));
+        match enabled {
+            None => out.push(format!(
+                "takes the machine down (reboot, crash or power cycle): the profile does not \
+                 enable it (setting {key} in [settings]) and the command line must say \
+                 --allow-reboot"
+            )),
+            Some(v) if !req.allow_reboot => out.push(format!(
+                "takes the machine down (reboot, crash or power cycle): the profile enables it \
+                 ({key} = {v}) but the command line does not say --allow-reboot"
+            )),
+            Some(_) => {}
+        }
+    }
+    if let Some(key) = &r.disruptive_when {
+        let on = req
+            .profile
+            .settings
+            .get(key)
+            .is_some_and(|v| v.trim() == "true");
+        if on && !req.allow_reboot {
+            out.push(format!(
+                "the profile makes it take the machine down ({key} = true) but the command \
+                 line does not say --allow-reboot"
+            ));
+        }
     }
     out
 }

@@ -35,6 +35,7 @@
 //!
 //! [settings]                             # free key/values for the cases (strings, numbers, booleans)
 //! iperf_server = "10.0.0.2"
+//! "reboot.cycles" = 3                     # hwcert's own keys are checked (see below)
 //!
 //! network_peer = "192.0.2.2"            # the machine running `hwcert peer` (or { default = …, eth1 = … })
 //! network_interfaces = ["eth1"]          # interfaces the traffic cases test (default: physical with a link)
@@ -110,6 +111,13 @@
 //!   `accel_max_temp_c`, `accel_max_power_w` (default: 5 % above the GPU's power limit) and
 //!   `accel_throttle_fails` (thermal throttling during the load fails it; default false,
 //!   reported and recorded).
+//! * **`[settings]`** keys of hwcert's own cases (`reboot.*`, `kdump.*`, `watchdog.*`,
+//!   `ipmi.*`) are checked when the profile loads (the registry in `profile/registry.rs`:
+//!   `reboot.cycles`, `reboot.cold`, `reboot.boot_timeout`, `reboot.system_running_timeout`,
+//!   `reboot.kmsg_level`, `reboot.kmsg_allow`, `kdump.enabled`, `kdump.path`,
+//!   `watchdog.disruptive`, `ipmi.host`, `ipmi.user`, `ipmi.password_file`); a password is
+//!   never accepted in a profile. A case that reboots, crashes or power-cycles the machine is
+//!   planned only when its key enables it and the command line says `--allow-reboot`.
 //!
 //! Every error in a profile is one line naming the file, the line and the key:
 //! `acme.toml:7: case[0].timeout: "30x" is not a duration (write 30s, 5m, 1h30m or plain seconds)`.
@@ -121,6 +129,7 @@ mod location;
 mod model;
 mod network;
 mod pattern;
+mod registry;
 mod selector;
 mod values;
 

@@ -9,6 +9,8 @@
 
 pub mod browser;
 pub mod fixtures;
+pub mod machine;
 pub mod rundir;
 pub mod selftest;
 pub mod synth;
+pub mod vmcore;

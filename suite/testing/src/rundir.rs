@@ -26,12 +26,22 @@ pub fn probe(root: &Path) -> inventory::Inventory {
 }
 
 /// A plan document for `inv`: every case of the catalog on every target it selects, in
-/// catalog order, as `hwcert plan --json` writes it, of the certification profile `standard`.
+/// catalog order, as `hwcert plan --json` writes it, of the certification profile `standard`
+/// (so without the cases that take the machine down, which need --allow-reboot).
 pub fn plan(inv: &inventory::Inventory, sysroot: &Path) -> Value {
     let mut instances = Vec::new();
     let mut not_planned = Vec::new();
     for case in cases::catalog() {
         let info = case.info();
+        // Planned only with --allow-reboot (and a profile that enables them): not here.
+        let r = &info.requirements;
+        if r.disruptive.is_some() || r.disruptive_when.is_some() {
+            not_planned.push(json!({
+                "case": info.name,
+                "reason": "takes the machine down: the command line does not say --allow-reboot",
+            }));
+            continue;
+        }
         match case.select(inv) {
             cases::Selection::Targets(ts) => {
                 for t in ts {

@@ -12,6 +12,7 @@ mod report_cli;
 mod run_cli;
 mod run_isolation;
 mod run_logcap;
+mod run_reboot;
 mod run_resume;
 mod support;
 mod verdict_gaps;

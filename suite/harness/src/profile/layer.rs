@@ -177,6 +177,10 @@ fn check_layer(
                  network_interfaces and [network]",
             ));
         }
+        if let Some(s) = super::registry::check(key, v).map_err(|e| ctx.err(&path, e))? {
+            settings.insert(key.clone(), s);
+            continue;
+        }
         let s = match v {
             toml::Value::String(s) => s.clone(),
             toml::Value::Integer(i) => i.to_string(),

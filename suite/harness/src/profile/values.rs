@@ -284,6 +284,8 @@ pub(super) fn command_case(
             tools,
             min_memory_bytes: None,
             live: c.live.unwrap_or(false),
+            disruptive: None,
+            disruptive_when: None,
         },
         at: ctx.at(&p("name")),
     })

@@ -13,6 +13,12 @@
 //! result never runs again; what was running when the supervisor or the machine went down is
 //! journaled `interrupted` and runs again.
 //!
+//! A case that takes the machine down (`system::reboot_cycle`) hands back its outcome with a
+//! disruption: the supervisor journals the instance `interrupted` with "rebooting (boot_id X):
+//! …" (fsync'd), starts no other instance, and then acts (`systemctl reboot`, a power cycle, a
+//! crash) on the run's machine (`machine.rs`). hwcert-resume.service, which the case installed,
+//! resumes the run on the next boot, and the instance runs again from its own state.
+//!
 //! Exit status: 0 when the run certifies ([`documents::verdict`]: a live run of a
 //! certification profile with every blocker run and passed), 1 when it does not (and for an
 //! error during the run), 2 for a usage error (including a --resume directory that is missing, not a run directory, or in
@@ -20,6 +26,7 @@
 
 mod interrupted;
 mod logcap;
+mod machine;
 mod report;
 mod request;
 pub mod rundir;

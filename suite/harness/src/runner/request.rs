@@ -23,6 +23,9 @@ pub struct RunRequest {
     /// Destructive cases may write the devices in `devices`.
     pub destructive: bool,
     pub devices: Vec<String>,
+    /// `--allow-reboot`: cases the profile enables may reboot, crash or power-cycle the
+    /// machine.
+    pub allow_reboot: bool,
     /// Filters and test options, as for `cargo test`.
     pub test: Arguments,
     /// The run is `hwcert certify -o DIR`'s: an interruption says `hwcert certify --resume DIR`,

@@ -2,7 +2,6 @@
 //! documents (crate `documents`); durable writes, locks, times and log tails are system
 //! helpers (crate `hwsys`). What is left here is what only a live run needs.
 
-use std::fs;
 use std::io;
 use std::path::Path;
 
@@ -10,15 +9,6 @@ pub use documents::journal::{Journal, JournalEntry};
 pub use documents::rundir::*;
 pub use hwsys::fs::{fsync_dir, write_atomic, Lock as DirLock};
 pub use hwsys::time::{compact_utc, rfc3339, unix_ms};
-
-/// This boot's id (`/proc/sys/kernel/random/boot_id`), or `unknown`.
-pub fn boot_id() -> String {
-    fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .map(|s| s.trim().to_string())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "unknown".into())
-}
 
 /// Take the run directory's lock without waiting; `Ok(None)` when another process holds it.
 pub fn try_lock(dir: &Path) -> io::Result<Option<DirLock>> {

@@ -54,7 +54,8 @@ pub(super) fn supervise(
         fs::create_dir_all(&p).with_context(|| format!("cannot create {}", p.display()))?;
     }
     rundir::fsync_dir(dir)?;
-    let boot_id = rundir::boot_id();
+    let machine = super::machine::machine();
+    let boot_id = machine.boot_id().unwrap_or_else(|| "unknown".into());
     let (entries, warnings) = rundir::read_journal(dir)
         .with_context(|| format!("cannot read {}", dir.join(rundir::JOURNAL_FILE).display()))?;
     for w in warnings {
@@ -166,6 +167,8 @@ pub(super) fn supervise(
         latest: Mutex::new(latest),
         reporter,
         broken: Mutex::new(None),
+        machine,
+        halted: Mutex::new(None),
     });
     let trials = shared
         .plan
@@ -187,6 +190,16 @@ pub(super) fn supervise(
 
     if let Some(b) = lock(&shared.broken).as_ref() {
         bail!("the run stopped: {b}");
+    }
+    if let Some(h) = lock(&shared.halted).as_ref() {
+        // The machine is going down: what is left runs on the next boot.
+        eprintln!(
+            "hwcert: {}; the run resumes on the next boot (hwcert-resume.service), or with \
+             hwcert run --resume {}",
+            escape_text(h),
+            shared.dir.display()
+        );
+        return Ok(ExitCode::SUCCESS);
     }
     let latest = lock(&shared.latest);
     let (summary, code) = report::summary(&shared.plan, &latest);

@@ -66,6 +66,7 @@ fn make_plan(
         sysroot: plan_sysroot,
         destructive_devices: args.devices.clone(),
         is_root: is_root(),
+        allow_reboot: args.allow_reboot,
     })?;
     #[cfg(feature = "selftest")]
     if let Ok(spec) = std::env::var(testing::selftest::ENV) {

@@ -64,6 +64,8 @@ pub struct Finished {
     pub log_dropped: Option<u64>,
     pub started: SystemTime,
     pub duration: Duration,
+    /// The case asks for the machine to be taken down.
+    pub disrupt: Option<documents::outcome::Disruption>,
 }
 
 /// The grace between SIGTERM and SIGKILL at a timeout: a tenth of the time limit, within
@@ -434,6 +436,7 @@ pub fn run_worker(spec: &WorkerSpec<'_>, on_spawn: impl FnOnce(i32)) -> io::Resu
         log_dropped: Some(cap.dropped).filter(|&n| n > 0),
         started,
         duration,
+        disrupt: None,
     };
     if let Some(note) = timeout_note {
         f.status = Status::Timeout;
@@ -450,6 +453,7 @@ pub fn run_worker(spec: &WorkerSpec<'_>, on_spawn: impl FnOnce(i32)) -> io::Resu
         f.reason = o.verdict.reason();
         f.measurements = o.measurements;
         f.verdict = Some(o.verdict);
+        f.disrupt = o.disrupt;
         if !matches!(f.status, Status::Pass | Status::Skip) {
             f.log_tail = tail;
         }

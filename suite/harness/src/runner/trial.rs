@@ -40,6 +40,10 @@ pub(super) struct Shared {
     pub(super) reporter: report::Reporter,
     /// The run cannot go on (the journal or the state file cannot be written).
     pub(super) broken: Mutex<Option<String>>,
+    /// What disruptive cases act on.
+    pub(super) machine: std::sync::Arc<dyn cases::machine::Machine>,
+    /// The machine is being taken down ("rebooting (boot_id X): …"): no other instance starts.
+    pub(super) halted: Mutex<Option<String>>,
 }
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -104,6 +108,12 @@ impl Shared {
         if let Some(b) = lock(&self.broken).as_ref() {
             return Err(Failed::from(format!("not run: {b}")));
         }
+        if let Some(h) = lock(&self.halted).as_ref() {
+            // Not journaled: it runs after the reboot.
+            return Ok(Completion::ignored_with(format!(
+                "not run yet: {h}; it runs on the next boot"
+            )));
+        }
         let est_ms = (inst.estimate_s * 1000.0) as u64;
         let earlier = lock(&self.latest)
             .get(&inst.name)
@@ -165,8 +175,16 @@ impl Shared {
             }
             let _ = st.write(&self.dir);
         });
+        let mut disrupt = None;
         let e = match finished {
-            Ok(f) => {
+            Ok(mut f) => {
+                disrupt = f.disrupt.take();
+                if let Some(d) = &disrupt {
+                    // Not final: the instance runs again on the next boot.
+                    f.status = Status::Interrupted;
+                    f.reason = Some(documents::outcome::disrupt_reason(d, &self.boot_id));
+                    f.verdict = None;
+                }
                 let mut e = self.entry(inst, f.status, f.reason);
                 if let Some(cases::Verdict::Fail { expected, measured }) = f.verdict {
                     e.expected = Some(expected);
@@ -193,8 +211,49 @@ impl Shared {
         if let Err(err) = self.record(&e) {
             return Err(self.fail_run(err));
         }
+        if let Some(d) = disrupt {
+            return self.take_down(inst, e, d, est_ms);
+        }
         self.reporter.finished(&e, false, est_ms);
         completion(&e)
+    }
+
+    /// The instance's "rebooting (boot_id X)" line is on disk: stop starting instances and
+    /// act. When the action cannot even start, the instance ends with that error.
+    fn take_down(
+        &self,
+        inst: &PlannedInstance,
+        rebooting: JournalEntry,
+        d: documents::outcome::Disruption,
+        est_ms: u64,
+    ) -> Result<Completion, Failed> {
+        let what = rebooting.reason.clone().unwrap_or_default();
+        *lock(&self.halted) = Some(what.clone());
+        self.reporter.note(&rebooting);
+        match self.machine.act(d.action, &self.plan.options) {
+            Ok(()) => Ok(Completion::ignored_with(format!(
+                "{what}; it goes on after the reboot"
+            ))),
+            Err(err) => {
+                *lock(&self.halted) = None;
+                let mut e = self.entry(
+                    inst,
+                    Status::Error,
+                    Some(format!(
+                        "{} on {} could not be started: {err}",
+                        d.action.doing(),
+                        self.machine.describe()
+                    )),
+                );
+                e.started = rebooting.started.clone();
+                e.measurements = rebooting.measurements.clone();
+                if let Err(err) = self.record(&e) {
+                    return Err(self.fail_run(err));
+                }
+                self.reporter.finished(&e, false, est_ms);
+                completion(&e)
+            }
+        }
     }
 }
 

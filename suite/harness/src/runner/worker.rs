@@ -133,7 +133,7 @@ pub fn worker(args: WorkerRequest) -> Result<ExitCode> {
 
     let outcome = match load(&dir, &args.instance) {
         Ok((plan, inv, inst)) => match &inst.kind {
-            InstanceKind::Builtin => run_builtin(&plan, &inv, &inst),
+            InstanceKind::Builtin => run_builtin(&dir, &plan, &inv, &inst),
             InstanceKind::Command { argv } => run_command(&dir, &inst, argv),
         },
         Err(e) => {
@@ -146,6 +146,7 @@ pub fn worker(args: WorkerRequest) -> Result<ExitCode> {
                 verdict: Verdict::error(msg),
                 measurements: Vec::new(),
                 leaked: false,
+                disrupt: None,
             }
         }
     };
@@ -213,7 +214,7 @@ fn load(dir: &Path, name: &str) -> Result<(Plan, cases::Inventory, PlannedInstan
     Ok((plan, inv, inst))
 }
 
-fn run_builtin(plan: &Plan, inv: &cases::Inventory, inst: &PlannedInstance) -> Outcome {
+fn run_builtin(dir: &Path, plan: &Plan, inv: &cases::Inventory, inst: &PlannedInstance) -> Outcome {
     let catalog = cases::catalog().into_iter();
     // Test builds carry the self-test cases; release builds have none.
     #[cfg(feature = "selftest")]
@@ -227,6 +228,7 @@ fn run_builtin(plan: &Plan, inv: &cases::Inventory, inst: &PlannedInstance) -> O
             )),
             measurements: Vec::new(),
             leaked: false,
+            disrupt: None,
         };
     };
     let target = Target {
@@ -244,7 +246,9 @@ fn run_builtin(plan: &Plan, inv: &cases::Inventory, inst: &PlannedInstance) -> O
         &options,
         is_root,
         Box::new(io::stderr()),
-    );
+    )
+    .with_machine(super::machine::machine())
+    .with_run(dir, &inst.name);
     // The planner never plans a live-only case for a recorded tree; a hand-edited plan.json
     // must not make one load this machine in the tree's name either.
     let verdict = if case.info().requirements.live && !ctx.is_live() {
@@ -265,6 +269,7 @@ fn run_command(dir: &Path, inst: &PlannedInstance, argv: &[String]) -> Outcome {
         verdict,
         measurements: Vec::new(),
         leaked: false,
+        disrupt: None,
     };
     let Some((prog, rest)) = argv.split_first() else {
         return no_measurements(Verdict::error("the command case has an empty argv"));
