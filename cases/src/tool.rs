@@ -3,10 +3,10 @@
 //! kept up to a cap. A tool that hangs (an unreachable BMC, a wedged D-Bus) is a
 //! [`ToolError::Timeout`], never a hung case.
 
-use std::io::Read;
-use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
-use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::os::unix::process::ExitStatusExt as _;
+use std::path::Path;
+use std::process::ExitStatus;
+use std::time::Duration;
 
 /// The most bytes of stdout (and of stderr) kept.
 pub const OUTPUT_CAP: usize = 4 << 20;
@@ -62,78 +62,40 @@ impl std::fmt::Display for ToolError {
 
 impl std::error::Error for ToolError {}
 
-/// Run `prog args…` with stdin closed, for at most `limit`.
+/// Run `prog args…` with stdin closed, for at most `limit` (through [`hwsys::cmd::run`], the
+/// one runner of machine tools: its own process group, killed at the limit with whatever it
+/// left behind, output capped).
 pub fn run(prog: &str, args: &[&str], limit: Duration) -> Result<Output, ToolError> {
-    let mut cmd = Command::new(prog);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let mut child = cmd.spawn().map_err(|e| match e.kind() {
+    let limits = hwsys::cmd::Limits {
+        timeout: limit,
+        max_stdout: OUTPUT_CAP,
+        max_stderr: OUTPUT_CAP,
+    };
+    let ran = hwsys::cmd::run(Path::new(prog), args, limits).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => ToolError::NotFound(prog.to_string()),
         _ => ToolError::Io(prog.to_string(), e.to_string()),
     })?;
-    let pgid = child.id() as i32;
-    let reader = |src: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut kept = Vec::new();
-            let Some(mut src) = src else { return kept };
-            let mut buf = [0u8; 16 * 1024];
-            loop {
-                match src.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        let room = OUTPUT_CAP.saturating_sub(kept.len());
-                        kept.extend_from_slice(&buf[..n.min(room)]);
-                    }
-                }
-            }
-            kept
-        })
+    if ran.timed_out {
+        return Err(ToolError::Timeout(prog.to_string(), limit));
+    }
+    // The wait status as the kernel reports it: exit code in the second byte, else the signal.
+    let status = match (ran.code, ran.signal) {
+        (Some(c), _) => ExitStatus::from_raw((c & 0xff) << 8),
+        (None, Some(s)) => ExitStatus::from_raw(s & 0x7f),
+        (None, None) => ExitStatus::from_raw(0x7f),
     };
-    let out = reader(
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let err = reader(
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let end = Instant::now() + limit;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if Instant::now() >= end => {
-                // SAFETY: kill on the process group this function made.
-                unsafe { libc::kill(-pgid, libc::SIGKILL) };
-                let _ = child.wait();
-                return Err(ToolError::Timeout(prog.to_string(), limit));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(ToolError::Io(prog.to_string(), e.to_string())),
-        }
-    };
-    // What the tool left in its group must not hold the pipes open.
-    // SAFETY: as above.
-    unsafe { libc::kill(-pgid, libc::SIGKILL) };
-    let text = |h: std::thread::JoinHandle<Vec<u8>>| {
-        String::from_utf8_lossy(&h.join().unwrap_or_default()).into_owned()
-    };
+    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
     Ok(Output {
         status,
-        stdout: text(out),
-        stderr: text(err),
+        stdout: text(ran.stdout),
+        stderr: text(ran.stderr),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     #[test]
     fn output_status_and_missing_tool() {

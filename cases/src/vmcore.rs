@@ -101,7 +101,7 @@ fn compressed(f: &File, len: u64) -> Result<Vmcore, String> {
     if !(512..=1 << 20).contains(&block) || !block.is_power_of_two() {
         return Err(format!("garbage header: block size {block}"));
     }
-    if bitmap_blocks == 0 || bitmap_blocks % 2 != 0 {
+    if bitmap_blocks == 0 || !bitmap_blocks.is_multiple_of(2) {
         return Err(format!(
             "garbage header: {bitmap_blocks} bitmap blocks (two bitmaps)"
         ));
