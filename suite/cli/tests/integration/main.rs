@@ -2,6 +2,7 @@
 
 mod certify;
 mod cli;
+mod docs_cli;
 mod escapes;
 mod hwdb_cli;
 mod hwdb_revoke;
