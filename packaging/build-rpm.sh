@@ -87,6 +87,8 @@ if [ $cross = 1 ]; then
     defs+=(--target "$arch" --define "cargo_target $cargo_target"
            --define "hwcert_runner qemu-$arch-static"
            --define "__strip $arch-linux-gnu-strip" --define "__objdump $arch-linux-gnu-objdump")
+    # Debian's cargo with Debian's rustc (RUSTC, from ./dev.sh): it has the aarch64 std.
+    export PATH=/usr/bin:$PATH
 fi
 # A target directory of the RPM's own, kept between runs: the vendored crates' paths differ from
 # the registry's, so sharing the developer's target/ would rebuild both in turn.
