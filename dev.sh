@@ -6,6 +6,9 @@
 #   ./dev.sh test aarch64  runs the whole test suite built for aarch64-unknown-linux-gnu: natively
 #                          on an aarch64 host, else cross-built and run under qemu-user (Debian)
 #   ./dev.sh toolchain     only makes sure a Rust toolchain is there (installs one, see ensure_rust)
+#   ./dev.sh rpm [aarch64] builds the RPM (packaging/build-rpm.sh: vendored tarball, offline
+#                          rpmbuild, rpmlint, install into a scratch root); aarch64: cross-built
+#   ./dev.sh docs          writes README.md's generated blocks again (options, case needs)
 # Works on Debian/Ubuntu (apt-get) and OpenCloudOS/RHEL/CentOS (dnf or yum); without Rust it
 # installs the system's toolchain when new enough.
 set -euo pipefail
@@ -126,6 +129,16 @@ ensure_aarch64_binfmt() {
     sudo_if_needed sh -c "cat '$conf' > '$dir/register'"
 }
 
+# The environment of the aarch64 cross build (Debian's compiler, linker, pkg-config, qemu).
+aarch64_cross_env() {
+    export RUSTC=/usr/bin/rustc
+    export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+    export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER=qemu-aarch64-static
+    export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
+    export PKG_CONFIG_ALLOW_CROSS=1 PKG_CONFIG_SYSROOT_DIR=/
+    export PKG_CONFIG_PATH=/usr/lib/aarch64-linux-gnu/pkgconfig
+}
+
 # Runs `cargo test` for aarch64. The runner is qemu-aarch64-static WITHOUT `-L
 # /usr/aarch64-linux-gnu`: with -L, qemu takes the dynamic loader from the cross sysroot
 # (libc6-arm64-cross) but, where a path is missing under the prefix, falls back to the host's
@@ -145,16 +158,25 @@ test_aarch64() {
     fi
     ensure_aarch64_cross
     ensure_aarch64_binfmt
-    export RUSTC=/usr/bin/rustc
-    export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
-    export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER=qemu-aarch64-static
-    export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
-    export PKG_CONFIG_ALLOW_CROSS=1 PKG_CONFIG_SYSROOT_DIR=/
-    export PKG_CONFIG_PATH=/usr/lib/aarch64-linux-gnu/pkgconfig
+    aarch64_cross_env
     # Its own target directory: Debian's rustc is another compiler than rustup's, and sharing
     # target/ would rebuild the host's build scripts on every switch.
     exec /usr/bin/cargo test --workspace --locked --target "$triple" \
         --target-dir "${CARGO_TARGET_DIR:-target}/cross" "$@"
+}
+
+# rpmbuild and rpmlint for ./dev.sh rpm (Debian: rpm, rpmlint; OpenCloudOS: rpm-build, rpmlint).
+ensure_rpm_tools() {
+    command -v rpmbuild >/dev/null && command -v rpmlint >/dev/null && return 0
+    echo "dev.sh: installing rpmbuild and rpmlint" >&2
+    if command -v apt-get >/dev/null; then
+        sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rpm rpmlint >/dev/null
+    elif command -v dnf >/dev/null || command -v yum >/dev/null; then
+        sudo_if_needed "$(command -v dnf || command -v yum)" install -y -q rpm-build rpmlint
+    else
+        echo "dev.sh: please install rpmbuild and rpmlint" >&2; return 1
+    fi
 }
 
 # The Rust toolchain. Without cargo on PATH (nor in ~/.cargo/bin), install one from the
@@ -245,8 +267,24 @@ case $cmd in
         if [ "${1:-}" = aarch64 ]; then shift; test_aarch64 "$@"; fi
         exec cargo test --workspace --locked "$@"
         ;;
+    rpm)
+        ensure_system_packages
+        ensure_rpm_tools
+        if [ "${1:-}" = aarch64 ] && [ "$(uname -m)" != aarch64 ]; then
+            ensure_aarch64_cross
+            ensure_aarch64_binfmt
+            aarch64_cross_env
+        fi
+        exec packaging/build-rpm.sh "$@"
+        ;;
+    docs)
+        cargo build --locked -q -p suite
+        bin=${CARGO_TARGET_DIR:-target}/debug/hwcert
+        "$bin" __docs readme README.md > README.md.new && mv README.md.new README.md
+        git diff --stat -- README.md
+        ;;
     *)
-        echo "usage: ./dev.sh run [HWCERT ARGS…] | ./dev.sh test [aarch64] [CARGO TEST ARGS…]" >&2
+        echo "usage: ./dev.sh run [HWCERT ARGS…] | ./dev.sh test [aarch64] [CARGO TEST ARGS…] | ./dev.sh rpm [aarch64] | ./dev.sh docs" >&2
         exit 2
         ;;
 esac

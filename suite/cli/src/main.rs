@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use harness::{open_sysroot, runner};
-use suite::{esay, hwdb, peer, plan, run, say, write_human, write_stdout};
+use suite::{docs, esay, hwdb, peer, plan, run, say, write_human, write_stdout};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -123,6 +123,35 @@ enum Command {
         #[arg(value_enum)]
         document: SchemaDoc,
     },
+    /// Print the shell completion script for bash, zsh or fish.
+    ///
+    /// The RPM installs them; by hand: `hwcert completions bash >
+    /// /usr/share/bash-completion/completions/hwcert`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Documentation made from these definitions (used by the build and ./dev.sh docs).
+    #[command(name = "__docs", hide = true)]
+    Docs {
+        #[command(subcommand)]
+        what: DocsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DocsCommand {
+    /// Write the man pages (hwcert.1 and one per subcommand) into DIR.
+    Man {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Print FILE (the README) with its generated blocks made again.
+    Readme {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -213,6 +242,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => cmd_certify(&profile, output, key, resume),
         Command::Hwdb { command } => hwdb::cmd_hwdb(command),
         Command::Peer(args) => peer::cmd_peer(args),
+        Command::Completions { shell } => {
+            write_stdout(&docs::completions(&Cli::command(), shell))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Docs { what } => cmd_docs(what),
         Command::Schema { document } => {
             let text = match document {
                 SchemaDoc::Report => documents::schema::REPORT_SCHEMA,
@@ -310,6 +344,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `hwcert __docs`.
+fn cmd_docs(what: DocsCommand) -> Result<ExitCode> {
+    match what {
+        DocsCommand::Man { dir } => {
+            for f in docs::write_man_pages(&Cli::command(), &dir)? {
+                esay!("hwcert: wrote {}", f.display());
+            }
+        }
+        DocsCommand::Readme { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let text = docs::refresh_readme(&text, &Cli::command())
+                .with_context(|| format!("in {}", file.display()))?;
+            write_stdout(text.as_bytes())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `hwcert snapshot -o FILE` where FILE exists and no --force: a usage error (exit 2).

@@ -3,6 +3,7 @@
 mod certify;
 mod cli;
 mod dev_sh;
+mod docs_cli;
 mod escapes;
 mod hwdb_cli;
 mod hwdb_revoke;
