@@ -114,7 +114,7 @@ test_aarch64() {
     fi
     ensure_aarch64_cross
     ensure_aarch64_binfmt
-    export RUSTC=/usr/bin/rustc
+    export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
     export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
     export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER=qemu-aarch64-static
     export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
