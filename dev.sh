@@ -5,6 +5,7 @@
 #   ./dev.sh test          runs the whole test suite
 #   ./dev.sh test aarch64  runs the whole test suite built for aarch64-unknown-linux-gnu: natively
 #                          on an aarch64 host, else cross-built and run under qemu-user (Debian)
+#   ./dev.sh dist          release binaries for x86_64 and aarch64 into dist/, with SHA256SUMS
 # Works on Debian/Ubuntu (apt-get) and OpenCloudOS/RHEL/CentOS (dnf or yum) with Rust installed.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -95,6 +96,48 @@ ensure_aarch64_binfmt() {
     sudo_if_needed sh -c "cat '$conf' > '$dir/register'"
 }
 
+# The environment of Debian's cargo building for aarch64 (tests run under qemu-aarch64-static).
+# Its own target directory, ${CARGO_TARGET_DIR:-target}/cross: Debian's rustc is another
+# compiler than rustup's, and sharing target/ would rebuild the host's build scripts on every
+# switch.
+aarch64_cross_env() {
+    export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
+    export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+    export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER=qemu-aarch64-static
+    export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
+    export PKG_CONFIG_ALLOW_CROSS=1 PKG_CONFIG_SYSROOT_DIR=/
+    export PKG_CONFIG_PATH=/usr/lib/aarch64-linux-gnu/pkgconfig
+}
+
+# Release binaries into dist/: hwcert-VERSION-x86_64-linux-gnu (the host build) and
+# hwcert-VERSION-aarch64-linux-gnu (cross-built as for the aarch64 test leg, or the host build
+# on an aarch64 host), with dist/SHA256SUMS (`cd dist && sha256sum -c SHA256SUMS`).
+dist() {
+    local host; host=$(uname -m)
+    local target=${CARGO_TARGET_DIR:-target}
+    ensure_system_packages
+    cargo build --release --locked -q -p suite
+    local version; version=$("$target/release/hwcert" --version | awk '{ print $2 }')
+    rm -rf dist && mkdir dist
+    cp "$target/release/hwcert" "dist/hwcert-$version-$host-linux-gnu"
+    if [ "$host" = x86_64 ]; then
+        if command -v apt-get >/dev/null; then
+            ensure_aarch64_cross
+            ( aarch64_cross_env
+              /usr/bin/cargo build --release --locked -q -p suite --target aarch64-unknown-linux-gnu \
+                  --target-dir "$target/cross" )
+            cp "$target/cross/aarch64-unknown-linux-gnu/release/hwcert" \
+                "dist/hwcert-$version-aarch64-linux-gnu"
+        else
+            echo "dev.sh: no aarch64 binary: the cross build uses Debian's packages" \
+                 "(build it with ./dev.sh dist on an aarch64 host)" >&2
+        fi
+    fi
+    ( cd dist && sha256sum hwcert-* > SHA256SUMS && sha256sum -c --quiet SHA256SUMS )
+    echo "dev.sh: dist/:" >&2
+    ( cd dist && ls -l hwcert-* && cat SHA256SUMS ) >&2
+}
+
 # Runs `cargo test` for aarch64. The runner is qemu-aarch64-static WITHOUT `-L
 # /usr/aarch64-linux-gnu`: with -L, qemu takes the dynamic loader from the cross sysroot
 # (libc6-arm64-cross) but, where a path is missing under the prefix, falls back to the host's
@@ -114,14 +157,7 @@ test_aarch64() {
     fi
     ensure_aarch64_cross
     ensure_aarch64_binfmt
-    export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
-    export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
-    export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER=qemu-aarch64-static
-    export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
-    export PKG_CONFIG_ALLOW_CROSS=1 PKG_CONFIG_SYSROOT_DIR=/
-    export PKG_CONFIG_PATH=/usr/lib/aarch64-linux-gnu/pkgconfig
-    # Its own target directory: Debian's rustc is another compiler than rustup's, and sharing
-    # target/ would rebuild the host's build scripts on every switch.
+    aarch64_cross_env
     exec /usr/bin/cargo test --workspace --locked --target "$triple" \
         --target-dir "${CARGO_TARGET_DIR:-target}/cross" "$@"
 }
@@ -148,8 +184,11 @@ case $cmd in
         if [ "${1:-}" = aarch64 ]; then shift; test_aarch64 "$@"; fi
         exec cargo test --workspace --locked "$@"
         ;;
+    dist)
+        dist
+        ;;
     *)
-        echo "usage: ./dev.sh run [HWCERT ARGS…] | ./dev.sh test [aarch64] [CARGO TEST ARGS…]" >&2
+        echo "usage: ./dev.sh run [HWCERT ARGS…] | ./dev.sh test [aarch64] [CARGO TEST ARGS…] | ./dev.sh dist" >&2
         exit 2
         ;;
 esac
