@@ -8,6 +8,7 @@
 #   ./dev.sh toolchain     only makes sure a Rust toolchain is there (installs one, see ensure_rust)
 #   ./dev.sh rpm [aarch64] builds the RPM (packaging/build-rpm.sh: vendored tarball, offline
 #                          rpmbuild, rpmlint, install into a scratch root); aarch64: cross-built
+#   ./dev.sh dist          release binaries for x86_64 and aarch64 into dist/, with SHA256SUMS
 #   ./dev.sh docs          writes README.md's generated blocks again (options, case needs)
 # Works on Debian/Ubuntu (apt-get) and OpenCloudOS/RHEL/CentOS (dnf or yum); without Rust it
 # installs the system's toolchain when new enough.
@@ -129,14 +130,46 @@ ensure_aarch64_binfmt() {
     sudo_if_needed sh -c "cat '$conf' > '$dir/register'"
 }
 
-# The environment of the aarch64 cross build (Debian's compiler, linker, pkg-config, qemu).
+# The environment of Debian's cargo building for aarch64 (tests run under qemu-aarch64-static).
+# Its own target directory, ${CARGO_TARGET_DIR:-target}/cross: Debian's rustc is another
+# compiler than rustup's, and sharing target/ would rebuild the host's build scripts on every
+# switch.
 aarch64_cross_env() {
-    export RUSTC=/usr/bin/rustc
+    export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
     export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
     export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER=qemu-aarch64-static
     export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
     export PKG_CONFIG_ALLOW_CROSS=1 PKG_CONFIG_SYSROOT_DIR=/
     export PKG_CONFIG_PATH=/usr/lib/aarch64-linux-gnu/pkgconfig
+}
+
+# Release binaries into dist/: hwcert-VERSION-x86_64-linux-gnu (the host build) and
+# hwcert-VERSION-aarch64-linux-gnu (cross-built as for the aarch64 test leg, or the host build
+# on an aarch64 host), with dist/SHA256SUMS (`cd dist && sha256sum -c SHA256SUMS`).
+dist() {
+    local host; host=$(uname -m)
+    local target=${CARGO_TARGET_DIR:-target}
+    ensure_system_packages
+    cargo build --release --locked -q -p suite
+    local version; version=$("$target/release/hwcert" --version | awk '{ print $2 }')
+    rm -rf dist && mkdir dist
+    cp "$target/release/hwcert" "dist/hwcert-$version-$host-linux-gnu"
+    if [ "$host" = x86_64 ]; then
+        if command -v apt-get >/dev/null; then
+            ensure_aarch64_cross
+            ( aarch64_cross_env
+              /usr/bin/cargo build --release --locked -q -p suite --target aarch64-unknown-linux-gnu \
+                  --target-dir "$target/cross" )
+            cp "$target/cross/aarch64-unknown-linux-gnu/release/hwcert" \
+                "dist/hwcert-$version-aarch64-linux-gnu"
+        else
+            echo "dev.sh: no aarch64 binary: the cross build uses Debian's packages" \
+                 "(build it with ./dev.sh dist on an aarch64 host)" >&2
+        fi
+    fi
+    ( cd dist && sha256sum hwcert-* > SHA256SUMS && sha256sum -c --quiet SHA256SUMS )
+    echo "dev.sh: dist/:" >&2
+    ( cd dist && ls -l hwcert-* && cat SHA256SUMS ) >&2
 }
 
 # Runs `cargo test` for aarch64. The runner is qemu-aarch64-static WITHOUT `-L
@@ -159,8 +192,6 @@ test_aarch64() {
     ensure_aarch64_cross
     ensure_aarch64_binfmt
     aarch64_cross_env
-    # Its own target directory: Debian's rustc is another compiler than rustup's, and sharing
-    # target/ would rebuild the host's build scripts on every switch.
     exec /usr/bin/cargo test --workspace --locked --target "$triple" \
         --target-dir "${CARGO_TARGET_DIR:-target}/cross" "$@"
 }
@@ -283,8 +314,11 @@ case $cmd in
         "$bin" __docs readme README.md > README.md.new && mv README.md.new README.md
         git diff --stat -- README.md
         ;;
+    dist)
+        dist
+        ;;
     *)
-        echo "usage: ./dev.sh run [HWCERT ARGS…] | ./dev.sh test [aarch64] [CARGO TEST ARGS…] | ./dev.sh rpm [aarch64] | ./dev.sh docs" >&2
+        echo "usage: ./dev.sh run [HWCERT ARGS…] | ./dev.sh test [aarch64] [CARGO TEST ARGS…] | ./dev.sh rpm [aarch64] | ./dev.sh dist | ./dev.sh docs | ./dev.sh toolchain" >&2
         exit 2
         ;;
 esac

@@ -501,6 +501,11 @@ mod tests {
     fn one_second_on_every_cpu_passes_with_per_cpu_throughput() {
         let (v, m, log) = run(&[], &Hooks::default());
         assert_eq!(v, Verdict::Pass, "{log}");
+        // The log names the kernel that ran: the widest here (neon on aarch64).
+        assert!(
+            log.contains(&format!("kernel {}, ", Kernel::widest().name())),
+            "{log}"
+        );
         let names: Vec<&str> = m.iter().map(|m| m.name.as_str()).collect();
         for c in sys::allowed_cpus().expect("affinity") {
             let name = format!("cpu{c}_ops_per_s");
@@ -535,6 +540,14 @@ mod tests {
         );
         assert!(
             measured.contains("C[0][0]") && measured.contains("round 2"),
+            "{measured}"
+        );
+        // The vector kernel caught it, and says which: NEON on aarch64 (issue 14).
+        let widest = Kernel::widest();
+        #[cfg(target_arch = "aarch64")]
+        assert_eq!(widest, Kernel::Neon);
+        assert!(
+            measured.contains(&format!("({})", widest.name())),
             "{measured}"
         );
     }

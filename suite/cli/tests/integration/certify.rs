@@ -2,6 +2,7 @@
 //! profile, stress included), report, and a signature stock OpenSSH accepts — made with a lab
 //! key created on first use.
 
+use crate::support::environ_overwrites_show;
 use std::path::Path;
 use std::process::Command as StdCommand;
 
@@ -146,13 +147,22 @@ fn certify_signs_with_a_protected_key_whose_passphrase_no_case_sees() {
         parent_log.contains("parent env XDG_CONFIG_HOME="),
         "{parent_log}"
     );
-    assert!(
-        !parent_log.contains("HWCERT_KEY_PASSPHRASE"),
-        "{parent_log}"
-    );
+    // Under qemu-user the supervisor's /proc/PID/environ is the qemu process's, which holds
+    // the passphrase whatever hwcert does (support::environ_overwrites_show says why): that
+    // one log is left out there, every other file of the run and report is still checked.
+    let environ_hidden = environ_overwrites_show();
+    if environ_hidden {
+        assert!(
+            !parent_log.contains("HWCERT_KEY_PASSPHRASE"),
+            "{parent_log}"
+        );
+    }
     let mut seen_env = 0;
     for sub in ["run", "report"] {
         for e in walk(&out.join(sub)) {
+            if !environ_hidden && e.ends_with("selftest::parent_env.log") {
+                continue;
+            }
             let b = std::fs::read(&e).expect("read");
             let s = String::from_utf8_lossy(&b);
             assert!(!s.contains(PASS), "{} holds the passphrase", e.display());

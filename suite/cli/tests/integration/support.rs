@@ -325,3 +325,101 @@ pub fn output_within(c: &mut Command, d: Duration) -> Output {
     }
     child.wait_with_output().expect("collect the output")
 }
+
+/// `Some(why)` when this test binary runs under a user-mode emulator (qemu-user): the kernel's
+/// own architecture (/proc/sys/kernel/arch, which qemu-user does not rewrite, unlike uname)
+/// is not the one the binary was built for.
+pub fn emulated() -> Option<String> {
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/arch").ok()?;
+    let kernel = kernel.trim();
+    (kernel != std::env::consts::ARCH).then(|| {
+        format!(
+            "this {} test binary runs emulated on a {kernel} kernel (qemu-user)",
+            std::env::consts::ARCH
+        )
+    })
+}
+
+/// Whether overwriting a string of this process's environment block (the one it got at exec)
+/// shows in its /proc/self/environ, as it does on Linux: that is how hwcert hides a secret
+/// from other processes of the user (`hwsys::env::take`). qemu-user shows there the block the
+/// kernel gave the qemu process itself, which the emulated program never sees nor can write
+/// (it gets its own copy in guest memory). False says so, as a skip.
+#[must_use]
+pub fn environ_overwrites_show() -> bool {
+    // SAFETY: the child only uses its own copy of the memory and the async-signal-safe
+    // open/read/close/_exit; environ is read after fork, where no other thread runs.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+    if pid == 0 {
+        extern "C" {
+            static mut environ: *mut *mut libc::c_char;
+        }
+        fn sum() -> u64 {
+            let mut buf = [0u8; 4096];
+            let mut h: u64 = 0;
+            // SAFETY: reading a proc file into a stack buffer.
+            unsafe {
+                let fd = libc::open(c"/proc/self/environ".as_ptr(), libc::O_RDONLY);
+                if fd < 0 {
+                    libc::_exit(2);
+                }
+                loop {
+                    let n = libc::read(fd, buf.as_mut_ptr().cast(), buf.len());
+                    if n <= 0 {
+                        break;
+                    }
+                    for &b in &buf[..n as usize] {
+                        h = h.wrapping_mul(1_000_003).wrapping_add(u64::from(b) + 1);
+                    }
+                }
+                libc::close(fd);
+            }
+            h
+        }
+        let before = sum();
+        // SAFETY: environ is a null-terminated array of C strings; the child writes its own
+        // copy of each (the first byte of every string, some of which the kernel put there).
+        unsafe {
+            let mut p = environ;
+            while !p.is_null() && !(*p).is_null() {
+                if **p != 0 {
+                    **p = b'#' as libc::c_char;
+                }
+                p = p.add(1);
+            }
+            libc::_exit(if sum() != before { 0 } else { 1 });
+        }
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child forked above.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    if !ok {
+        eprintln!(
+            "skipped: the check of the supervisor's /proc/PID/environ: overwriting this \
+             process's environment strings does not change its /proc/self/environ ({}): \
+             qemu-user shows the environment the host kernel gave the qemu process, which \
+             the emulated program cannot reach; the workers' and cases' environments are \
+             still checked",
+            emulated()
+                .unwrap_or_else(|| "not emulated, as far as /proc/sys/kernel/arch says".into())
+        );
+    }
+    ok
+}
+
+/// The peak resident set (VmHWM, KiB) of a running process's own memory, `None` once it has
+/// exited. Unlike wait4's ru_maxrss, it leaves out the memory the process had before its
+/// exec: the test process's, which a spawned child shares (vfork) or copies (fork) until it
+/// execs, and which Linux counts into the child's ru_maxrss.
+pub fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let l = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    l["VmHWM:".len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
