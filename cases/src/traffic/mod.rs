@@ -217,7 +217,15 @@ pub struct Ran {
 
 /// Spawn `argv` (a program on PATH) with its output captured.
 pub fn spawn(argv: &[String]) -> std::io::Result<std::process::Child> {
-    let mut c = Command::new(&argv[0]);
+    // Looked up first: where spawning cannot report a failed exec (qemu-user turns glibc's
+    // vfork-style posix_spawn into a fork), a missing program would be a child exiting 127.
+    let prog = hwsys::cmd::find(&argv[0]).ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{} is not on PATH", argv[0]),
+        )
+    })?;
+    let mut c = Command::new(prog);
     c.args(&argv[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
