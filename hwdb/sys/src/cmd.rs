@@ -113,6 +113,14 @@ pub fn find(name: &str) -> Option<PathBuf> {
 
 /// Run `prog` with `args` under `limits`. The error is why it could not start at all.
 pub fn run<S: AsRef<OsStr>>(prog: &Path, args: &[S], limits: Limits) -> io::Result<Ran> {
+    // Looked up first: where spawning cannot report a failed exec (qemu-user turns glibc's
+    // vfork-style posix_spawn into a fork), a missing program would be a child exiting 127.
+    if find(&prog.to_string_lossy()).is_none() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} is not an executable on PATH", prog.display()),
+        ));
+    }
     let start = Instant::now();
     let mut cmd = Command::new(prog);
     cmd.args(args)
