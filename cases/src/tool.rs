@@ -4,6 +4,7 @@
 //! [`ToolError::Timeout`], never a hung case.
 
 use std::os::unix::process::ExitStatusExt as _;
+use std::path::Path;
 use std::process::ExitStatus;
 use std::time::Duration;
 
@@ -70,10 +71,7 @@ pub fn run(prog: &str, args: &[&str], limit: Duration) -> Result<Output, ToolErr
         max_stdout: OUTPUT_CAP,
         max_stderr: OUTPUT_CAP,
     };
-    // Looked up first: where spawning cannot report a failed exec (qemu-user turns glibc's
-    // vfork-style posix_spawn into a fork), a missing program would be a child exiting 127.
-    let path = hwsys::cmd::find(prog).ok_or_else(|| ToolError::NotFound(prog.to_string()))?;
-    let ran = hwsys::cmd::run(&path, args, limits).map_err(|e| match e.kind() {
+    let ran = hwsys::cmd::run(Path::new(prog), args, limits).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => ToolError::NotFound(prog.to_string()),
         _ => ToolError::Io(prog.to_string(), e.to_string()),
     })?;

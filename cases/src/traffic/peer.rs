@@ -141,6 +141,15 @@ pub fn serve(
     if !line_buffered {
         say("warning: no stdbuf (coreutils): a client not on the allow-list is seen only when iperf3 flushes its output, up to a second into its test".to_string());
     }
+    // Fail early and clearly when iperf3 is missing: looked up, not spawned, because where a
+    // failed exec cannot be reported (qemu-user) a spawn would seem to work and the servers
+    // would be restarted until the deadline.
+    if hwsys::cmd::find(&cfg.iperf3).is_none() {
+        return Err(format!(
+            "cannot run {}: not an executable on PATH (install iperf3)",
+            cfg.iperf3
+        ));
+    }
     let mut handles = Vec::new();
     for i in 0..cfg.streams {
         let port = cfg.port + i;
@@ -154,17 +163,6 @@ pub fn serve(
         ];
         if let Some(b) = cfg.bind {
             argv.extend(["-B".into(), b.to_string()]);
-        }
-        // Fail early and clearly when iperf3 is missing.
-        if i == 0 {
-            let probe = Command::new(&cfg.iperf3)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-            if let Err(e) = probe {
-                return Err(format!("cannot run {}: {e} (install iperf3)", cfg.iperf3));
-            }
         }
         let cfg = cfg.clone();
         let stop = stop.clone();
