@@ -4,7 +4,8 @@
 //!   at once (`--bidir`), with one iperf3 process per stream (ports 5201, 5202, …; one stream
 //!   per 10 Gb/s of link speed, each pinned to a CPU local to the NIC's NUMA node when sysfs
 //!   names them). Each direction passes at the profile's threshold of the negotiated link
-//!   speed (default 80%, both ways); `--bidir` is judged on the two directions together.
+//!   speed (default 80%, both ways); under `--bidir` each direction is judged on its own
+//!   (`throughput_bidir_send`, `throughput_bidir_receive`).
 //!   The receiver's figure counts. CPU load of both ends is recorded.
 //! * `network::udp_loss` — UDP at a target rate (default 10% of the link, at most 1 Gb/s):
 //!   loss and jitter within the profile's limits.
@@ -32,8 +33,6 @@ pub mod perftest;
 pub mod probe;
 pub mod settings;
 
-use std::io::Read as _;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::network::{get_mtu, iface_label, valid_ifname};
@@ -207,88 +206,65 @@ fn select_flap(inv: &Inventory, o: &RunOptions) -> Selection {
 // ---------------------------------------------------------------------------------------------
 // Running tools, bounded in time
 
-/// What a bounded command did.
+/// What a bounded command did (through [`hwsys::cmd::run`]: its own process group, killed
+/// with it at the limit, output capped).
 pub struct Ran {
-    pub status: Option<std::process::ExitStatus>,
+    /// "exit status 1", "timed out after 40 s", …
+    pub status: String,
     pub stdout: String,
     pub stderr: String,
     pub timed_out: bool,
 }
 
-/// Spawn `argv` (a program on PATH) with its output captured.
-pub fn spawn(argv: &[String]) -> std::io::Result<std::process::Child> {
-    // Looked up first: where spawning cannot report a failed exec (qemu-user turns glibc's
-    // vfork-style posix_spawn into a fork), a missing program would be a child exiting 127.
-    let prog = hwsys::cmd::find(&argv[0]).ok_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            format!("{} is not on PATH", argv[0]),
-        )
-    })?;
-    let mut c = Command::new(prog);
-    c.args(&argv[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    c.spawn()
+/// What to do when `prog` is missing.
+fn install_hint(prog: &str) -> &str {
+    match prog {
+        "ip" => "iproute",
+        "ping" => "iputils",
+        p if p.starts_with("ib_") => "perftest",
+        p => p,
+    }
 }
 
-/// Wait for `child` at most `limit`, then kill it; collect its output.
-pub fn wait_bounded(mut child: std::process::Child, limit: Duration) -> Ran {
-    let mut out = child.stdout.take();
-    let mut err = child.stderr.take();
-    let t_out = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        if let Some(o) = out.as_mut() {
-            let _ = o.take(64 << 20).read_to_end(&mut s);
-        }
-        String::from_utf8_lossy(&s).into_owned()
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        if let Some(o) = err.as_mut() {
-            let _ = o.take(1 << 20).read_to_end(&mut s);
-        }
-        String::from_utf8_lossy(&s).into_owned()
-    });
-    let t0 = Instant::now();
-    let mut timed_out = false;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break Some(s),
-            Ok(None) if t0.elapsed() < limit => std::thread::sleep(Duration::from_millis(20)),
-            Ok(None) => {
-                timed_out = true;
-                let _ = child.kill();
-                break child.wait().ok();
-            }
-            Err(_) => break None,
-        }
+/// Run `argv` (a program on PATH) for at most `limit`.
+pub fn run_bounded(argv: &[String], limit: Duration) -> Result<Ran, String> {
+    let Some(prog) = argv.first() else {
+        return Err("no program to run".into());
     };
-    Ran {
-        status,
-        stdout: t_out.join().unwrap_or_default(),
-        stderr: t_err.join().unwrap_or_default(),
-        timed_out,
+    let limits = hwsys::cmd::Limits {
+        timeout: limit,
+        max_stdout: 64 << 20,
+        max_stderr: 1 << 20,
+    };
+    match hwsys::cmd::run(std::path::Path::new(prog), &argv[1..], limits) {
+        Ok(r) => Ok(Ran {
+            status: r.describe(),
+            stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
+            timed_out: r.timed_out,
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+            "{prog} is not installed (not on PATH): install it (dnf install {})",
+            install_hint(prog)
+        )),
+        Err(e) => Err(format!("cannot run {prog}: {}", util::os_error(&e))),
     }
 }
 
-fn run_bounded(argv: &[String], limit: Duration) -> Result<Ran, String> {
-    match spawn(argv) {
-        Ok(c) => Ok(wait_bounded(c, limit)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
-            "{} is not installed (not on PATH): install it (dnf install {})",
-            argv[0],
-            if argv[0] == "ip" {
-                "iproute"
-            } else if argv[0] == "ping" {
-                "iputils"
-            } else {
-                &argv[0]
-            }
-        )),
-        Err(e) => Err(format!("cannot run {}: {}", argv[0], util::os_error(&e))),
-    }
+/// Run every command of `argvs` at once, each for at most `limit`; results in order.
+pub fn run_all(argvs: &[Vec<String>], limit: Duration) -> Vec<Result<Ran, String>> {
+    std::thread::scope(|s| {
+        let hs: Vec<_> = argvs
+            .iter()
+            .map(|a| s.spawn(move || run_bounded(a, limit)))
+            .collect();
+        hs.into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("the thread running the command panicked".into()))
+            })
+            .collect()
+    })
 }
 
 fn args(v: &[&str]) -> Vec<String> {
@@ -440,28 +416,16 @@ fn iperf_argv(st: &Setup, port: u16, extra: &[String], cpu: Option<u32>) -> Vec<
 
 /// Every listener a run needs answers: a short iperf3 run on each port, all at once.
 fn peer_ready(ctx: &mut Context<'_>, st: &Setup, streams: u32) -> Result<(), Verdict> {
-    let mut children = Vec::new();
-    for i in 0..streams {
-        let port = st.s.port.saturating_add(i as u16);
-        let argv = iperf_argv(st, port, &args(&["-n", "64K"]), None);
-        match spawn(&argv) {
-            Ok(c) => children.push((port, c)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Verdict::error(
-                    "iperf3 is not installed (not on PATH): install it (dnf install iperf3)",
-                ))
-            }
-            Err(e) => {
-                return Err(Verdict::error(format!(
-                    "cannot run iperf3: {}",
-                    util::os_error(&e)
-                )))
-            }
-        }
-    }
+    let ports: Vec<u16> = (0..streams)
+        .map(|i| st.s.port.saturating_add(i as u16))
+        .collect();
+    let argvs: Vec<Vec<String>> = ports
+        .iter()
+        .map(|&p| iperf_argv(st, p, &args(&["-n", "64K"]), None))
+        .collect();
     let mut bad = Vec::new();
-    for (port, c) in children {
-        let r = wait_bounded(c, Duration::from_secs(15));
+    for (port, r) in ports.iter().zip(run_all(&argvs, Duration::from_secs(15))) {
+        let r = r.map_err(Verdict::error)?;
         if r.timed_out {
             bad.push(format!("port {port}: no answer within 15 s"));
             continue;
@@ -497,25 +461,17 @@ fn measure(
     udp: bool,
 ) -> Result<Vec<iperf::Report>, Verdict> {
     let limit = Duration::from_secs(st.s.seconds + 30);
-    let mut children = Vec::new();
+    let mut argvs = Vec::new();
     for i in 0..streams {
         let cpu = (!st.cpus.is_empty()).then(|| st.cpus[i as usize % st.cpus.len()]);
         let argv = iperf_argv(st, st.s.port.saturating_add(i as u16), extra, cpu);
         ctx.log(format!("$ {}", argv.join(" ")));
-        match spawn(&argv) {
-            Ok(c) => children.push(c),
-            Err(e) => {
-                return Err(Verdict::error(format!(
-                    "cannot run iperf3: {}",
-                    util::os_error(&e)
-                )))
-            }
-        }
+        argvs.push(argv);
     }
     let mut out = Vec::new();
     let mut errs = Vec::new();
-    for (i, c) in children.into_iter().enumerate() {
-        let r = wait_bounded(c, limit);
+    for (i, r) in run_all(&argvs, limit).into_iter().enumerate() {
+        let r = r.map_err(Verdict::error)?;
         if r.timed_out {
             errs.push(format!(
                 "stream {i}: iperf3 ran past {} s and was killed",
@@ -526,7 +482,7 @@ fn measure(
         match iperf::parse(&r.stdout, udp) {
             Ok(rep) => out.push(rep),
             Err(e) => {
-                let status = r.status.map_or("no status".to_string(), |s| s.to_string());
+                let status = &r.status;
                 let tail = hwsys::text::escape_controls(r.stderr.trim())
                     .chars()
                     .take(200)
@@ -589,11 +545,6 @@ fn tcp_directions(ctx: &mut Context<'_>, st: &Setup, dirs: &[Direction], prefix:
             .filter_map(|r| r.reverse_received_bps)
             .sum::<f64>()
             / 1e6;
-        let total = if d == Direction::Bidir {
-            fwd + rev
-        } else {
-            fwd
-        };
         let cpu_l = reps
             .iter()
             .filter_map(|r| r.cpu_local_percent)
@@ -604,28 +555,61 @@ fn tcp_directions(ctx: &mut Context<'_>, st: &Setup, dirs: &[Direction], prefix:
             .fold(0.0, f64::max);
         let retr: u64 = reps.iter().filter_map(|r| r.retransmits).sum();
         let name = format!("{prefix}{}", d.name());
+        let pct = |v: f64| 100.0 * v / speed.max(1) as f64;
         ctx.log(format!(
-            "{}: {} ({:.0}% of {speed} Mb/s){}; retransmits {retr}; CPU here {cpu_l:.0}%, peer {cpu_r:.0}%",
+            "{}: {}; retransmits {retr}; CPU here {cpu_l:.0}%, peer {cpu_r:.0}%",
             d.arrow(&st.iface, &st.peer),
-            gbps(total),
-            100.0 * total / speed.max(1) as f64,
-            if d == Direction::Bidir { format!(" = {} + {}", gbps(fwd), gbps(rev)) } else { String::new() },
+            if d == Direction::Bidir {
+                format!(
+                    "{} → {} ({:.0}% of {speed} Mb/s) and {} → {} ({:.0}%) at once",
+                    st.iface,
+                    gbps(fwd),
+                    pct(fwd),
+                    st.peer,
+                    gbps(rev),
+                    pct(rev)
+                )
+            } else {
+                format!("{} ({:.0}% of {speed} Mb/s)", gbps(fwd), pct(fwd))
+            },
         ));
         ctx.measure(&format!("cpu_local_{}", d.name()), cpu_l, "%");
         ctx.measure(&format!("cpu_remote_{}", d.name()), cpu_r, "%");
         if cpu_l > 90.0 || cpu_r > 90.0 {
             ctx.log("note: CPU load above 90% during the run: the figure may be bound by the CPU, not the link");
         }
-        if !ctx.judge(&name, total, "Mb/s", ">=", limit_mbps) {
-            failures.push(format!(
-                "{} {}: {} = {:.0}% of the {speed} Mb/s link, under the threshold {}% ({})",
-                d.arrow(&st.iface, &st.peer),
-                d.name(),
-                gbps(total),
-                100.0 * total / speed.max(1) as f64,
-                st.s.threshold_percent,
-                gbps(limit_mbps)
-            ));
+        // Both ways at once: each direction is judged on its own against the threshold (a
+        // sum could hide one direction starved by the other).
+        let judged: Vec<(String, String, f64)> = if d == Direction::Bidir {
+            vec![
+                (
+                    format!("{name}_send"),
+                    format!("{} → {} (bidir)", st.iface, st.peer),
+                    fwd,
+                ),
+                (
+                    format!("{name}_receive"),
+                    format!("{} → {} (bidir)", st.peer, st.iface),
+                    rev,
+                ),
+            ]
+        } else {
+            vec![(
+                name.clone(),
+                format!("{} {}", d.arrow(&st.iface, &st.peer), d.name()),
+                fwd,
+            )]
+        };
+        for (m, label, v) in judged {
+            if !ctx.judge(&m, v, "Mb/s", ">=", limit_mbps) {
+                failures.push(format!(
+                    "{label}: {} = {:.0}% of the {speed} Mb/s link, under the threshold {}% ({})",
+                    gbps(v),
+                    pct(v),
+                    st.s.threshold_percent,
+                    gbps(limit_mbps)
+                ));
+            }
         }
     }
     if failures.is_empty() {

@@ -444,7 +444,12 @@ fn throughput_passes_at_full_speed_and_names_every_direction() {
     s.push(("threshold", "30"));
     let r = run_case(&pair, "network::throughput", "va", &s);
     assert_eq!(r.verdict, Verdict::Pass, "{}", r.text());
-    for m in ["throughput_send", "throughput_receive", "throughput_bidir"] {
+    for m in [
+        "throughput_send",
+        "throughput_receive",
+        "throughput_bidir_send",
+        "throughput_bidir_receive",
+    ] {
         assert!(r.m(m).expect(m) >= 3000.0, "{m}: {}", r.text());
     }
     assert_eq!(r.m("link_speed"), Some(10_000.0));
