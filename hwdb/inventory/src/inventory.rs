@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{accel, cpu, dmi, host, memory, network, pci, storage};
+use crate::{accel, cpu, dmi, host, memory, network, pci, rdma, storage};
 use hwsys::sysroot::Warning;
 
 /// The schema name and version of the inventory document.
@@ -75,6 +75,9 @@ pub struct Inventory {
     pub nvme: Vec<storage::NvmeController>,
     /// Network interfaces.
     pub network: Vec<network::NetInterface>,
+    /// RDMA devices (InfiniBand, RoCE) and their ports (sys/class/infiniband).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rdma: Vec<rdma::RdmaDevice>,
     /// GPUs, DCUs and NPUs (PCI classes 03xx, 12xx, 0b40) with their vendor tool's details.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accelerators: Vec<accel::Accelerator>,
@@ -153,5 +156,6 @@ impl Inventory {
             redact(&mut n.permanent_mac);
         }
         accel::redact(&mut self.accelerators, REDACTED);
+        rdma::redact(&mut self.rdma, REDACTED);
     }
 }

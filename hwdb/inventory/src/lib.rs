@@ -22,6 +22,7 @@ pub mod memory;
 pub mod modalias;
 pub mod network;
 pub mod pci;
+pub mod rdma;
 pub mod smbios;
 pub mod snapshot;
 pub mod storage;

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::inventory::{Inventory, ProbeError, ProbeOptions, ProbedBy, SCHEMA};
-use crate::{accel, cpu, dmi, host, memory, network, pci, storage};
+use crate::{accel, cpu, dmi, host, memory, network, pci, rdma, storage};
 use hwsys::sysroot::Sysroot;
 
 /// Probe the machine described by `opts`.
@@ -61,6 +61,7 @@ pub(crate) fn probe_parts(
     let pci = pci::probe(sys, host.kernel.as_deref());
     let (storage, nvme) = storage::probe(sys, opts.all);
     let network = network::probe(sys);
+    let rdma = rdma::probe(sys);
     let accel = accel::probe(&pci, tool_source(sys).as_ref());
     let mut inv = Inventory {
         schema: SCHEMA.to_string(),
@@ -79,6 +80,7 @@ pub(crate) fn probe_parts(
         storage,
         nvme,
         network,
+        rdma,
         accelerators: accel.accelerators,
         accelerator_tools: accel.tools,
         warnings: Vec::new(),
