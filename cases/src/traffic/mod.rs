@@ -31,6 +31,7 @@ pub mod iperf;
 pub mod peer;
 pub mod perftest;
 pub mod probe;
+pub mod rdma;
 pub mod settings;
 
 use std::time::{Duration, Instant};
@@ -111,6 +112,9 @@ pub(crate) fn cases() -> Vec<Box<dyn Case>> {
         )
         .build_with(Some(select_flap)),
     ]
+    .into_iter()
+    .chain(rdma::cases())
+    .collect()
 }
 
 fn no_options(_: &Inventory) -> Selection {
