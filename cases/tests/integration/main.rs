@@ -8,6 +8,7 @@ mod live;
 mod memory;
 mod network;
 mod pci;
+mod rdma;
 mod storage;
 mod system;
 mod traffic;

@@ -11,6 +11,7 @@
 //! | `udp_rate_mbps`, `udp_max_loss_percent` (1), `udp_max_jitter_ms` (5) | `network.udp_*` | UDP target rate (default 10% of the link, ≤ 1 Gb/s) and limits |
 //! | `latency_p50_ms` (1), `latency_p99_ms` (10), `ping_count` (200) | `network.latency_*`, `network.ping_count` | RTT limits |
 //! | `jumbo_mtu = 9000`, `jumbo_throughput = true` | `network.jumbo_*` | plans `network::jumbo` |
+//! | `rdma_peer = "ADDR"`, `rdma_threshold` (80), `rdma_seconds`, `rdma_port` (18515; latency on +1), `rdma_latency_us` (5), `rdma_latency_p99_us` | `network.rdma_*[.<dev>]` | `network::rdma_bw`, `network::rdma_lat` (peer default `network_peer`) |
 //! | `link_flap = true`, `flap_down_ms` (2000) | `network.link_flap`, `network.flap_down_ms` | plans `network::link_flap` (disruptive) on interfaces named in `network_interfaces` |
 //!
 //! Every numeric `[network]` key also takes a table by interface (`{ default = …, eth1 = … }`).
@@ -30,6 +31,8 @@ enum Kind {
     Int(i64, i64),
     Duration,
     Bool,
+    /// An IP address.
+    Addr,
 }
 
 pub(super) const NETWORK_KEYS: &[&str] = &[
@@ -47,6 +50,12 @@ pub(super) const NETWORK_KEYS: &[&str] = &[
     "jumbo_throughput",
     "link_flap",
     "flap_down_ms",
+    "rdma_peer",
+    "rdma_threshold",
+    "rdma_seconds",
+    "rdma_port",
+    "rdma_latency_us",
+    "rdma_latency_p99_us",
 ];
 
 fn kind(key: &str) -> Option<Kind> {
@@ -62,6 +71,11 @@ fn kind(key: &str) -> Option<Kind> {
         "jumbo_mtu" => Kind::Int(1280, 65_535),
         "flap_down_ms" => Kind::Int(0, 60_000),
         "jumbo_throughput" | "link_flap" => Kind::Bool,
+        "rdma_peer" => Kind::Addr,
+        "rdma_threshold" => Kind::Num(1.0, 100.0),
+        "rdma_seconds" => Kind::Duration,
+        "rdma_port" => Kind::Int(1, 65_534),
+        "rdma_latency_us" | "rdma_latency_p99_us" => Kind::Num(0.01, 1e6),
         _ => return None,
     })
 }
@@ -78,6 +92,10 @@ fn scalar(ctx: &Ctx<'_>, path: &[Seg], kd: Kind, v: &toml::Value) -> Result<Stri
     match (kd, v) {
         (Kind::Bool, toml::Value::Boolean(b)) => Ok(b.to_string()),
         (Kind::Bool, _) => Err(bad("expected true or false")),
+        (Kind::Addr, toml::Value::String(a)) if a.trim().parse::<std::net::IpAddr>().is_ok() => {
+            Ok(a.trim().to_string())
+        }
+        (Kind::Addr, _) => Err(bad("expected an IP address (\"192.0.2.2\")")),
         (Kind::Duration, v) => duration_value(ctx, path, v).map(|s| s.to_string()),
         (Kind::Int(lo, hi), toml::Value::Integer(i)) if (lo..=hi).contains(i) => Ok(i.to_string()),
         (Kind::Int(lo, hi), _) => Err(bad(&format!("expected a whole number from {lo} to {hi}"))),

@@ -743,7 +743,8 @@ fn traffic_cases_need_a_peer_and_explain_says_how_to_configure_one() {
     // A peer: one instance per physical interface with a link (lo is not one). A recorded
     // tree plans no live case, so the selection is asked directly, with the plan's options.
     let (_d, p) = profile_file(
-        "extends = \"quick\"\nnetwork_peer = \"192.0.2.2\"\n[network]\nthreshold = 90\n",
+        "extends = \"quick\"\nnetwork_peer = \"192.0.2.2\"\n[network]\nthreshold = 90\n\
+         rdma_peer = \"198.51.100.7\"\nrdma_threshold = { default = 50, mlx5_0 = 70 }\n",
     );
     let plan = real_plan("aarch64-kunpeng", &p);
     assert!(
@@ -765,6 +766,19 @@ fn traffic_cases_need_a_peer_and_explain_says_how_to_configure_one() {
             .map(String::as_str),
         Some("90")
     );
+    // The RDMA keys reach the cases as settings, per device where a table names one.
+    for (k, v) in [
+        ("network.rdma_peer", "198.51.100.7"),
+        ("network.rdma_threshold", "50"),
+        ("network.rdma_threshold.mlx5_0", "70"),
+    ] {
+        assert_eq!(
+            plan.options.settings.get(k).map(String::as_str),
+            Some(v),
+            "{k}: {:?}",
+            plan.options.settings
+        );
+    }
     let inv = inventory("aarch64-kunpeng");
     let targets = |case: &str, o: &cases::RunOptions| -> Result<Vec<String>, String> {
         match cases::find(case).expect(case).select_with(&inv, o) {

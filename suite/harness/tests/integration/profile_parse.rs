@@ -397,6 +397,9 @@ const MALFORMED: &[(&str, usize, &str, &str)] = &[
     ("[network]\njumbo_mtu = 100\n", 2, "network.jumbo_mtu", "1280 to 65535"),
     ("[network]\nlink_flap = \"yes\"\n", 2, "network.link_flap", "true or false"),
     ("[network]\nbogus = 1\n", 2, "network.bogus", "unknown key"),
+    ("[network]\nrdma_peer = \"peer.example\"\n", 2, "network.rdma_peer", "IP address"),
+    ("[network]\nrdma_threshold = 0\n", 2, "network.rdma_threshold", "from 1 to 100"),
+    ("[network]\nrdma_port = 65535\n", 2, "network.rdma_port", "1 to 65534"),
     ("[settings]\n\"network.peer\" = \"192.0.2.2\"\n", 2, "settings.\"network.peer\"", "hwcert's"),
     // Command cases.
     ("[[case]]\nname = \"vendor::x\"\n", 1, "case[0].command", "missing field `command`"),
