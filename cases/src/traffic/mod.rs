@@ -26,13 +26,19 @@
 //! physical interface with a carrier. Without a peer (`network_peer`) the cases are not
 //! planned, and the reason says how to configure one.
 
+pub mod exec;
 pub mod flap;
 pub mod iperf;
 pub mod peer;
 pub mod perftest;
 pub mod probe;
 pub mod rdma;
+pub mod rdma_peer;
 pub mod settings;
+
+use exec::args;
+pub use exec::{run_all, run_bounded, Ran};
+pub use settings::NO_PEER;
 
 use std::time::{Duration, Instant};
 
@@ -40,11 +46,6 @@ use crate::network::{get_mtu, iface_label, valid_ifname};
 use crate::util::{self, live, Spec};
 use crate::{Case, Component, Context, Inventory, RunOptions, Selection, Target, Verdict};
 use settings::NetSettings;
-
-/// How to configure a peer: the reason of a case that is not planned without one.
-pub const NO_PEER: &str = "no network peer configured: set network_peer = \"ADDRESS\" in the \
-     profile (or network_peer = { default = \"ADDRESS\", eth1 = \"ADDRESS\" } per interface), \
-     and run `hwcert peer --allow THIS-MACHINE'S-ADDRESS` on the peer machine";
 
 pub(crate) fn cases() -> Vec<Box<dyn Case>> {
     let spec =
@@ -205,74 +206,6 @@ fn select_flap(inv: &Inventory, o: &RunOptions) -> Selection {
         ),
         other => other,
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Running tools, bounded in time
-
-/// What a bounded command did (through [`hwsys::cmd::run`]: its own process group, killed
-/// with it at the limit, output capped).
-pub struct Ran {
-    /// "exit status 1", "timed out after 40 s", …
-    pub status: String,
-    pub stdout: String,
-    pub stderr: String,
-    pub timed_out: bool,
-}
-
-/// What to do when `prog` is missing.
-fn install_hint(prog: &str) -> &str {
-    match prog {
-        "ip" => "iproute",
-        "ping" => "iputils",
-        p if p.starts_with("ib_") => "perftest",
-        p => p,
-    }
-}
-
-/// Run `argv` (a program on PATH) for at most `limit`.
-pub fn run_bounded(argv: &[String], limit: Duration) -> Result<Ran, String> {
-    let Some(prog) = argv.first() else {
-        return Err("no program to run".into());
-    };
-    let limits = hwsys::cmd::Limits {
-        timeout: limit,
-        max_stdout: 64 << 20,
-        max_stderr: 1 << 20,
-    };
-    match hwsys::cmd::run(std::path::Path::new(prog), &argv[1..], limits) {
-        Ok(r) => Ok(Ran {
-            status: r.describe(),
-            stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
-            timed_out: r.timed_out,
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
-            "{prog} is not installed (not on PATH): install it (dnf install {})",
-            install_hint(prog)
-        )),
-        Err(e) => Err(format!("cannot run {prog}: {}", util::os_error(&e))),
-    }
-}
-
-/// Run every command of `argvs` at once, each for at most `limit`; results in order.
-pub fn run_all(argvs: &[Vec<String>], limit: Duration) -> Vec<Result<Ran, String>> {
-    std::thread::scope(|s| {
-        let hs: Vec<_> = argvs
-            .iter()
-            .map(|a| s.spawn(move || run_bounded(a, limit)))
-            .collect();
-        hs.into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("the thread running the command panicked".into()))
-            })
-            .collect()
-    })
-}
-
-fn args(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
 }
 
 // ---------------------------------------------------------------------------------------------

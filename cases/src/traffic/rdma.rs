@@ -16,8 +16,9 @@
 
 use std::time::Duration;
 
+use super::exec::{args, run_bounded};
 use super::perftest;
-use super::{args, run_bounded, NO_PEER};
+use super::settings::NO_PEER;
 use crate::util::{self, live, Spec};
 use crate::{Case, Component, Context, Inventory, RunOptions, Selection, Target, Verdict};
 
@@ -68,6 +69,54 @@ impl RdmaSettings {
             latency_p99_us: num("rdma_latency_p99_us"),
         }
     }
+}
+
+/// The `ib_write_bw` command line of `network::rdma_bw` (`peer` given) and of the server
+/// `hwcert peer --rdma` runs for it (`peer` None): the same options on both sides, as
+/// perftest needs.
+pub fn write_bw_args(
+    dev: &str,
+    ib_port: u32,
+    tcp_port: u16,
+    seconds: u64,
+    peer: Option<&str>,
+) -> Vec<String> {
+    let mut v = args(&[
+        "ib_write_bw",
+        "-d",
+        dev,
+        "-i",
+        &ib_port.to_string(),
+        "-p",
+        &tcp_port.to_string(),
+        "-D",
+        &seconds.to_string(),
+        "-s",
+        &MESSAGE_BYTES.to_string(),
+        "--report_gbits",
+        "-F",
+    ]);
+    v.extend(peer.map(str::to_string));
+    v
+}
+
+/// The `ib_read_lat` command line of `network::rdma_lat` and of its server (see
+/// [`write_bw_args`]).
+pub fn read_lat_args(dev: &str, ib_port: u32, tcp_port: u16, peer: Option<&str>) -> Vec<String> {
+    let mut v = args(&[
+        "ib_read_lat",
+        "-d",
+        dev,
+        "-i",
+        &ib_port.to_string(),
+        "-p",
+        &tcp_port.to_string(),
+        "-n",
+        "10000",
+        "-F",
+    ]);
+    v.extend(peer.map(str::to_string));
+    v
 }
 
 fn any_rdma_peer(s: &std::collections::BTreeMap<String, String>) -> bool {
@@ -339,22 +388,7 @@ fn rdma_bw(ctx: &mut Context<'_>) -> Verdict {
             ),
         );
     };
-    let argv = args(&[
-        "ib_write_bw",
-        "-d",
-        &r.dev,
-        "-i",
-        &r.port.to_string(),
-        "-p",
-        &r.s.port.to_string(),
-        "-D",
-        &r.s.seconds.to_string(),
-        "-s",
-        &MESSAGE_BYTES.to_string(),
-        "--report_gbits",
-        "-F",
-        &r.peer,
-    ]);
+    let argv = write_bw_args(&r.dev, r.port, r.s.port, r.s.seconds, Some(&r.peer));
     let out = match perftest_run(ctx, &argv, Duration::from_secs(r.s.seconds + 30)) {
         Ok(o) => o,
         Err(v) => return v,
@@ -405,19 +439,7 @@ fn rdma_lat(ctx: &mut Context<'_>) -> Verdict {
         Ok(r) => r,
         Err(v) => return v,
     };
-    let argv = args(&[
-        "ib_read_lat",
-        "-d",
-        &r.dev,
-        "-i",
-        &r.port.to_string(),
-        "-p",
-        &r.s.port.saturating_add(1).to_string(),
-        "-n",
-        "10000",
-        "-F",
-        &r.peer,
-    ]);
+    let argv = read_lat_args(&r.dev, r.port, r.s.port.saturating_add(1), Some(&r.peer));
     let out = match perftest_run(ctx, &argv, Duration::from_secs(60)) {
         Ok(o) => o,
         Err(v) => return v,

@@ -112,6 +112,11 @@ pub fn any_peer(s: &BTreeMap<String, String>) -> bool {
         .any(|k| k == "network.peer" || k.starts_with("network.peer."))
 }
 
+/// How to configure a peer: the reason of a case that is not planned without one.
+pub const NO_PEER: &str = "no network peer configured: set network_peer = \"ADDRESS\" in the \
+     profile (or network_peer = { default = \"ADDRESS\", eth1 = \"ADDRESS\" } per interface), \
+     and run `hwcert peer --allow THIS-MACHINE'S-ADDRESS` on the peer machine";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use cases::traffic::peer::{serve, Allowed, PeerConfig};
+use cases::traffic::rdma_peer::{self, RdmaPeerConfig, RdmaServe};
 
 #[derive(clap::Args, Debug)]
 pub struct PeerArgs {
@@ -42,6 +43,19 @@ pub struct PeerArgs {
     /// The iperf3 program.
     #[arg(long, default_value = "iperf3", value_name = "PROGRAM")]
     pub iperf3: String,
+    /// Also serve the RDMA cases on this device (as in /sys/class/infiniband; `DEV:PORT` for
+    /// a port other than 1): perftest's ib_write_bw and ib_read_lat servers (repeat for more
+    /// devices; each takes two TCP ports from --rdma-port on). perftest accepts any client
+    /// that reaches its ports: --allow cannot filter them, the log names every client.
+    #[arg(long, value_name = "DEV[:PORT]", value_delimiter = ',')]
+    pub rdma: Vec<String>,
+    /// The first TCP port of the RDMA servers (the cases' `[network] rdma_port`).
+    #[arg(long, default_value_t = cases::traffic::rdma::DEFAULT_PORT, value_name = "PORT")]
+    pub rdma_port: u16,
+    /// The RDMA bandwidth test's seconds: the same as the cases' `[network] rdma_seconds`
+    /// (else `seconds`), since perftest's two sides must agree.
+    #[arg(long, default_value_t = cases::traffic::settings::DEFAULT_SECONDS, value_name = "SECONDS")]
+    pub rdma_seconds: u64,
 }
 
 struct Tee(Option<std::fs::File>);
@@ -101,7 +115,57 @@ pub fn cmd_peer(args: PeerArgs) -> Result<ExitCode> {
         allow,
         duration: Duration::from_secs(secs),
     };
+    let rdma = if args.rdma.is_empty() {
+        None
+    } else {
+        let mut devices = Vec::new();
+        for d in &args.rdma {
+            devices.push(
+                d.parse::<RdmaServe>()
+                    .map_err(anyhow::Error::msg)
+                    .context("--rdma")?,
+            );
+        }
+        if args.rdma_seconds == 0 || args.rdma_seconds > 3600 {
+            bail!("--rdma-seconds: 1 to 3600");
+        }
+        let r = RdmaPeerConfig {
+            devices,
+            port: args.rdma_port,
+            seconds: args.rdma_seconds,
+            duration: Duration::from_secs(secs),
+        };
+        rdma_peer::check(&r).map_err(anyhow::Error::msg)?;
+        Some(r)
+    };
+    // iperf3's servers are checked before any server starts, RDMA's or its own.
+    if u32::from(cfg.port) + u32::from(cfg.streams) > 65_536 {
+        bail!(
+            "--port {} with --streams {}: the ports do not fit below 65536",
+            cfg.port,
+            cfg.streams
+        );
+    }
+    if hwsys::cmd::find(&cfg.iperf3).is_none() {
+        bail!(
+            "cannot run {}: not an executable on PATH (install iperf3)",
+            cfg.iperf3
+        );
+    }
     let log: Arc<Mutex<dyn std::io::Write + Send>> = Arc::new(Mutex::new(Tee(file)));
-    serve(&cfg, Arc::new(AtomicBool::new(false)), log).map_err(anyhow::Error::msg)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let rdma_thread = rdma.map(|r| {
+        let (stop, log) = (stop.clone(), log.clone());
+        std::thread::spawn(move || rdma_peer::serve(&r, stop, log))
+    });
+    let served = serve(&cfg, stop.clone(), log);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    if let Some(t) = rdma_thread {
+        match t.join() {
+            Ok(r) => r.map_err(anyhow::Error::msg)?,
+            Err(_) => bail!("the RDMA servers' thread panicked"),
+        }
+    }
+    served.map_err(anyhow::Error::msg)?;
     Ok(ExitCode::SUCCESS)
 }
