@@ -474,7 +474,13 @@ fn lscpu_fixtures_agree() {
 
 /// Hand-made aarch64 trees (tests/fixtures/make_aarch64_trees.py) and the real lscpu's output
 /// on each (`lscpu_expected.sh`, util-linux 2.38.1), compared field by field like the dumps.
-const OWN_TREES: &[&str] = &["aarch64-ampere-altra", "aarch64-graviton3"];
+const OWN_TREES: &[&str] = &[
+    "aarch64-ampere-altra",
+    "aarch64-graviton3",
+    "aarch64-yitian710",
+    "aarch64-phytium-ft2000plus",
+    "aarch64-nvidia-grace",
+];
 
 #[test]
 fn lscpu_agrees_on_handmade_aarch64_trees() {
