@@ -471,3 +471,42 @@ fn lscpu_fixtures_agree() {
         failures.join("\n")
     );
 }
+
+/// Hand-made aarch64 trees (tests/fixtures/make_aarch64_trees.py) and the real lscpu's output
+/// on each (`lscpu_expected.sh`, util-linux 2.38.1), compared field by field like the dumps.
+const OWN_TREES: &[&str] = &[
+    "aarch64-ampere-altra",
+    "aarch64-graviton3",
+    "aarch64-yitian710",
+    "aarch64-phytium-ft2000plus",
+    "aarch64-nvidia-grace",
+];
+
+#[test]
+fn lscpu_agrees_on_handmade_aarch64_trees() {
+    let own = common::own_fixtures();
+    let mut failures = Vec::new();
+    for name in OWN_TREES {
+        let root = own.join(name);
+        let text = std::fs::read_to_string(root.join("lscpu-expected"))
+            .unwrap_or_else(|e| panic!("{name}/lscpu-expected: {e}"));
+        let expected = parse_expected(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            expected.summary.len() > 10 && !expected.physical.is_empty(),
+            "{name}: lscpu-expected has too little in it"
+        );
+        let o = compare(name, &root, &expected);
+        eprintln!("{name:36} {:3}/{:3} fields agree", o.agree, o.total);
+        if o.arch.as_deref() != Some("aarch64") {
+            failures.push(format!("{name}: detect_arch says {:?}", o.arch));
+        }
+        failures.extend(o.failures);
+        failures.extend(o.accepted);
+    }
+    assert!(
+        failures.is_empty(),
+        "{} disagreements with lscpu:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
