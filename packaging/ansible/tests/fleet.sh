@@ -28,6 +28,10 @@ ip netns add "${TAG}probe" 2>/dev/null || skip "cannot make a network namespace 
 ip netns del "${TAG}probe"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/hwcert-fleet.XXXXXX")
+# The binary the hosts get: without its debug sections when strip is there (a debug build is
+# over 100 MiB, copied to each host and checksummed on each run).
+BIN=$T/hwcert
+strip --strip-debug -o "$BIN" "$HWCERT" 2>/dev/null || cp "$HWCERT" "$BIN"
 PIDS=()
 NSS=()
 cleanup() {
@@ -123,7 +127,7 @@ inventory() {  # inventory [PROFILE_OF_A]
         echo "        ansible_user: root"
         echo "        ansible_ssh_private_key_file: $T/client"
         echo "        ansible_python_interpreter: /usr/bin/python3"
-        echo "        hwcert_binary_src: $HWCERT"
+        echo "        hwcert_binary_src: $BIN"
         echo "        hwcert_controller_bin: $HWCERT"
         echo "        hwcert_lab_dir: $T/lab"
         echo "        hwcert_poll_seconds: 1"
@@ -143,7 +147,7 @@ inventory() {  # inventory [PROFILE_OF_A]
 export ANSIBLE_COLLECTIONS_PATH="$REPO/packaging/ansible" ANSIBLE_HOST_KEY_CHECKING=False \
     ANSIBLE_SSH_ARGS="-o ControlMaster=no -o UserKnownHostsFile=/dev/null -o ServerAliveInterval=2 -o ServerAliveCountMax=2" \
     ANSIBLE_TIMEOUT=5 ANSIBLE_LOCAL_TEMP="$T/ansible-local" ANSIBLE_NOCOLOR=1 \
-    ANSIBLE_RETRY_FILES_ENABLED=False ANSIBLE_FORKS=5 ANSIBLE_STDOUT_CALLBACK=default
+    ANSIBLE_RETRY_FILES_ENABLED=False ANSIBLE_PIPELINING=True ANSIBLE_FORKS=5 ANSIBLE_STDOUT_CALLBACK=default
 play() {  # play LOGNAME [ARGS…]: runs the play, its output in $T/LOGNAME.log; echoes its status
     local log=$1; shift
     local rc=0
@@ -165,6 +169,14 @@ inventory
 ansible-playbook -i "$T/inventory.yml" --syntax-check opencloudos.hwcert.certify >/dev/null \
     || fail "ansible-playbook --syntax-check failed"
 echo "ok   syntax-check"
+if command -v ansible-lint >/dev/null; then
+    (cd "$REPO/packaging/ansible" && ANSIBLE_COLLECTIONS_PATH=$PWD ansible-lint --offline --nocolor \
+        -c ansible_collections/opencloudos/hwcert/.ansible-lint ansible_collections/opencloudos/hwcert) \
+        >"$T/lint.log" 2>&1 || { tail -40 "$T/lint.log"; fail "ansible-lint found problems"; }
+    echo "ok   ansible-lint: $(grep -E '^(Passed|Failed)' "$T/lint.log" | head -1)"
+else
+    echo "note ansible-lint is not installed: the collection was not linted (pip install ansible-lint)"
+fi
 
 SECONDS=0
 LOG=run1; rc=$(play run1 -e hwcert_fail_on_refused=false)
