@@ -101,6 +101,32 @@ ensure_browser() {
     return 0
 }
 
+# The lab fleet test (issue 18: packaging/ansible/tests/fleet.sh) drives ansible-core over sshd
+# instances in network namespaces. Best effort: where they cannot be had, that test says so and
+# skips.
+ensure_fleet_tools() {
+    local need=()
+    command -v ansible-playbook >/dev/null || need+=(ansible-core)
+    command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+    command -v ssh >/dev/null || need+=(openssh-client)
+    [ ${#need[@]} -eq 0 ] && return 0
+    echo "dev.sh: installing for the lab fleet test: ${need[*]}" >&2
+    if command -v apt-get >/dev/null; then
+        sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get update -qq || true
+        sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null \
+            || echo "dev.sh: could not install ${need[*]}; the fleet test will skip" >&2
+    elif command -v dnf >/dev/null || command -v yum >/dev/null; then
+        local pm; pm=$(command -v dnf || command -v yum)
+        local pkgs=()
+        for n in "${need[@]}"; do case $n in
+            openssh-client) pkgs+=(openssh-clients) ;; *) pkgs+=("$n") ;;
+        esac; done
+        sudo_if_needed "$pm" install -y -q "${pkgs[@]}" >/dev/null 2>&1 \
+            || echo "dev.sh: could not install ${pkgs[*]}; the fleet test will skip" >&2
+    fi
+    return 0
+}
+
 # The aarch64 leg on an x86_64 Debian host: Debian's own rustc/cargo (rustc-web: rustup cannot
 # add targets offline) with the aarch64 standard library, the cross linker, the arm64 multiarch
 # libc/libudev, and qemu-user to run the test binaries.
@@ -293,6 +319,7 @@ case $cmd in
         ensure_system_packages
         ensure_browser
         ensure_traffic_tools
+        ensure_fleet_tools
         # The fixture tests create thousands of small files: keep them in memory when we can.
         if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
         if [ "${1:-}" = aarch64 ]; then shift; test_aarch64 "$@"; fi

@@ -5,6 +5,7 @@ mod cli;
 mod dev_sh;
 mod docs_cli;
 mod escapes;
+mod fleet_ansible;
 mod hwdb_cli;
 mod hwdb_revoke;
 mod peer_cli;
