@@ -262,7 +262,7 @@ fn garbage_trees_never_panic() {
 fn cpu_and_storage_cases_on_util_linux_dumps() {
     let base = testing::fixtures::workspace().join("../shared/fixtures/util-linux");
     if !base.is_dir() {
-        eprintln!("SKIP: {} is absent", base.display());
+        testing::fixtures::skip(&format!("{} is absent", base.display()));
         return;
     }
     let mut n = 0;

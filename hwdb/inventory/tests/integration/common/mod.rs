@@ -10,10 +10,10 @@ pub fn util_linux() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!(
-            "SKIP: {} is absent: the real machine dumps live beside the project in ../shared/fixtures",
+        testing::fixtures::skip(&format!(
+            "{} is absent: the real machine dumps live beside the project in ../shared/fixtures",
             p.display()
-        );
+        ));
         None
     }
 }
