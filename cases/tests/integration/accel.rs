@@ -274,15 +274,12 @@ fn load_on(
         path: dir.as_os_str().to_owned(),
         ..LiveTools::default()
     };
-    let v = cases::accel::load_with(
-        &mut ctx,
-        addr,
-        &tools,
-        (
-            dcgmi.then(|| dir.join("dcgmi")),
-            burn.then(|| dir.join("gpu_burn")),
-        ),
-    );
+    let load = cases::accel::LoadTools {
+        dcgmi: dcgmi.then(|| dir.join("dcgmi")),
+        gpu_burn: burn.then(|| dir.join("gpu_burn")),
+        ..cases::accel::LoadTools::default()
+    };
+    let v = cases::accel::load_with(&mut ctx, addr, &tools, &load);
     crate::common::Ran {
         outcome: ctx.finish(v),
         log: log.text(),
