@@ -24,8 +24,10 @@
 //!   the RAS counters (AMD and Hygon, sysfs `ras/*_err_count`); health "OK" (Ascend,
 //!   `npu-smi info -t health`, and the table's Health column).
 //! * `accel::kernel_log_clean` — no NVIDIA Xid for the device, no amdgpu/hydcu fault, timeout
-//!   or reset, no Ascend driver error in the kernel log since boot (which holds the run: these
-//!   cases come after the load).
+//!   or reset, no Ascend driver error in the kernel log during the run: the records stamped
+//!   after the run's start (the supervisor records it in state.json as CLOCK_MONOTONIC of its
+//!   boot, the kernel log's clock; 1 s of slack), or the whole boot when the run started in
+//!   an earlier one. These cases come after the load.
 //!
 //! Profile settings (`[settings]`): `accel_dcgm_level` (1–4, default 2), `accel_load_seconds`
 //! (gpu-burn's and rvs gst's length, default the stress duration), `accel_min_gflops` (also
@@ -524,6 +526,41 @@ fn nvidia_ecc(ctx: &mut Context<'_>, addr: &str, d: &inv_accel::Details) -> Verd
     }
 }
 
+/// How much earlier than the run's start a record still counts as the run's: the kernel
+/// stamps records with its scheduler clock, which may differ from CLOCK_MONOTONIC by a little.
+const RUN_START_SLACK_US: u64 = 1_000_000;
+
+/// The run's start in the kernel log's terms (µs of CLOCK_MONOTONIC), when the log read is of
+/// the boot the run started in: the supervisor records it in state.json. `None` (the whole
+/// boot's log is the run's, or no run is known) says why in the case's log.
+fn run_start_us(ctx: &mut Context<'_>) -> Option<u64> {
+    let Some(dir) = ctx.run_dir().map(std::path::Path::to_path_buf) else {
+        ctx.log("not part of a run: every kernel log record of the boot is read");
+        return None;
+    };
+    let Some(start) = documents::rundir::RunState::read(&dir).and_then(|s| s.run_started) else {
+        ctx.log(format!(
+            "{}: no run start recorded (written by an older hwcert?): every kernel log record of the boot is read",
+            dir.join(documents::rundir::STATE_FILE).display()
+        ));
+        return None;
+    };
+    // The boot the log is of: this machine's, or the recorded sysroot's.
+    let boot = ctx
+        .sysroot
+        .read("proc/sys/kernel/random/boot_id")
+        .map(|b| b.trim().to_string());
+    if boot.as_deref() != Some(start.boot_id.as_str()) {
+        ctx.log(format!(
+            "the run started in boot {}, the kernel log is of boot {}: all of it is within the run",
+            start.boot_id,
+            boot.as_deref().unwrap_or("unknown")
+        ));
+        return None;
+    }
+    Some(start.monotonic_us)
+}
+
 /// The kernel log records about accelerator `a` that report an error.
 pub fn kernel_errors<'r>(a: &Accelerator, records: &'r [kmsg::Record]) -> Vec<&'r kmsg::Record> {
     let addr = a.address.to_ascii_lowercase();
@@ -591,7 +628,25 @@ fn kernel_log_clean(ctx: &mut Context<'_>) -> Verdict {
             log.lost
         ));
     }
-    let found = kernel_errors(&a, &log.records);
+    let records = match run_start_us(ctx) {
+        Some(start) => {
+            let (ours, before): (Vec<_>, Vec<_>) = log
+                .records
+                .iter()
+                .cloned()
+                .partition(|r| r.usec.is_none_or(|us| us + RUN_START_SLACK_US >= start));
+            ctx.log(format!(
+                "the run started at {}.{:06} s of this boot: {} record(s) before it are not the run's, {} are",
+                start / 1_000_000,
+                start % 1_000_000,
+                before.len(),
+                ours.len()
+            ));
+            ours
+        }
+        None => log.records.clone(),
+    };
+    let found = kernel_errors(&a, &records);
     ctx.judge("kernel_log_errors", found.len() as f64, "", "==", 0.0);
     if found.is_empty() {
         return Verdict::Pass;
