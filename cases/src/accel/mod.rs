@@ -9,22 +9,29 @@
 //!   can unless the tool says the device is idle (GPUs lower their link speed at idle; the
 //!   load case checks the speed under load). From the tool where it reports the link, else
 //!   sysfs.
-//! * `accel::load` — live, root: `dcgmi diag -r N -j` where DCGM is installed, else gpu-burn
-//!   (`gpu_burn`). Neither's exit status or "Pass"/"OK" is trusted alone: the case needs the
-//!   figures (GFLOPS, memory bandwidth where DCGM gives it), samples nvidia-smi every 5 s for
-//!   peak temperature, peak power, thermal throttling and the link under load, and compares the
-//!   ECC counters before and after. Profile thresholds judge the figures. Nothing is
-//!   downloaded: without a load tool the case is not planned, and says why.
+//! * `accel::load` — live, root, per vendor (see [`load`]): NVIDIA `dcgmi diag -r N -j` where
+//!   DCGM is installed, else gpu-burn (`gpu_burn`), nvidia-smi sampled every 5 s (peak
+//!   temperature, peak power, thermal throttling, the link under load) and the ECC counters
+//!   compared before and after; AMD and Hygon the ROCm Validation Suite (`rvs`: gst's GFLOPS,
+//!   babel's memory bandwidth, on the GPU's KFD id), rocm-smi or hy-smi sampled; Huawei Ascend
+//!   `ascend-dmi -f` (TFLOPS, power) and `--bw -t d2d` (bandwidth) between two
+//!   `npu-smi info -t health`, npu-smi sampled. No tool's exit status or "PASS"/"OK" is trusted
+//!   alone: the case needs the figures, and profile thresholds judge them and the peaks.
+//!   Nothing is downloaded: a device whose vendor's load tool is not installed is not planned,
+//!   and the plan says why.
 //! * `accel::ecc_clean` — no uncorrectable ECC error (volatile or lifetime), no page
 //!   retirement or row remap pending or failed (NVIDIA, nvidia-smi); no uncorrectable error in
 //!   the RAS counters (AMD and Hygon, sysfs `ras/*_err_count`); health "OK" (Ascend,
 //!   `npu-smi info -t health`, and the table's Health column).
 //! * `accel::kernel_log_clean` — no NVIDIA Xid for the device, no amdgpu/hydcu fault, timeout
-//!   or reset, no Ascend driver error in the kernel log since boot (which holds the run: these
-//!   cases come after the load).
+//!   or reset, no Ascend driver error in the kernel log during the run: the records stamped
+//!   after the run's start (the supervisor records it in state.json as CLOCK_MONOTONIC of its
+//!   boot, the kernel log's clock; 1 s of slack), or the whole boot when the run started in
+//!   an earlier one. These cases come after the load.
 //!
 //! Profile settings (`[settings]`): `accel_dcgm_level` (1–4, default 2), `accel_load_seconds`
-//! (gpu-burn's length, default the stress duration), `accel_min_gflops`,
+//! (gpu-burn's and rvs gst's length, default the stress duration), `accel_min_gflops` (also
+//! gst's target; 1000 when unset),
 //! `accel_min_mem_bandwidth_gbps`, `accel_max_temp_c`, `accel_max_power_w`,
 //! `accel_throttle_fails` (thermal throttling during the load fails it; default false: it is
 //! reported and recorded).
@@ -32,26 +39,35 @@
 //! ## Never met a real device
 //!
 //! This machine has no GPU. Every path here is tested on recorded or documented outputs and
-//! fake tools that are real processes (tests/integration/accel.rs); none has run against a
-//! real device: the live `nvidia-smi -q -x` sampling during a load, `dcgmi diag` on a real
-//! DCGM, gpu-burn on a real GPU, `npu-smi info -t health` on an Ascend, amdgpu's sysfs
-//! `ras/` counters on a real Instinct, Hygon's hy-smi at all (its output is assumed to be
-//! rocm-smi's), and the kernel log patterns of amdgpu, hydcu and the Ascend driver beyond
-//! NVIDIA's documented Xid line.
+//! fake tools that are real processes (tests/integration/accel.rs, accel_vendors.rs); none has
+//! run against a real device: the live `nvidia-smi -q -x` sampling during a load, `dcgmi diag`
+//! on a real DCGM, gpu-burn on a real GPU, `npu-smi info -t health` on an Ascend, amdgpu's
+//! sysfs `ras/` counters on a real Instinct, Hygon's hy-smi at all (its output is assumed to be
+//! rocm-smi's), rvs at all (hwcert's configuration's keys and the gst/babel lines are from
+//! RVS's sources and documentation; the DTK's rvs is assumed to be RVS), the KFD topology's
+//! `location_id` mapping on real hardware, ascend-dmi at all (its tables are written from the
+//! documentation's column names), and the kernel log patterns of amdgpu, hydcu and the Ascend
+//! driver beyond NVIDIA's documented Xid line.
 
 mod burn;
+mod common;
+mod dmi;
+mod load;
+mod rvs;
 
-use std::time::{Duration, Instant};
-
-use hwsys::cmd::{self, Limits};
-use inventory::accel::{self as inv_accel, Accelerator, LiveTools, Probed, ToolStatus, Vendor};
+use inventory::accel::{self as inv_accel, Accelerator, LiveTools, ToolStatus, Vendor};
 
 use crate::kmsg;
-use crate::stress::settings::{bool_setting, setting};
 use crate::util::{self, live, reads_files, targets_or, Spec};
-use crate::{Case, Component, Context, Inventory, RunOptions, Selection, Target, Verdict};
+use crate::{Case, Component, Context, Inventory, Selection, Verdict};
+
+use common::{compute, subject, target, Source, Subject, NO_DEVICE};
+use load::{select_load, select_load_plain};
 
 pub use burn::{parse_dcgmi, parse_gpu_burn, results_for, Burn, DiagResult};
+pub use dmi::{parse_bandwidth as parse_dmi_bandwidth, parse_flops as parse_dmi_flops, Flops};
+pub use load::{load_with, select_load_with, LoadTools};
+pub use rvs::{kfd_gpu_id, parse_rvs, RvsRun};
 
 pub(crate) fn cases() -> Vec<Box<dyn Case>> {
     vec![
@@ -86,9 +102,9 @@ pub(crate) fn cases() -> Vec<Box<dyn Case>> {
             blocker: true,
             timeout: 4 * 3600,
             estimate_ms: 300_000,
-            requirements: live(true, &["nvidia-smi"]),
+            requirements: live(true, &[]),
             select: select_load_plain,
-            run: load,
+            run: load::load,
         }
         .build_with(Some(select_load)),
         Spec {
@@ -117,27 +133,6 @@ pub(crate) fn cases() -> Vec<Box<dyn Case>> {
         .build(),
     ]
 }
-
-fn target(a: &Accelerator) -> Target {
-    Target::item(
-        a.address.clone(),
-        Some(
-            match a.details.as_ref().and_then(|d| d.product_name.as_ref()) {
-                Some(n) => format!("{n} ({})", a.label),
-                None => a.label.clone(),
-            },
-        ),
-    )
-}
-
-fn compute(inv: &Inventory) -> impl Iterator<Item = &Accelerator> {
-    inv.accelerators
-        .iter()
-        .filter(|a| a.vendor.is_some_and(Vendor::is_compute))
-}
-
-const NO_DEVICE: &str =
-    "no GPU, DCU or NPU of a compute vendor (NVIDIA, AMD, Hygon, Huawei) on PCI";
 
 fn select_compute(inv: &Inventory) -> Selection {
     targets_or(compute(inv).map(target).collect(), NO_DEVICE)
@@ -194,59 +189,6 @@ fn select_ecc(inv: &Inventory) -> Selection {
     )
 }
 
-/// The load tools on this machine's PATH, in order of preference.
-fn load_tools() -> (Option<std::path::PathBuf>, Option<std::path::PathBuf>) {
-    (
-        cmd::find("dcgmi"),
-        cmd::find("gpu_burn").or_else(|| cmd::find("gpu-burn")),
-    )
-}
-
-fn select_load_plain(inv: &Inventory) -> Selection {
-    select_load(inv, &RunOptions::default())
-}
-
-fn select_load(inv: &Inventory, _: &RunOptions) -> Selection {
-    let all: Vec<&Accelerator> = compute(inv).collect();
-    if all.is_empty() {
-        return Selection::NotApplicable(NO_DEVICE.into());
-    }
-    let nvidia: Vec<Target> = all
-        .iter()
-        .filter(|a| a.vendor == Some(Vendor::Nvidia))
-        .map(|a| target(a))
-        .collect();
-    let others = all.len() - nvidia.len();
-    if nvidia.is_empty() {
-        return Selection::NotApplicable(format!(
-            "{others} AMD/Hygon/Ascend accelerator(s): their load (ROCm's rvs, Hygon's and Ascend's burn tools) is not implemented"
-        ));
-    }
-    let (dcgmi, burn) = load_tools();
-    if dcgmi.is_none() && burn.is_none() {
-        return Selection::NotApplicable(
-            "no DCGM (dcgmi) and no gpu_burn on PATH: hwcert downloads nothing during a run (install datacenter-gpu-manager, or build gpu-burn beforehand)".into(),
-        );
-    }
-    Selection::Targets(nvidia)
-}
-
-/// The vendor tools' view now: run live, or the tree's recorded outputs.
-fn view(ctx: &Context<'_>) -> Probed {
-    if ctx.is_live() {
-        inv_accel::probe(&ctx.inventory.pci, &LiveTools::default())
-    } else {
-        inv_accel::probe(&ctx.inventory.pci, &inv_accel::RecordedTools(&ctx.sysroot))
-    }
-}
-
-fn find_in<'a>(p: &'a Probed, addr: &str) -> Result<&'a Accelerator, Verdict> {
-    p.accelerators
-        .iter()
-        .find(|a| a.address == addr)
-        .ok_or_else(|| Verdict::error(format!("{addr} is not an accelerator on PCI any more")))
-}
-
 /// The drivers a vendor's devices must have (empty: any bound driver).
 fn expected_drivers(v: Vendor) -> &'static [&'static str] {
     match v {
@@ -257,15 +199,11 @@ fn expected_drivers(v: Vendor) -> &'static [&'static str] {
 }
 
 fn driver_bound(ctx: &mut Context<'_>) -> Verdict {
-    let addr = match util::target_id(ctx) {
-        Ok(a) => a,
+    let sub = match subject(ctx, Source::ToolsNow) {
+        Ok(s) => s,
         Err(v) => return v,
     };
-    let p = view(ctx);
-    let a = match find_in(&p, &addr) {
-        Ok(a) => a,
-        Err(v) => return v,
-    };
+    let (addr, a) = (sub.addr.clone(), &sub.device);
     let v = a.vendor.unwrap_or(Vendor::Other);
     let want = expected_drivers(v);
     match &a.driver {
@@ -290,6 +228,9 @@ fn driver_bound(ctx: &mut Context<'_>) -> Verdict {
         }
         Some(d) => ctx.log(format!("{addr}: driver {d}")),
     }
+    let Some(p) = sub.view.as_ref() else {
+        return Verdict::error(format!("{addr}: no view of the vendor tools"));
+    };
     let on_pci = p
         .accelerators
         .iter()
@@ -345,15 +286,11 @@ fn driver_bound(ctx: &mut Context<'_>) -> Verdict {
 }
 
 fn link_at_capability(ctx: &mut Context<'_>) -> Verdict {
-    let addr = match util::target_id(ctx) {
-        Ok(a) => a,
+    let sub = match subject(ctx, Source::ToolsNow) {
+        Ok(s) => s,
         Err(v) => return v,
     };
-    let p = view(ctx);
-    let a = match find_in(&p, &addr) {
-        Ok(a) => a,
-        Err(v) => return v,
-    };
+    let (addr, a) = (sub.addr.clone(), &sub.device);
     let sysfs = ctx
         .inventory
         .pci
@@ -455,15 +392,11 @@ fn ras_counts(ctx: &Context<'_>, addr: &str) -> Option<Vec<(String, u64, u64)>> 
 }
 
 fn ecc_clean(ctx: &mut Context<'_>) -> Verdict {
-    let addr = match util::target_id(ctx) {
-        Ok(a) => a,
+    let sub = match subject(ctx, Source::ToolsNow) {
+        Ok(s) => s,
         Err(v) => return v,
     };
-    let p = view(ctx);
-    let a = match find_in(&p, &addr) {
-        Ok(a) => a,
-        Err(v) => return v,
-    };
+    let (addr, a) = (sub.addr.clone(), &sub.device);
     match a.vendor.unwrap_or(Vendor::Other) {
         Vendor::Nvidia => {
             let Some(d) = &a.details else {
@@ -593,6 +526,41 @@ fn nvidia_ecc(ctx: &mut Context<'_>, addr: &str, d: &inv_accel::Details) -> Verd
     }
 }
 
+/// How much earlier than the run's start a record still counts as the run's: the kernel
+/// stamps records with its scheduler clock, which may differ from CLOCK_MONOTONIC by a little.
+const RUN_START_SLACK_US: u64 = 1_000_000;
+
+/// The run's start in the kernel log's terms (µs of CLOCK_MONOTONIC), when the log read is of
+/// the boot the run started in: the supervisor records it in state.json. `None` (the whole
+/// boot's log is the run's, or no run is known) says why in the case's log.
+fn run_start_us(ctx: &mut Context<'_>) -> Option<u64> {
+    let Some(dir) = ctx.run_dir().map(std::path::Path::to_path_buf) else {
+        ctx.log("not part of a run: every kernel log record of the boot is read");
+        return None;
+    };
+    let Some(start) = documents::rundir::RunState::read(&dir).and_then(|s| s.run_started) else {
+        ctx.log(format!(
+            "{}: no run start recorded (written by an older hwcert?): every kernel log record of the boot is read",
+            dir.join(documents::rundir::STATE_FILE).display()
+        ));
+        return None;
+    };
+    // The boot the log is of: this machine's, or the recorded sysroot's.
+    let boot = ctx
+        .sysroot
+        .read("proc/sys/kernel/random/boot_id")
+        .map(|b| b.trim().to_string());
+    if boot.as_deref() != Some(start.boot_id.as_str()) {
+        ctx.log(format!(
+            "the run started in boot {}, the kernel log is of boot {}: all of it is within the run",
+            start.boot_id,
+            boot.as_deref().unwrap_or("unknown")
+        ));
+        return None;
+    }
+    Some(start.monotonic_us)
+}
+
 /// The kernel log records about accelerator `a` that report an error.
 pub fn kernel_errors<'r>(a: &Accelerator, records: &'r [kmsg::Record]) -> Vec<&'r kmsg::Record> {
     let addr = a.address.to_ascii_lowercase();
@@ -646,18 +614,9 @@ pub fn kernel_errors<'r>(a: &Accelerator, records: &'r [kmsg::Record]) -> Vec<&'
 }
 
 fn kernel_log_clean(ctx: &mut Context<'_>) -> Verdict {
-    let addr = match util::target_id(ctx) {
-        Ok(a) => a,
+    let Subject { device: a, .. } = match subject(ctx, Source::Inventory) {
+        Ok(s) => s,
         Err(v) => return v,
-    };
-    let Some(a) = ctx
-        .inventory
-        .accelerators
-        .iter()
-        .find(|a| a.address == addr)
-        .cloned()
-    else {
-        return Verdict::error(format!("{addr} is not an accelerator in the inventory"));
     };
     let log = match kmsg::read(&ctx.sysroot) {
         Ok(l) => l,
@@ -669,7 +628,25 @@ fn kernel_log_clean(ctx: &mut Context<'_>) -> Verdict {
             log.lost
         ));
     }
-    let found = kernel_errors(&a, &log.records);
+    let records = match run_start_us(ctx) {
+        Some(start) => {
+            let (ours, before): (Vec<_>, Vec<_>) = log
+                .records
+                .iter()
+                .cloned()
+                .partition(|r| r.usec.is_none_or(|us| us + RUN_START_SLACK_US >= start));
+            ctx.log(format!(
+                "the run started at {}.{:06} s of this boot: {} record(s) before it are not the run's, {} are",
+                start / 1_000_000,
+                start % 1_000_000,
+                before.len(),
+                ours.len()
+            ));
+            ours
+        }
+        None => log.records.clone(),
+    };
+    let found = kernel_errors(&a, &records);
     ctx.judge("kernel_log_errors", found.len() as f64, "", "==", 0.0);
     if found.is_empty() {
         return Verdict::Pass;
@@ -687,369 +664,4 @@ fn kernel_log_clean(ctx: &mut Context<'_>) -> Verdict {
             shown.join(" | ")
         ),
     )
-}
-
-/// What the samples taken during the load saw.
-#[derive(Debug, Default)]
-struct Samples {
-    n: u32,
-    peak_temp: Option<f64>,
-    peak_power: Option<f64>,
-    thermal: u32,
-    min_gen: Option<u32>,
-    max_gen: Option<u32>,
-    last: Option<inv_accel::Details>,
-}
-
-fn sample(tools: &LiveTools, index: &str, addr: &str, s: &mut Samples) {
-    let inv_accel::Collected::Output(b) = tools.run("nvidia-smi", &["-q", "-x", "-i", index])
-    else {
-        return;
-    };
-    let Ok(p) = inv_accel::Tool::NvidiaSmi.parse(&String::from_utf8_lossy(&b)) else {
-        return;
-    };
-    let Some(d) = p
-        .devices
-        .into_iter()
-        .find(|(bus, _)| bus.as_deref().is_none_or(|b| b == addr))
-        .map(|(_, d)| d)
-    else {
-        return;
-    };
-    s.n += 1;
-    let max = |a: Option<f64>, b: Option<f64>| match (a, b) {
-        (Some(x), Some(y)) => Some(x.max(y)),
-        (x, y) => x.or(y),
-    };
-    s.peak_temp = max(s.peak_temp, d.temperature_c);
-    s.peak_power = max(s.peak_power, d.power_draw_w);
-    if d.throttle_reasons
-        .iter()
-        .any(|r| r.contains("thermal") || r == "hw_slowdown")
-    {
-        s.thermal += 1;
-    }
-    if let Some(l) = &d.link {
-        if let Some(c) = l.current_gen {
-            s.min_gen = Some(s.min_gen.map_or(c, |m| m.min(c)));
-        }
-        s.max_gen = l.max_gen.or(s.max_gen);
-    }
-    s.last = Some(d);
-}
-
-fn uncorrected(d: Option<&inv_accel::Details>) -> u64 {
-    d.and_then(|d| d.ecc.as_ref())
-        .and_then(|e| e.volatile_uncorrected)
-        .unwrap_or(0)
-}
-
-fn load(ctx: &mut Context<'_>) -> Verdict {
-    let addr = match util::target_id(ctx) {
-        Ok(a) => a,
-        Err(v) => return v,
-    };
-    if let Err(v) = util::require_live(ctx, "accel::load") {
-        return v;
-    }
-    if let Err(v) = util::require_root(ctx, "accel::load") {
-        return v;
-    }
-    let tools = LiveTools::default();
-    load_with(ctx, &addr, &tools, load_tools())
-}
-
-/// The load on `addr` with the given dcgmi and gpu-burn (tests hand in fake ones).
-pub fn load_with(
-    ctx: &mut Context<'_>,
-    addr: &str,
-    tools: &LiveTools,
-    (dcgmi, burn): (Option<std::path::PathBuf>, Option<std::path::PathBuf>),
-) -> Verdict {
-    let settings = (|| -> Result<_, String> {
-        Ok((
-            setting::<u32>(ctx, "accel_dcgm_level")?.unwrap_or(2),
-            setting::<u64>(ctx, "accel_load_seconds")?
-                .unwrap_or_else(|| crate::stress::duration(ctx.options).as_secs()),
-            setting::<f64>(ctx, "accel_min_gflops")?,
-            setting::<f64>(ctx, "accel_min_mem_bandwidth_gbps")?,
-            setting::<f64>(ctx, "accel_max_temp_c")?,
-            setting::<f64>(ctx, "accel_max_power_w")?,
-            bool_setting(ctx, "accel_throttle_fails")?.unwrap_or(false),
-        ))
-    })();
-    let (level, seconds, min_gflops, min_bw, max_temp, max_power, throttle_fails) = match settings {
-        Ok(s) => s,
-        Err(e) => return Verdict::error(e),
-    };
-    if !(1..=4).contains(&level) {
-        return Verdict::error(format!(
-            "setting accel_dcgm_level = {level}: DCGM's levels are 1 to 4"
-        ));
-    }
-    // Before: the device's index and its counters.
-    let before = inv_accel::probe(&ctx.inventory.pci, tools);
-    let Some(b) = before
-        .accelerators
-        .iter()
-        .find(|a| a.address == addr)
-        .and_then(|a| a.details.clone())
-    else {
-        let why = before
-            .tools
-            .first()
-            .and_then(|t| t.detail.clone())
-            .unwrap_or_default();
-        return Verdict::error(format!(
-            "nvidia-smi does not describe {addr}, so the load cannot address it: {why}"
-        ));
-    };
-    if let Some(m) = b
-        .mig
-        .as_ref()
-        .filter(|m| m.current.as_deref() == Some("Enabled"))
-    {
-        return Verdict::skip(format!(
-            "{addr} is in MIG mode ({} MIG devices): DCGM's diagnostic and gpu-burn do not load a MIG-partitioned GPU; disable MIG (nvidia-smi -mig 0) to certify it",
-            m.devices
-        ));
-    }
-    let Some(index) = b.index else {
-        return Verdict::error(format!("nvidia-smi gives no index for {addr}"));
-    };
-    let idx = index.to_string();
-    let (prog, args, name): (std::path::PathBuf, Vec<String>, &str) = match (&dcgmi, &burn) {
-        (Some(d), _) => (
-            d.clone(),
-            vec![
-                "diag".into(),
-                "-r".into(),
-                level.to_string(),
-                "-j".into(),
-                "-i".into(),
-                idx.clone(),
-            ],
-            "dcgmi",
-        ),
-        (None, Some(g)) => (
-            g.clone(),
-            vec!["-i".into(), idx.clone(), seconds.to_string()],
-            "gpu_burn",
-        ),
-        (None, None) => {
-            return Verdict::skip("no dcgmi and no gpu_burn on PATH (nothing is downloaded)")
-        }
-    };
-    ctx.log(format!("running {} {}", prog.display(), args.join(" ")));
-    // DCGM's levels take from seconds (1) to hours (4): the case's own limit (4 h, or the
-    // profile's) is the bound; gpu-burn runs its length, and 10 minutes more is a hang.
-    let tool_limit = if name == "dcgmi" {
-        4 * 3600 - 60
-    } else {
-        seconds.saturating_add(600)
-    };
-    let limits = Limits {
-        timeout: Duration::from_secs(tool_limit),
-        max_stdout: 16 << 20,
-        ..Limits::default()
-    };
-    let mut samples = Samples::default();
-    let ran = std::thread::scope(|s| {
-        let h = s.spawn(|| cmd::run(&prog, &args, limits));
-        let mut next = Instant::now();
-        while !h.is_finished() {
-            if Instant::now() >= next {
-                sample(tools, &idx, addr, &mut samples);
-                next = Instant::now() + Duration::from_secs(5);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        h.join()
-    });
-    let ran = match ran {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            return Verdict::error(format!(
-                "cannot run {}: {}",
-                prog.display(),
-                util::os_error(&e)
-            ))
-        }
-        Err(_) => return Verdict::error("the load thread panicked"),
-    };
-    // One sample after, for the counters.
-    sample(tools, &idx, addr, &mut samples);
-    let out = String::from_utf8_lossy(&ran.stdout).into_owned();
-    let mut bad: Vec<String> = Vec::new();
-    if ran.timed_out {
-        return Verdict::fail(format!("{name} finishes"), ran.describe());
-    }
-    match name {
-        "dcgmi" => match parse_dcgmi(&out) {
-            Err(e) => return Verdict::error(format!("{e} ({})", ran.describe())),
-            Ok(all) => {
-                let ours = results_for(&all, index);
-                let failed: Vec<String> = ours
-                    .iter()
-                    .filter(|r| r.failed())
-                    .map(|r| format!("{}: {} {}", r.test, r.status, r.messages.join(" ")))
-                    .collect();
-                // Passes that name this GPU: machine-wide deployment checks alone are no load.
-                let passed = ours
-                    .iter()
-                    .filter(|r| r.passed() && r.gpus.contains(&index))
-                    .count();
-                ctx.measure("dcgm_tests_passed", passed as f64, "");
-                ctx.measure("dcgm_level", level as f64, "");
-                for r in &ours {
-                    ctx.log(format!(
-                        "dcgmi: {}: {} {}",
-                        r.test,
-                        r.status,
-                        r.messages.join(" ")
-                    ));
-                }
-                bad.extend(failed);
-                if passed == 0 {
-                    bad.push(format!("dcgmi reported no passing test for GPU {index}"));
-                }
-                if ran.code != Some(0) && bad.is_empty() {
-                    bad.push(format!(
-                        "dcgmi ended with {} though its results say Pass",
-                        ran.describe()
-                    ));
-                }
-                if let Some(g) = burn::figures(&ours, "gigaflops")
-                    .into_iter()
-                    .reduce(f64::max)
-                {
-                    judge_min(ctx, "gflops", g, "GFLOPS", min_gflops, &mut bad);
-                }
-                if let Some(bw) = burn::figures(&ours, "GB/s").into_iter().reduce(f64::max) {
-                    judge_min(ctx, "memory_bandwidth", bw, "GB/s", min_bw, &mut bad);
-                } else if min_bw.is_some() {
-                    bad.push(format!("accel_min_mem_bandwidth_gbps is set but dcgmi -r {level} gave no bandwidth figure (level 3 or 4 runs Memory Bandwidth)"));
-                }
-            }
-        },
-        _ => {
-            let b = parse_gpu_burn(&out);
-            for l in &b.init_errors {
-                bad.push(format!("gpu_burn: {l}"));
-            }
-            if b.progress_lines == 0 {
-                bad.push(
-                    "gpu_burn printed no progress figures (it reports OK even after an init error)"
-                        .into(),
-                );
-            }
-            ctx.judge("compute_errors", b.errors as f64, "", "==", 0.0);
-            if b.errors > 0 {
-                bad.push(format!("{} wrong results", b.errors));
-            }
-            if b.verdicts.is_empty() {
-                bad.push("gpu_burn printed no verdict line".into());
-            }
-            for (g, v) in &b.verdicts {
-                if v != "OK" {
-                    bad.push(format!("gpu_burn: GPU {g}: {v}"));
-                }
-            }
-            if ran.code != Some(0) {
-                bad.push(format!("gpu_burn ended with {}", ran.describe()));
-            }
-            if let Some(g) = b.max_gflops {
-                judge_min(ctx, "gflops", g, "GFLOPS", min_gflops, &mut bad);
-            }
-            if min_bw.is_some() {
-                bad.push("accel_min_mem_bandwidth_gbps is set but gpu_burn measures no bandwidth (install DCGM)".into());
-            }
-        }
-    }
-    if samples.n == 0 {
-        bad.push(
-            "nvidia-smi gave no sample during the load: peak temperature and power unknown".into(),
-        );
-    }
-    ctx.measure("samples", samples.n as f64, "");
-    if let Some(t) = samples.peak_temp {
-        match max_temp {
-            Some(m) if !ctx.judge("peak_temperature", t, "°C", "<=", m) => {
-                bad.push(format!("peak temperature {t} °C above {m}"))
-            }
-            Some(_) => {}
-            None => ctx.measure("peak_temperature", t, "°C"),
-        }
-    }
-    if let Some(p) = samples.peak_power {
-        let limit = max_power.or(b.power_limit_w.map(|l| l * 1.05));
-        match limit {
-            Some(m) if !ctx.judge("peak_power", p, "W", "<=", m) => {
-                bad.push(format!("peak power {p} W above {m:.1}"))
-            }
-            Some(_) => {}
-            None => ctx.measure("peak_power", p, "W"),
-        }
-    }
-    if samples.thermal > 0 {
-        ctx.log(format!(
-            "thermal throttling in {} of {} samples",
-            samples.thermal, samples.n
-        ));
-    }
-    if throttle_fails {
-        if !ctx.judge(
-            "thermal_throttle_samples",
-            samples.thermal as f64,
-            "",
-            "==",
-            0.0,
-        ) {
-            bad.push(format!(
-                "thermal throttling in {} of {} samples",
-                samples.thermal, samples.n
-            ));
-        }
-    } else {
-        ctx.measure("thermal_throttle_samples", samples.thermal as f64, "");
-    }
-    if let (Some(c), Some(m)) = (samples.min_gen, samples.max_gen) {
-        if !ctx.judge("link_gen_under_load", c as f64, "gen", ">=", m as f64) {
-            bad.push(format!("PCIe link at gen {c} of {m} under load"));
-        }
-    }
-    let (u0, u1) = (uncorrected(Some(&b)), uncorrected(samples.last.as_ref()));
-    if u1 > u0 {
-        bad.push(format!(
-            "{} new uncorrectable ECC error(s) during the load",
-            u1 - u0
-        ));
-    }
-    if bad.is_empty() {
-        Verdict::Pass
-    } else {
-        Verdict::fail(
-            format!("{name} passes with its figures, counters and samples"),
-            format!("{addr}: {}", bad.join("; ")),
-        )
-    }
-}
-
-fn judge_min(
-    ctx: &mut Context<'_>,
-    name: &str,
-    v: f64,
-    unit: &str,
-    min: Option<f64>,
-    bad: &mut Vec<String>,
-) {
-    match min {
-        Some(m) => {
-            if !ctx.judge(name, v, unit, ">=", m) {
-                bad.push(format!("{name} {v} {unit} below {m}"));
-            }
-        }
-        None => ctx.measure(name, v, unit),
-    }
 }

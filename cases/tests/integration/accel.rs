@@ -274,15 +274,12 @@ fn load_on(
         path: dir.as_os_str().to_owned(),
         ..LiveTools::default()
     };
-    let v = cases::accel::load_with(
-        &mut ctx,
-        addr,
-        &tools,
-        (
-            dcgmi.then(|| dir.join("dcgmi")),
-            burn.then(|| dir.join("gpu_burn")),
-        ),
-    );
+    let load = cases::accel::LoadTools {
+        dcgmi: dcgmi.then(|| dir.join("dcgmi")),
+        gpu_burn: burn.then(|| dir.join("gpu_burn")),
+        ..cases::accel::LoadTools::default()
+    };
+    let v = cases::accel::load_with(&mut ctx, addr, &tools, &load);
     crate::common::Ran {
         outcome: ctx.finish(v),
         log: log.text(),
@@ -541,4 +538,84 @@ fn amdgpu_and_ascend_log_lines_healthy_and_not() {
          [  200.000000] [ascend] [ERROR] [devdrv] [devdrv_heart_beat_timer 1022] device 0 heartbeat lost\n",
     );
     assert_eq!(cases::accel::kernel_errors(&npu, &logs).len(), 1);
+}
+
+/// Run accel::kernel_log_clean on `addr` of `root` as an instance of the run in `run`.
+fn log_case_in_run(root: &Path, run: &Path, addr: &str) -> crate::common::Ran {
+    let inv = probe(root);
+    let target = Target::item(addr, None);
+    let options = RunOptions::default();
+    let log = crate::common::Log::default();
+    let mut ctx = Context::new(&inv, root, &target, &options, true, Box::new(log.clone()))
+        .with_run(run, format!("accel::kernel_log_clean::{addr}"));
+    let v = case("accel::kernel_log_clean").run(&mut ctx);
+    crate::common::Ran {
+        outcome: ctx.finish(v),
+        log: log.text(),
+    }
+}
+
+#[test]
+fn the_kernel_log_is_read_from_the_runs_start() {
+    use documents::rundir::{RunStart, RunState};
+    // The tree's boot: an Xid at 3600.5 s (the tree's dmesg), one more at 7200 s.
+    let t = copy_tree(&server());
+    write(t.path(), "proc/sys/kernel/random/boot_id", "b-1\n");
+    let dmesg = fs::read_to_string(server().join("var/log/dmesg")).expect("dmesg");
+    write(
+        t.path(),
+        "var/log/dmesg",
+        format!("{dmesg}[ 7200.000001] NVRM: Xid (PCI:0000:19:00): 48, pid='<unknown>', name=<unknown>, An uncorrectable double bit error\n"),
+    );
+    let run = tempdir();
+    let state = |boot: &str, start_us: u64| RunState {
+        boot_id: "b-1".into(),
+        supervisor_pid: 1,
+        running: Vec::new(),
+        run_started: Some(RunStart {
+            boot_id: boot.into(),
+            monotonic_us: start_us,
+        }),
+    };
+    // The run started at 5000 s of this boot: only the second Xid is the run's.
+    state("b-1", 5_000_000_000)
+        .write(run.path())
+        .expect("state");
+    let r = log_case_in_run(t.path(), run.path(), "0000:19:00.0");
+    assert_eq!(r.measurement("kernel_log_errors"), Some(1.0), "{}", r.log);
+    assert!(
+        r.reason().contains(": 48,") && !r.reason().contains(": 79,"),
+        "{}",
+        r.reason()
+    );
+    assert!(
+        r.log.contains("3 record(s) before it are not the run's"),
+        "{}",
+        r.log
+    );
+    // Started after both: clean. A record within the slack (1 s) before the start counts.
+    state("b-1", 7_200_500_000)
+        .write(run.path())
+        .expect("state");
+    let r = log_case_in_run(t.path(), run.path(), "0000:19:00.0");
+    assert_eq!(r.measurement("kernel_log_errors"), Some(1.0), "{}", r.log);
+    state("b-1", 8_000_000_000)
+        .write(run.path())
+        .expect("state");
+    let r = log_case_in_run(t.path(), run.path(), "0000:19:00.0");
+    assert_eq!(r.verdict(), &Verdict::Pass, "{}", r.reason());
+    // The run started in an earlier boot: all of this boot is the run's.
+    state("b-0", 8_000_000_000)
+        .write(run.path())
+        .expect("state");
+    let r = log_case_in_run(t.path(), run.path(), "0000:19:00.0");
+    assert_eq!(r.measurement("kernel_log_errors"), Some(2.0), "{}", r.log);
+    assert!(r.log.contains("the run started in boot b-0"), "{}", r.log);
+    // A state file without the run's start (an older hwcert's): the whole boot, said so.
+    let mut old = state("b-1", 0);
+    old.run_started = None;
+    old.write(run.path()).expect("state");
+    let r = log_case_in_run(t.path(), run.path(), "0000:19:00.0");
+    assert_eq!(r.measurement("kernel_log_errors"), Some(2.0), "{}", r.log);
+    assert!(r.log.contains("no run start recorded"), "{}", r.log);
 }

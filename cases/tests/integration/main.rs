@@ -1,6 +1,7 @@
 //! The integration tests of this crate, in one binary (one link instead of one per file).
 
 mod accel;
+mod accel_vendors;
 mod catalog;
 mod common;
 mod cpu;

@@ -15,7 +15,7 @@ pub fn probe(opts: &ProbeOptions) -> Result<Inventory, ProbeError> {
 }
 
 /// Whether `root` looks like a Linux tree at all.
-fn check_tree(root: &Path) -> Result<(), ProbeError> {
+pub(crate) fn check_tree(root: &Path) -> Result<(), ProbeError> {
     if !root.is_dir() {
         return Err(ProbeError::NoSuchDir(root.to_path_buf()));
     }
@@ -54,6 +54,15 @@ pub(crate) fn probe_parts(
     sys: &Sysroot,
     opts: &ProbeOptions,
 ) -> (Inventory, Vec<(String, Vec<u8>)>) {
+    probe_parts_with(sys, opts, tool_source(sys).as_ref())
+}
+
+/// [`probe_parts`] asking `tools` for the accelerator tools' outputs.
+pub(crate) fn probe_parts_with(
+    sys: &Sysroot,
+    opts: &ProbeOptions,
+    tools: &dyn accel::ToolSource,
+) -> (Inventory, Vec<(String, Vec<u8>)>) {
     let host = host::probe(sys);
     let dmi = dmi::probe(sys);
     let cpu = cpu::probe(sys, host.arch.as_deref());
@@ -62,7 +71,7 @@ pub(crate) fn probe_parts(
     let (storage, nvme) = storage::probe(sys, opts.all);
     let network = network::probe(sys);
     let rdma = rdma::probe(sys);
-    let accel = accel::probe(&pci, tool_source(sys).as_ref());
+    let accel = accel::probe(&pci, tools);
     let mut inv = Inventory {
         schema: SCHEMA.to_string(),
         probed_by: ProbedBy {

@@ -16,7 +16,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::inventory::{ProbeError, ProbeOptions, REDACTED};
-use crate::probe::probe_parts;
+use crate::probe::probe_parts_with;
 use crate::{dmi, smbios};
 use hwsys::sysroot::{Recorded, Sysroot};
 
@@ -69,19 +69,44 @@ pub enum SnapshotError {
 /// Probe `opts.sysroot` recording every access and write the snapshot to `out` (gzip'd tar).
 /// Returns the manifest written. All block devices are recorded, whatever `opts.all` says.
 pub fn write(opts: &ProbeOptions, out: impl Write) -> Result<Manifest, SnapshotError> {
-    // Fail early and plainly on something that is not a Linux tree.
-    crate::probe(&ProbeOptions {
-        udev: false,
-        ..opts.clone()
-    })?;
+    // Fail early and plainly on something that is not a Linux tree (without a probe: on the
+    // live system that would run the vendor tools twice, once for it and once to record).
+    crate::probe::check_tree(&opts.sysroot)?;
     let sys = Sysroot::new(&opts.sysroot).with_recording();
+    if sys.is_live() {
+        write_from(opts, &sys, &crate::accel::LiveTools::default(), out)
+    } else {
+        // A tree's recorded outputs are read through the recording reader, so that one the
+        // probe could not use is in the snapshot as it was.
+        write_from(opts, &sys, &crate::accel::RecordedTools(&sys), out)
+    }
+}
+
+/// [`write`] asking `tools` for the accelerator tools' outputs (tests hand in fake tools).
+/// Each tool is asked once: its output goes both into the inventory and into the snapshot.
+pub fn write_with(
+    opts: &ProbeOptions,
+    tools: &dyn crate::accel::ToolSource,
+    out: impl Write,
+) -> Result<Manifest, SnapshotError> {
+    crate::probe::check_tree(&opts.sysroot)?;
+    let sys = Sysroot::new(&opts.sysroot).with_recording();
+    write_from(opts, &sys, tools, out)
+}
+
+fn write_from(
+    opts: &ProbeOptions,
+    sys: &Sysroot,
+    tools: &dyn crate::accel::ToolSource,
+    out: impl Write,
+) -> Result<Manifest, SnapshotError> {
     let rec_opts = ProbeOptions {
         all: true,
         show_identifiers: true,
         udev: false,
         ..opts.clone()
     };
-    let (inv, outputs) = probe_parts(&sys, &rec_opts);
+    let (inv, outputs) = probe_parts_with(sys, &rec_opts, tools);
     let recorded = sys.recorded();
     let mut entries = entries(sys.root(), &recorded, !opts.show_identifiers);
     // The vendor tools' outputs (run live, or read from the tree), where a probe of the

@@ -98,6 +98,20 @@ pub struct RunState {
     pub supervisor_pid: u32,
     #[serde(default)]
     pub running: Vec<Running>,
+    /// When the run started (its first session; a resume keeps it), in the terms of the
+    /// kernel log's timestamps, so that cases can tell the records of the run from the
+    /// boot's earlier ones. Absent in state files of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_started: Option<RunStart>,
+}
+
+/// An instant of a boot: the boot's ID and CLOCK_MONOTONIC then (the clock of the kernel log's
+/// record timestamps, which do not count suspended time either).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunStart {
+    pub boot_id: String,
+    /// CLOCK_MONOTONIC, microseconds.
+    pub monotonic_us: u64,
 }
 
 /// An instance that is running.

@@ -105,9 +105,11 @@
 //!   not planned and `plan --explain` says how to configure one.
 //! * **Accelerator settings** (`[settings]`, read by `accel::load`; see `cases::accel`):
 //!   `accel_dcgm_level` (DCGM diagnostic level 1–4: `quick` 1, `standard` 2, `full` 3),
-//!   `accel_load_seconds` (gpu-burn's length where DCGM is absent; default the stress
-//!   duration; `full` 1800), and thresholds that are unset unless a profile sets them:
-//!   `accel_min_gflops`, `accel_min_mem_bandwidth_gbps` (DCGM level 3 or 4 measures it),
+//!   `accel_load_seconds` (gpu-burn's length where DCGM is absent, and rvs gst's on AMD and
+//!   Hygon; default the stress duration; `full` 1800), and thresholds that are unset unless a
+//!   profile sets them: `accel_min_gflops` (also rvs gst's target, 1000 when unset; Ascend's
+//!   ascend-dmi FP16 TFLOPS count ×1000), `accel_min_mem_bandwidth_gbps` (DCGM level 3 or 4,
+//!   rvs babel and ascend-dmi --bw measure it),
 //!   `accel_max_temp_c`, `accel_max_power_w` (default: 5 % above the GPU's power limit) and
 //!   `accel_throttle_fails` (thermal throttling during the load fails it; default false,
 //!   reported and recorded).

@@ -531,6 +531,54 @@ fn a_snapshot_keeps_the_tool_output_redacted_and_probes_the_same() {
     assert_eq!(a.accelerator_tools, b.accelerator_tools);
 }
 
+/// `hwcert snapshot` asks each vendor tool once: the one output is both the inventory's and
+/// the snapshot's. A fake nvidia-smi counts its invocations in a file.
+#[test]
+fn a_snapshot_runs_each_tool_once() {
+    let t = tempdir();
+    let calls = t.path().join("calls");
+    let xml = output_path("nvidia-smi/a100x2-535.129.03.xml");
+    let d = fake_tools(&[(
+        "nvidia-smi",
+        format!("echo x >> '{}'; cat '{}'", calls.display(), xml.display()),
+    )]);
+    let archive = t.path().join("snap.tar.gz");
+    let f = fs::File::create(&archive).expect("create");
+    inventory::snapshot::write_with(
+        &ProbeOptions {
+            sysroot: gpu_server(),
+            ..ProbeOptions::default()
+        },
+        &live(d.path(), Duration::from_secs(10)),
+        f,
+    )
+    .expect("snapshot");
+    let n = fs::read_to_string(&calls)
+        .expect("the fake ran")
+        .lines()
+        .count();
+    assert_eq!(n, 1, "nvidia-smi ran {n} times for one snapshot");
+    // What it printed is what the snapshot holds (redacted) and what its probe reads.
+    let dest = t.path().join("x");
+    fs::create_dir(&dest).expect("mkdir");
+    inventory::snapshot::extract(&archive, &dest).expect("extract");
+    let root = inventory::snapshot::extracted_root(&dest);
+    let got = fs::read(root.join(".hwcert/tools/nvidia-smi-q-x.xml")).expect("recorded");
+    let want = accel::redact_output(
+        "nvidia-smi-q-x.xml",
+        &fs::read(&xml).expect("read"),
+        inventory::REDACTED,
+    );
+    assert_eq!(got, want);
+    let inv = inventory::probe(&ProbeOptions {
+        sysroot: root,
+        ..ProbeOptions::default()
+    })
+    .expect("probe");
+    assert_eq!(inv.accelerator_tools[0].status, ToolStatus::Used);
+    assert_eq!(inv.accelerator_tools[0].devices, Some(2));
+}
+
 #[test]
 fn recorded_outputs_lose_their_identifiers_in_a_snapshot() {
     let r = |rel: &str, file: &str| {

@@ -381,6 +381,37 @@ fn accelerators_are_planned_and_explain_says_why_the_load_is_not() {
         .find(|l| l.starts_with("accel::load "))
         .unwrap_or_else(|| panic!("accel::load not explained:\n{text}"));
     assert!(load.contains("no DCGM (dcgmi) and no gpu_burn"), "{load}");
+    // The same server with an AMD Instinct at 19:00.0: the plan names each vendor's tool.
+    let t = tempfile::tempdir().expect("tmp");
+    let cp = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", root.display()))
+        .arg(t.path())
+        .status()
+        .expect("cp");
+    assert!(cp.success());
+    let dev = t
+        .path()
+        .join("sys/devices/pci0000:17/0000:17:02.0/0000:19:00.0");
+    std::fs::write(dev.join("vendor"), "0x1002\n").expect("vendor");
+    std::fs::write(dev.join("device"), "0x740c\n").expect("device");
+    let o = Command::cargo_bin("hwcert")
+        .expect("the hwcert binary")
+        .args(["plan", "--sysroot", s(t.path()), "--explain"])
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .expect("run hwcert");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let load = text
+        .lines()
+        .find(|l| l.starts_with("accel::load "))
+        .unwrap_or_else(|| panic!("accel::load not explained:\n{text}"));
+    assert!(load.contains("NVIDIA: no DCGM (dcgmi)"), "{load}");
+    assert!(
+        load.contains("AMD: no ROCm Validation Suite (rvs)"),
+        "{load}"
+    );
     // On a machine without accelerators, every accel case is explained.
     let text = ok(&["plan", "--sysroot", s(&fixture("raid-sas")), "--explain"]);
     assert!(

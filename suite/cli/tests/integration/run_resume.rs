@@ -32,6 +32,17 @@ fn resume_after_kill_9_journals_interrupted_and_never_reruns_finished() {
         names(d.path()),
         ["selftest::pass", "selftest::cmd_pass::st0"]
     );
+    // state.json records the run's start in this boot (the kernel log's clock), for the cases
+    // that read the kernel log of the run only; a resume keeps it.
+    let started = |d: &std::path::Path| -> Value {
+        let s: Value = serde_json::from_slice(&std::fs::read(d.join("state.json")).expect("state"))
+            .expect("json");
+        s["run_started"].clone()
+    };
+    let first = started(d.path());
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    assert_eq!(first["boot_id"].as_str(), Some(boot.trim()), "{first}");
+    assert!(first["monotonic_us"].as_u64().unwrap_or(0) > 0, "{first}");
 
     // The plan, the filter and the options come from plan.json: no HWCERT_SELFTEST now.
     let o = resume(d.path(), &[("HWCERT_SELFTEST_SLEEP", "0.2")]);
@@ -66,6 +77,7 @@ fn resume_after_kill_9_journals_interrupted_and_never_reruns_finished() {
         r.contains("supervisor") && r.contains(&format!("pid {sup_pid}")),
         "{r}"
     );
+    assert_eq!(started(d.path()), first, "the resume keeps the run's start");
     // Finished instances ran once; the interrupted one twice.
     assert_eq!(attempts(d.path(), "selftest::pass"), 1);
     assert_eq!(attempts(d.path(), "selftest::cmd_pass::st0"), 1);

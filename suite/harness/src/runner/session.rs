@@ -68,10 +68,19 @@ pub(super) fn supervise(
     let mut journal = Journal::open(dir)
         .with_context(|| format!("cannot open {}", dir.join(rundir::JOURNAL_FILE).display()))?;
     let interrupted = journal_interrupted(dir, &plan, &boot_id, &mut journal, &mut latest)?;
+    // The run's start: kept from an earlier session of the run (a resume, maybe in a later
+    // boot), else now.
+    let run_started = RunState::read(dir).and_then(|s| s.run_started).or_else(|| {
+        monotonic_us().map(|us| rundir::RunStart {
+            boot_id: boot_id.clone(),
+            monotonic_us: us,
+        })
+    });
     let state = RunState {
         boot_id: boot_id.clone(),
         supervisor_pid: std::process::id(),
         running: Vec::new(),
+        run_started,
     };
     state
         .write(dir)
@@ -227,4 +236,17 @@ pub(super) fn supervise(
         let _ = out.flush();
     }
     Ok(ExitCode::from(code))
+}
+
+/// CLOCK_MONOTONIC in microseconds (the kernel log's clock).
+fn monotonic_us() -> Option<u64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec it is given.
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) } != 0 {
+        return None;
+    }
+    Some(u64::try_from(ts.tv_sec).ok()? * 1_000_000 + u64::try_from(ts.tv_nsec).ok()? / 1000)
 }
