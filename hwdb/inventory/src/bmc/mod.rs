@@ -358,7 +358,13 @@ pub fn redact_output(file: &str, bytes: &[u8], redacted: &str) -> Vec<u8> {
     for line in text.split_inclusive('\n') {
         let key = line.split_once(':').map(|(k, _)| k.trim());
         match key {
-            Some("Chassis Serial" | "Board Serial" | "Product Serial" | "Product Asset Tag") => {
+            // An empty field stays empty (the probe of the snapshot must read what the live
+            // probe read, redacted: no value, not "REDACTED").
+            Some("Chassis Serial" | "Board Serial" | "Product Serial" | "Product Asset Tag")
+                if line
+                    .split_once(':')
+                    .is_some_and(|(_, v)| !v.trim().is_empty()) =>
+            {
                 let (k, _) = line.split_once(':').unwrap_or((line, ""));
                 out.push_str(k);
                 out.push_str(": ");

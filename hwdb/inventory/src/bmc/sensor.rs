@@ -4,7 +4,8 @@
 //! The status is the BMC's: `ok`, `nc` (non-critical), `cr` (critical), `nr`
 //! (non-recoverable), `na`/`ns` (no reading: absent, disabled), or a discrete sensor's state
 //! bits (`0x0180`). [`Sensor::judge`] gives the verdict on one sensor from the status and from
-//! the reading against the critical thresholds, ignoring thresholds that contradict the others
+//! the reading against the critical thresholds (beyond them, not at them: Supermicro prints 0.000 for
+//! lower thresholds it does not have), ignoring thresholds that contradict the others
 //! (some BMCs print an upper non-recoverable of 0.000 above an upper critical of 75.000).
 
 /// A sensor's reading.
@@ -152,7 +153,13 @@ impl Sensor {
 
     /// The verdict on this sensor (see the module's comment).
     pub fn judge(&self) -> Judgement {
-        let status = self.status.to_ascii_lowercase();
+        // ipmitool's extended listing names the side: lnr/unr, lcr/ucr, lnc/unc.
+        let status = match self.status.to_ascii_lowercase().as_str() {
+            "lnr" | "unr" => "nr".to_string(),
+            "lcr" | "ucr" => "cr".to_string(),
+            "lnc" | "unc" => "nc".to_string(),
+            s => s.to_string(),
+        };
         let Reading::Value(v) = self.reading else {
             return match status.as_str() {
                 "cr" | "nr" => Judgement::Critical(format!(
@@ -167,9 +174,9 @@ impl Sensor {
         let value = self.reading_text();
         for (t, what) in self.upper() {
             if let Some(t) = t {
-                if v >= t {
+                if v > t {
                     return Judgement::Critical(format!(
-                        "{}: {value} is at or above its {what} threshold {}",
+                        "{}: {value} is above its {what} threshold {}",
                         self.name,
                         fmt(t)
                     ));
@@ -178,9 +185,9 @@ impl Sensor {
         }
         for (t, what) in self.lower() {
             if let Some(t) = t {
-                if v <= t {
+                if v < t {
                     return Judgement::Critical(format!(
-                        "{}: {value} is at or below its {what} threshold {}",
+                        "{}: {value} is below its {what} threshold {}",
                         self.name,
                         fmt(t)
                     ));
@@ -221,7 +228,7 @@ mod tests {
         match hot.judge() {
             Judgement::Critical(m) => assert_eq!(
                 m,
-                "Inlet Temp: 43 degrees C is at or above its upper critical threshold 42"
+                "Inlet Temp: 43 degrees C is above its upper critical threshold 42"
             ),
             j => panic!("{j:?}"),
         }
