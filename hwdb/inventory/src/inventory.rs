@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{accel, cpu, dmi, host, memory, network, pci, rdma, storage};
+use crate::{accel, bmc, cpu, dmi, host, memory, network, pci, rdma, storage};
 use hwsys::sysroot::Warning;
 
 /// The schema name and version of the inventory document.
@@ -84,6 +84,9 @@ pub struct Inventory {
     /// The vendor tools the probe asked about them, and how that went.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accelerator_tools: Vec<accel::ToolRun>,
+    /// The BMC (ipmitool): firmware, FRU, the SEL's fill; or why there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bmc: Option<bmc::Bmc>,
     /// One entry per file that could not be read or understood.
     pub warnings: Vec<Warning>,
 }
@@ -157,5 +160,8 @@ impl Inventory {
         }
         accel::redact(&mut self.accelerators, REDACTED);
         rdma::redact(&mut self.rdma, REDACTED);
+        if let Some(b) = &mut self.bmc {
+            b.redact(REDACTED);
+        }
     }
 }

@@ -15,6 +15,7 @@
 //! ```
 
 pub mod accel;
+pub mod bmc;
 pub mod cpu;
 pub mod dmi;
 pub mod host;

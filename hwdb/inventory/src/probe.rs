@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::inventory::{Inventory, ProbeError, ProbeOptions, ProbedBy, SCHEMA};
-use crate::{accel, cpu, dmi, host, memory, network, pci, rdma, storage};
+use crate::{accel, bmc, cpu, dmi, host, memory, network, pci, rdma, storage};
 use hwsys::sysroot::Sysroot;
 
 /// Probe the machine described by `opts`.
@@ -49,7 +49,8 @@ fn tool_source(sys: &Sysroot) -> Box<dyn accel::ToolSource + '_> {
     }
 }
 
-/// The inventory and the raw outputs of the accelerator tools that answered (for snapshots).
+/// The inventory and the raw outputs of the accelerator tools and ipmitool commands that
+/// answered (for snapshots).
 pub(crate) fn probe_parts(
     sys: &Sysroot,
     opts: &ProbeOptions,
@@ -72,6 +73,7 @@ pub(crate) fn probe_parts_with(
     let network = network::probe(sys);
     let rdma = rdma::probe(sys);
     let accel = accel::probe(&pci, tools);
+    let (bmc, bmc_outputs) = bmc::probe(sys, None);
     let mut inv = Inventory {
         schema: SCHEMA.to_string(),
         probed_by: ProbedBy {
@@ -92,6 +94,7 @@ pub(crate) fn probe_parts_with(
         rdma,
         accelerators: accel.accelerators,
         accelerator_tools: accel.tools,
+        bmc: Some(bmc),
         warnings: Vec::new(),
     };
     #[cfg(feature = "udev")]
@@ -102,5 +105,7 @@ pub(crate) fn probe_parts_with(
     if !opts.show_identifiers {
         inv.redact();
     }
-    (inv, accel.outputs)
+    let mut outputs = accel.outputs;
+    outputs.extend(bmc_outputs);
+    (inv, outputs)
 }

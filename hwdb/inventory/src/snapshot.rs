@@ -109,13 +109,17 @@ fn write_from(
     let (inv, outputs) = probe_parts_with(sys, &rec_opts, tools);
     let recorded = sys.recorded();
     let mut entries = entries(sys.root(), &recorded, !opts.show_identifiers);
-    // The vendor tools' outputs (run live, or read from the tree), where a probe of the
+    // The vendor tools' and ipmitool's outputs (run live, or read from the tree), where a probe of the
     // snapshot reads them.
     for (file, bytes) in outputs {
         let b = if opts.show_identifiers {
             bytes
         } else {
-            crate::accel::redact_output(&file, &bytes, REDACTED)
+            if file.starts_with("ipmitool-") {
+                crate::bmc::redact_output(&file, &bytes, REDACTED)
+            } else {
+                crate::accel::redact_output(&file, &bytes, REDACTED)
+            }
         };
         let dir = PathBuf::from(crate::accel::TOOLS_DIR);
         for d in dir.ancestors().filter(|d| !d.as_os_str().is_empty()) {

@@ -1,6 +1,7 @@
 //! The integration tests of this crate, in one binary (one link instead of one per file).
 
 mod accel;
+mod bmc;
 mod common;
 mod corruption;
 mod empty_files;
