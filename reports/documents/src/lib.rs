@@ -9,6 +9,7 @@
 //! | state.json, logs/, results/ | [`rundir`] | the run directory's layout |
 //! | results/*.json | [`outcome`] | a worker's [`outcome::Outcome`] |
 //! | report.json | [`report`], [`claims`] | `hwcert.report/1` ([`schema`]) |
+//! | the fleet view (`hwcert compare --format json`) | [`fleet`], [`fleetinv`] | `hwcert.fleet/1` ([`schema`]) |
 //!
 //! with the values they share: the one [`Status`] of an instance, a [`Measurement`] and its
 //! threshold (and [`sweep`], the rule that names the queue-depth curves carried in measurements),
@@ -20,6 +21,8 @@
 pub mod claims;
 mod error;
 pub mod exit;
+pub mod fleet;
+pub mod fleetinv;
 pub mod human;
 pub mod journal;
 pub mod measure;

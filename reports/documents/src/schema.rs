@@ -1,5 +1,8 @@
-//! The JSON Schema (draft 2020-12) of report.json, `hwcert schema report`. Hand-written in
-//! `reports/schema/report.schema.json`; the tests validate real reports against it.
+//! The JSON Schemas (draft 2020-12) of hwcert's documents, `hwcert schema report|fleet`.
+//! Hand-written in `reports/documents/schema/`; the tests validate real documents against them.
 
-/// The schema's text.
+/// The schema of report.json (`hwcert.report/1`).
 pub const REPORT_SCHEMA: &str = include_str!("../schema/report.schema.json");
+
+/// The schema of the fleet view (`hwcert.fleet/1`, [`crate::fleet`]).
+pub const FLEET_SCHEMA: &str = include_str!("../schema/fleet.schema.json");

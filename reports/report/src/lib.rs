@@ -29,6 +29,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+pub mod fleet;
+pub mod fleetpage;
 pub mod hcl;
 pub mod junit;
 pub mod keys;

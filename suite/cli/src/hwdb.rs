@@ -65,6 +65,21 @@ pub enum HwdbCommand {
     /// when one does not hold, 6 when --maintainers is given and does not admit its key;
     /// nothing is written then.
     Publish(PublishArgs),
+    /// The fleet view of the reports the store keeps (`hwcert compare` over DIR/reports/*).
+    ///
+    /// Exit status as `hwcert compare`'s: 0 all alike; 1 a difference or an outlier, or a
+    /// report that cannot be read; 7 a report whose signature does not hold; 2 a wrong command
+    /// line.
+    Fleet(FleetArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct FleetArgs {
+    /// The HCL store (the directory `hwdb add --db` writes).
+    #[arg(long, value_name = "DIR")]
+    pub db: PathBuf,
+    #[command(flatten)]
+    pub options: crate::compare::FleetOptions,
 }
 
 #[derive(clap::Args, Debug)]
@@ -175,6 +190,7 @@ pub fn cmd_hwdb(cmd: HwdbCommand) -> Result<ExitCode> {
         HwdbCommand::Query(q) => cmd_query(q),
         HwdbCommand::Revoke(r) => cmd_revoke(r),
         HwdbCommand::Publish(p) => cmd_publish(p),
+        HwdbCommand::Fleet(f) => crate::compare::cmd_fleet(&f.db, &f.options),
     }
 }
 

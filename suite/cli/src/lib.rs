@@ -6,6 +6,7 @@
 
 use anyhow::{Context, Result};
 
+pub mod compare;
 pub mod docs;
 pub mod hwdb;
 pub mod peer;

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{CommandFactory, Parser, Subcommand};
 
 use harness::{open_sysroot, runner};
-use suite::{docs, esay, hwdb, peer, plan, run, say, write_human, write_stdout};
+use suite::{compare, docs, esay, hwdb, peer, plan, run, say, write_human, write_stdout};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -109,6 +109,20 @@ enum Command {
         #[arg(long, value_name = "OUT", conflicts_with_all = ["profile", "output"])]
         resume: Option<PathBuf>,
     },
+    /// The fleet view: compare many machines' reports, model by model.
+    ///
+    /// Machines of one model (DMI system vendor and product; without DMI, the CPU model) are
+    /// compared: each inventory attribute (BIOS, kernel, CPU, memory and DIMM population, PCI
+    /// functions and links, NIC link speeds and firmware, disk models and firmware) with the
+    /// value most machines share and the machines that differ; each performance figure the
+    /// cases measured with the group's median and the machines more than --threshold percent
+    /// worse (below for bandwidth, IOPS, throughput; above for latency). A report whose
+    /// signature does not hold is left out with the reason; an unsigned one is compared and
+    /// marked.
+    ///
+    /// Exit status: 0 all alike; 1 a difference or an outlier, or a report that cannot be
+    /// read; 7 a report whose signature does not hold (left out); 2 a wrong command line.
+    Compare(compare::CompareArgs),
     /// The hardware compatibility list: add verified reports, query it, publish the website.
     Hwdb {
         #[command(subcommand)]
@@ -199,6 +213,8 @@ struct KeygenArgs {
 enum SchemaDoc {
     /// report.json (hwcert.report/1).
     Report,
+    /// The fleet view of `hwcert compare --format json` (hwcert.fleet/1).
+    Fleet,
 }
 
 fn main() -> ExitCode {
@@ -240,6 +256,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             key,
             resume,
         } => cmd_certify(&profile, output, key, resume),
+        Command::Compare(args) => compare::cmd_compare(args),
         Command::Hwdb { command } => hwdb::cmd_hwdb(command),
         Command::Peer(args) => peer::cmd_peer(args),
         Command::Completions { shell } => {
@@ -250,6 +267,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Schema { document } => {
             let text = match document {
                 SchemaDoc::Report => documents::schema::REPORT_SCHEMA,
+                SchemaDoc::Fleet => documents::schema::FLEET_SCHEMA,
             };
             write_stdout(text.as_bytes())?;
             Ok(ExitCode::SUCCESS)

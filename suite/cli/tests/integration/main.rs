@@ -2,6 +2,7 @@
 
 mod certify;
 mod cli;
+mod compare_cli;
 mod dev_sh;
 mod docs_cli;
 mod escapes;
