@@ -2,7 +2,8 @@
 
 use crate::case::Case;
 use crate::{
-    accel, cpu, kdump, memory, network, pci, reboot, storage, stress, system, traffic, watchdog,
+    accel, bmc, cpu, kdump, memory, network, pci, reboot, storage, stress, system, traffic,
+    watchdog,
 };
 
 /// Every built-in case, in catalog order (system, cpu, memory, pci, storage, network, accel).
@@ -19,6 +20,8 @@ pub fn catalog() -> Vec<Box<dyn Case>> {
     all.extend(accel::cases());
     // Stress last: the driver cases say quickly what is wrong before hours of load.
     all.extend(stress::stress_cases());
+    // The BMC's sensors and event log after the load, before anything takes the machine down.
+    all.extend(bmc::cases());
     // What takes the machine down comes after everything that does not.
     all.extend(reboot::cases());
     all.extend(kdump::cases());

@@ -28,6 +28,7 @@ pub use documents::status::Status;
 pub use inventory::Inventory;
 
 pub mod accel;
+pub mod bmc;
 mod case;
 mod catalog;
 pub mod cpu;

@@ -42,7 +42,8 @@ fn names_are_unique_and_component_qualified() {
         assert!(cases::find(&i.name).is_some());
     }
     // Catalog order: system, cpu, memory, pci, storage, network, accel, then the stress cases, then
-    // what takes the machine down.
+    // the BMC's view of what the load did (its sensors, the events it logged during the run),
+    // then what takes the machine down.
     let disruptive: Vec<&str> = cat
         .iter()
         .filter(|c| {
@@ -60,6 +61,12 @@ fn names_are_unique_and_component_qualified() {
         ]
     );
     let cat = &cat[..cat.len() - disruptive.len()];
+    let after_load: Vec<&str> = cat[cat.len() - 2..]
+        .iter()
+        .map(|c| c.info().name.as_str())
+        .collect();
+    assert_eq!(after_load, ["system::bmc_sensors", "system::bmc_sel"]);
+    let cat = &cat[..cat.len() - after_load.len()];
     assert!(cat.iter().all(|c| {
         let r = &c.info().requirements;
         r.disruptive.is_none() && r.disruptive_when.is_none()

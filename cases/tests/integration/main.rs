@@ -2,6 +2,7 @@
 
 mod accel;
 mod accel_vendors;
+mod bmc;
 mod catalog;
 mod common;
 mod cpu;
