@@ -182,11 +182,12 @@ pub fn make_plan_with(req: &PlanRequest<'_>, catalog: &[Box<dyn Case>]) -> Resul
     // What selectors may depend on (network::mtu_roundtrip picks the profile's interfaces).
     let select_options = cases::RunOptions {
         mtu_interfaces: profile.mtu_interfaces.clone(),
-        // The traffic cases pick interfaces and peers from the network.* settings.
+        // The traffic cases pick interfaces and peers from the network.* settings, the BMC
+        // cases their BMC from ipmi.host.
         settings: profile
             .settings
             .iter()
-            .filter(|(k, _)| k.starts_with("network."))
+            .filter(|(k, _)| k.starts_with("network.") || k.starts_with("ipmi."))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         ..Default::default()

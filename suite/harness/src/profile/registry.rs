@@ -16,6 +16,7 @@
 //! | `ipmi.host` | the BMC to reach over lanplus (default: the local /dev/ipmi0) | IPMI |
 //! | `ipmi.user` | its user | IPMI |
 //! | `ipmi.password_file` | absolute path of a file holding its password (ipmitool -f) | IPMI |
+//! | `ipmi.timeout` | duration (default 60s): the limit of each ipmitool call of the BMC cases | bmc_sensors, bmc_sel |
 //!
 //! A password itself (`ipmi.password`) is refused: profiles are copied into plans and reports.
 
@@ -43,6 +44,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("ipmi.host", Kind::Host),
     ("ipmi.user", Kind::Text),
     ("ipmi.password_file", Kind::AbsPath),
+    ("ipmi.timeout", Kind::Duration),
 ];
 
 /// The prefixes this registry owns: a key under one that is not listed is a typo.
@@ -141,5 +143,7 @@ mod tests {
             "{e}"
         );
         assert!(check("reboot.cold", &s("yes")).is_err());
+        assert_eq!(check("ipmi.timeout", &s("90s")), Ok(Some("90".into())));
+        assert!(check("ipmi.timeout", &s("soon")).is_err());
     }
 }
