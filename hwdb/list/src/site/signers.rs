@@ -24,7 +24,7 @@ use super::target::Target;
 use super::view::EntryView;
 
 /// The file's name at the top of a site.
-pub(crate) const FILE: &str = "allowed_signers";
+pub(crate) const FILE: &str = super::layout::ALLOWED_SIGNERS;
 
 /// The site's allowed_signers file, and the fingerprints of the keys it holds.
 pub(crate) struct Signers {

@@ -36,7 +36,7 @@ use hwsys::fs::{Lock, Wait};
 /// The top-level names of a site, and those of its small directories.
 const TOP: [&str; 9] = [
     MARKER,
-    super::signers::FILE,
+    super::layout::ALLOWED_SIGNERS,
     "index.html",
     "hcl.json",
     "hcl.csv",
