@@ -376,6 +376,35 @@ fn uncorrected(d: Option<&inv_accel::Details>) -> u64 {
         .unwrap_or(0)
 }
 
+/// The vendor tool's description of the device at `addr` before the load (its index, its
+/// counters), probed again now; an error naming why `tool` did not describe it.
+fn described(
+    ctx: &Context<'_>,
+    addr: &str,
+    tools: &LiveTools,
+    tool: &str,
+) -> Result<inv_accel::Details, Verdict> {
+    let now = inv_accel::probe(&ctx.inventory.pci, tools);
+    if let Some(d) = now
+        .accelerators
+        .iter()
+        .find(|a| a.address == addr)
+        .and_then(|a| a.details.clone())
+    {
+        return Ok(d);
+    }
+    let why = now
+        .tools
+        .iter()
+        .find(|t| t.tool.contains(tool))
+        .or(now.tools.first())
+        .and_then(|t| t.detail.clone())
+        .unwrap_or_default();
+    Err(Verdict::error(format!(
+        "{tool} does not describe {addr}, so the load cannot address it: {why}"
+    )))
+}
+
 /// NVIDIA: DCGM's diagnostic, else gpu-burn; nvidia-smi before, during and after.
 fn nvidia(
     ctx: &mut Context<'_>,
@@ -385,21 +414,9 @@ fn nvidia(
     s: &Settings,
 ) -> Verdict {
     // Before: the device's index and its counters.
-    let before = inv_accel::probe(&ctx.inventory.pci, tools);
-    let Some(b) = before
-        .accelerators
-        .iter()
-        .find(|a| a.address == addr)
-        .and_then(|a| a.details.clone())
-    else {
-        let why = before
-            .tools
-            .first()
-            .and_then(|t| t.detail.clone())
-            .unwrap_or_default();
-        return Verdict::error(format!(
-            "nvidia-smi does not describe {addr}, so the load cannot address it: {why}"
-        ));
+    let b = match described(ctx, addr, tools, "nvidia-smi") {
+        Ok(b) => b,
+        Err(v) => return v,
     };
     if let Some(m) = b
         .mig
@@ -737,22 +754,9 @@ fn ascend(
     s: &Settings,
 ) -> Verdict {
     // Before: the NPU's index in npu-smi (ascend-dmi's device id) and its health.
-    let before = inv_accel::probe(&ctx.inventory.pci, tools);
-    let Some(d) = before
-        .accelerators
-        .iter()
-        .find(|a| a.address == addr)
-        .and_then(|a| a.details.clone())
-    else {
-        let why = before
-            .tools
-            .iter()
-            .find(|t| t.tool.contains("npu-smi"))
-            .and_then(|t| t.detail.clone())
-            .unwrap_or_default();
-        return Verdict::error(format!(
-            "npu-smi info does not describe {addr}, so the load cannot address it: {why}"
-        ));
+    let d = match described(ctx, addr, tools, "npu-smi") {
+        Ok(d) => d,
+        Err(v) => return v,
     };
     let Some(index) = d.index else {
         return Verdict::error(format!("npu-smi gives no NPU id for {addr}"));

@@ -36,6 +36,10 @@ pub struct Host {
     pub boot_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kernel_taint: Option<Taint>,
+    /// The board's name in the flattened device tree (`model`), where the firmware gives one:
+    /// what names a machine without DMI (many aarch64 boards).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_tree_model: Option<String>,
 }
 
 /// Fields of os-release(5).
@@ -180,6 +184,29 @@ pub fn decode_taint(value: u64) -> Taint {
     Taint { value, flags }
 }
 
+/// Where the kernel shows the device tree: proc/device-tree links to it.
+const DT_MODELS: [&str; 2] = [
+    "sys/firmware/devicetree/base/model",
+    "proc/device-tree/model",
+];
+
+/// The device tree's `model` property: a NUL-terminated string (several, in principle: the
+/// first is the name). Printable text only; an empty or unprintable value is none.
+fn device_tree_model(sys: &Sysroot) -> Option<String> {
+    let rel = DT_MODELS.iter().find(|r| sys.exists(r))?;
+    let bytes = sys.read_bytes(rel, 4096)?;
+    let first = bytes.split(|b| *b == 0).next().unwrap_or_default();
+    let s = String::from_utf8_lossy(first);
+    let s = s.trim();
+    if s.is_empty() || s.chars().any(char::is_control) {
+        if !s.is_empty() {
+            sys.warn(rel, "the device tree's model is not text: left out");
+        }
+        return None;
+    }
+    Some(s.to_string())
+}
+
 /// Probe the host section.
 pub fn probe(sys: &Sysroot) -> Host {
     let kernel_version = sys.attr("proc/version");
@@ -222,6 +249,7 @@ pub fn probe(sys: &Sysroot) -> Host {
         cmdline: sys.attr("proc/cmdline"),
         boot_id: sys.attr("proc/sys/kernel/random/boot_id"),
         kernel_taint,
+        device_tree_model: device_tree_model(sys),
     }
 }
 
@@ -431,6 +459,48 @@ mod tests {
             .warnings()
             .iter()
             .any(|w| w.path == "/proc/sys/kernel/tainted"));
+    }
+
+    #[test]
+    fn device_tree_model_names_a_board_without_dmi() {
+        let model = |rel: &str, bytes: &[u8]| {
+            let d = tempfile::tempdir().expect("tmp");
+            let p = d.path().join(rel);
+            fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            fs::write(&p, bytes).expect("w");
+            let sys = Sysroot::new(d.path());
+            let m = probe(&sys).device_tree_model;
+            let warned = sys.warnings().iter().any(|w| w.path.ends_with("/model"));
+            (m, warned)
+        };
+        let base = "sys/firmware/devicetree/base/model";
+        // The property is NUL-terminated; a second string is not part of the name.
+        assert_eq!(
+            model(base, b"Phytium D2000 Development Board\0rev2\0"),
+            (Some("Phytium D2000 Development Board".into()), false)
+        );
+        // Older trees are reached through proc/device-tree.
+        assert_eq!(
+            model(
+                "proc/device-tree/model",
+                b"  Raspberry Pi 4 Model B Rev 1.4\0"
+            ),
+            (Some("Raspberry Pi 4 Model B Rev 1.4".into()), false)
+        );
+        // Empty, only NULs, or cut before its NUL.
+        assert_eq!(model(base, b""), (None, false));
+        assert_eq!(model(base, b"\0\0"), (None, false));
+        assert_eq!(
+            model(base, b"Ampere Mt.Jad"),
+            (Some("Ampere Mt.Jad".into()), false)
+        );
+        // Garbage (control bytes, an escape sequence) is left out with a warning, never shown.
+        assert_eq!(model(base, b"\x1b]0;owned\x07board\0"), (None, true));
+        // None at all: no model and no warning.
+        let d = tempfile::tempdir().expect("tmp");
+        let sys = Sysroot::new(d.path());
+        assert_eq!(probe(&sys).device_tree_model, None);
+        assert!(!sys.warnings().iter().any(|w| w.path.ends_with("/model")));
     }
 
     #[test]

@@ -262,11 +262,12 @@ fn new_entries(
             HclEntry::System(s) => match system_key(s, &mut cert, &release) {
                 Some(k) => k,
                 None => {
-                    left_out.push(
-                        "the system: the firmware names no vendor and product (no DMI), so it \
-                         has no key"
-                            .into(),
-                    );
+                    let name = documents::claims::unkeyed_system_name(s)
+                        .unwrap_or_else(|| "an unidentified system".into());
+                    left_out.push(format!(
+                        "the system ({name}): the firmware names no DMI vendor and product, \
+                         the list's key for a system, so it is not listed"
+                    ));
                     continue;
                 }
             },

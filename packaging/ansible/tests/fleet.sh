@@ -96,7 +96,8 @@ for h in a b c; do
     fail "sshd of host $h at ${ADDR[$h]} does not answer: $(cat "$T/sshd-$h.log"; tail -5 "$T/ssh-$h.log")"
 done
 
-# The lab profiles: a small certification profile (standard, a few cases, 2 s stress), one
+# The lab profiles: a small one built on standard (a few cases, 2 s stress: too short to certify,
+# as this VM is anyway), one
 # whose vendor case fails (host b), one with a long vendor case (the unreachable host).
 cat > "$T/lab.toml" <<'TOML'
 name = "fleet-test"

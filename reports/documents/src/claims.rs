@@ -73,6 +73,13 @@ pub struct SystemEntry {
     pub cpu_model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_sockets: Option<u32>,
+    /// The board's name in the device tree, where the firmware gives one (boards without DMI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_tree_model: Option<String>,
+    /// The hypervisor vendor (lscpu's "Hypervisor vendor": KVM, VMware, Microsoft…) where the
+    /// system is a virtual machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hypervisor: Option<String>,
     #[serde(flatten)]
     pub platform: Platform,
     /// Verdict over the blockers among `cases`.
@@ -130,14 +137,68 @@ pub struct CaseStatus {
     pub blocker: bool,
 }
 
+/// A name for a system the list cannot key (no DMI vendor and product), from what is known:
+/// the device tree's model, the hypervisor, the CPU ("KVM virtual machine, 2 × Intel Xeon
+/// Platinum 8375C"); `None` where the firmware names it ([`title`] is then its name).
+pub fn unkeyed_system_name(s: &SystemEntry) -> Option<String> {
+    let named = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+    if named(&s.vendor) || named(&s.product) {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if let Some(m) = s
+        .device_tree_model
+        .as_deref()
+        .filter(|m| !m.trim().is_empty())
+    {
+        parts.push(m.trim().to_string());
+    }
+    if let Some(h) = s.hypervisor.as_deref().filter(|h| !h.trim().is_empty()) {
+        parts.push(format!("{} virtual machine", h.trim()));
+    }
+    if let Some(c) = s.cpu_model.as_deref().filter(|c| !c.trim().is_empty()) {
+        parts.push(match s.cpu_sockets {
+            Some(n) if n > 1 => format!("{n} × {}", c.trim()),
+            _ => c.trim().to_string(),
+        });
+    }
+    Some(if parts.is_empty() {
+        "an unidentified system".to_string()
+    } else {
+        parts.join(", ")
+    })
+}
+
+/// Why a system cannot be listed although it may pass: the list keys a system on the
+/// firmware's DMI vendor and product, and `s` has neither.
+pub fn unkeyed_system_reason(s: &SystemEntry) -> Option<String> {
+    unkeyed_system_name(s)?;
+    let what = if s.hypervisor.is_some() {
+        "a virtual machine's firmware"
+    } else if s.device_tree_model.is_some() {
+        "a device-tree board's firmware"
+    } else {
+        "the firmware"
+    };
+    Some(format!(
+        "it cannot be listed as a system: {what} gives no DMI system vendor and product \
+         (sys/class/dmi/id, the SMBIOS table), which are the list's key for a system; its PCI \
+         functions are listed on their own IDs"
+    ))
+}
+
 /// A one-line name for an entry: "Inspur NF5280M5", "Broadcom MegaRAID 9560-16i [1000:10e2]".
 pub fn title(e: &HclEntry) -> String {
     match e {
-        HclEntry::System(s) => [s.vendor.as_deref(), s.product.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" "),
+        HclEntry::System(s) => unkeyed_system_name(s).unwrap_or_else(|| {
+            [s.vendor.as_deref(), s.product.as_deref()]
+                .into_iter()
+                .flatten()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        }),
         HclEntry::Pci(p) => {
             let name = p
                 .subsystem_name

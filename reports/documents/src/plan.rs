@@ -23,6 +23,10 @@ pub struct Plan {
     /// therefore certify nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certifies: Option<bool>,
+    /// Why a profile built on a certification profile does not certify (its stress shorter
+    /// than the minimum); absent when `certifies` follows from the chain alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_certifying: Option<String>,
     /// Options the cases read (stress durations, destructive devices, …).
     pub options: RunOptions,
     /// The run's filter and test options as given on the command line (libtest-mimic's), so a

@@ -125,11 +125,14 @@ pub fn gaps(plan: &Plan) -> Vec<Gap> {
         Some(false) => out.push(Gap {
             kind: GapKind::Profile,
             name: None,
-            reason: format!(
-                "profile {chain} is not a certification profile (it does not extend {}); \
-                 certify with standard or full, or a profile built on them",
-                CERTIFYING.join(" or ")
-            ),
+            reason: match &plan.not_certifying {
+                Some(why) => format!("profile {chain} does not certify: {why}"),
+                None => format!(
+                    "profile {chain} is not a certification profile (it does not extend {}); \
+                     certify with standard or full, or a profile built on them",
+                    CERTIFYING.join(" or ")
+                ),
+            },
         }),
         None => out.push(Gap {
             kind: GapKind::Profile,
@@ -217,6 +220,7 @@ mod tests {
             profile_file: None,
             profile_chain: vec!["acme.toml".into(), "quick".into()],
             certifies,
+            not_certifying: None,
             options: RunOptions::default(),
             test_args: vec![],
             sysroot: sysroot.into(),

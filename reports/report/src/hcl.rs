@@ -128,6 +128,8 @@ pub(crate) fn entries(
         cpu_vendor: inv.cpu.vendor.clone(),
         cpu_model: inv.cpu.model_name.clone(),
         cpu_sockets: inv.cpu.sockets,
+        device_tree_model: inv.host.device_tree_model.clone(),
+        hypervisor: inv.cpu.hypervisor.clone(),
         platform: platform.clone(),
         verdict: judge_with(
             &gaps

@@ -10,7 +10,8 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use ssh_key::rand_core::OsRng;
-use ssh_key::{Algorithm, HashAlg, LineEnding, PrivateKey, PublicKey};
+use ssh_key::{Algorithm, HashAlg, LineEnding};
+pub use ssh_key::{PrivateKey, PublicKey};
 
 use documents::Error;
 
@@ -323,6 +324,16 @@ pub fn sign_in(key: &PrivateKey, namespace: &str, msg: &[u8]) -> Result<String, 
     key.sign(namespace, HashAlg::Sha512, msg)
         .and_then(|s| s.to_pem(LineEnding::LF))
         .map_err(|e| Error::msg(format!("cannot sign: {e}")))
+}
+
+/// The Ed25519 key whose secret is `seed`, with `comment`: the same key for the same seed.
+/// For synthetic stores and tests, whose reports must carry real signatures that verify; a
+/// lab's key is made by [`keygen`] from the system's randomness.
+pub fn key_from_seed(seed: &[u8; 32], comment: &str) -> PrivateKey {
+    let pair = ssh_key::private::Ed25519Keypair::from_seed(seed);
+    let mut key = PrivateKey::from(pair);
+    key.set_comment(comment);
+    key
 }
 
 /// A public key's SHA-256 fingerprint, `SHA256:…`, as ssh-keygen prints it.

@@ -443,6 +443,15 @@ fn hcl_view(e: &HclEntry, overall: Overall) -> HclView<'_> {
                 cpu.push_str(&format!(" × {n}"));
             }
             push(&mut facts, "CPU", cpu);
+            push(
+                &mut facts,
+                "Device tree",
+                opt(&[s.device_tree_model.as_deref()]),
+            );
+            push(&mut facts, "Hypervisor", opt(&[s.hypervisor.as_deref()]));
+            if let Some(why) = documents::claims::unkeyed_system_reason(s) {
+                push(&mut facts, "Not listable", why);
+            }
             (s.verdict, &s.platform)
         }
         HclEntry::Pci(p) => {
@@ -879,6 +888,12 @@ fn view<'a>(
         })
         .filter(|t| !t.is_empty())
         .or_else(|| inv.as_ref().and_then(|i| i.host.hostname.clone()))
+        .or_else(|| {
+            r.hcl.iter().find_map(|e| match e {
+                HclEntry::System(s) => documents::claims::unkeyed_system_name(s),
+                _ => None,
+            })
+        })
         .unwrap_or_else(|| "unknown system".into());
     let mut facts = Vec::new();
     push(&mut facts, "System", title.clone());

@@ -106,8 +106,14 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
         /// Continue an interrupted certification in OUT (its run), then write its report.
-        #[arg(long, value_name = "OUT", conflicts_with_all = ["profile", "output"])]
+        #[arg(long, value_name = "OUT", conflicts_with_all = ["profile", "output", "allow_reboot"])]
         resume: Option<PathBuf>,
+        /// Let the cases that take the machine down (reboot cycles, a kdump crash, a watchdog
+        /// reset, a BMC power cycle) run, where the profile enables them. The run goes on
+        /// after each boot (hwcert-resume.service); `hwcert certify --resume OUT` writes the
+        /// signed report once it is over.
+        #[arg(long)]
+        allow_reboot: bool,
     },
     /// The fleet view: compare many machines' reports, model by model.
     ///
@@ -255,7 +261,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             output,
             key,
             resume,
-        } => cmd_certify(&profile, output, key, resume),
+            allow_reboot,
+        } => cmd_certify(&profile, output, key, resume, allow_reboot),
         Command::Compare(args) => compare::cmd_compare(args),
         Command::Hwdb { command } => hwdb::cmd_hwdb(command),
         Command::Peer(args) => peer::cmd_peer(args),
@@ -436,6 +443,7 @@ fn cmd_certify(
     output: Option<PathBuf>,
     key: Option<PathBuf>,
     resume: Option<PathBuf>,
+    allow_reboot: bool,
 ) -> Result<ExitCode> {
     if let Some(out) = &resume {
         if !out.join("run").join("plan.json").is_file() {
@@ -497,10 +505,21 @@ fn cmd_certify(
         out: resume.is_none().then(|| run_dir.clone()),
         resume: resume.is_some().then(|| run_dir.clone()),
         certify_dir: Some(out.clone()),
+        allow_reboot,
         ..Default::default()
     })?;
     if ran == ExitCode::from(2) || !run_dir.join("plan.json").exists() {
         bail!("the run did not start (see above); no report written");
+    }
+    if let Some(why) = runner::awaiting_disruption(&run_dir) {
+        // The machine goes down now: a report of the unfinished run would be incomplete.
+        esay!(
+            "hwcert: {}: no report yet. The run goes on after the boot (hwcert-resume.service); \
+             when it is over, `hwcert certify --resume {}` writes the signed report.",
+            hwsys::text::escape_text(&why),
+            out.display()
+        );
+        return Ok(ExitCode::SUCCESS);
     }
     let report_dir = out.join("report");
     let s = reports::build_report(&run_dir, &report_dir, Some(&key))?;

@@ -421,6 +421,7 @@ pub fn make_plan_with(req: &PlanRequest<'_>, catalog: &[Box<dyn Case>]) -> Resul
         profile_file: profile.source.clone(),
         profile_chain: profile.chain.clone(),
         certifies: Some(profile.certifies),
+        not_certifying: profile.not_certifying.clone(),
         options: cases::RunOptions {
             stress_seconds: profile.stress.uniform_seconds(),
             destructive_devices: devices,

@@ -11,7 +11,9 @@
 //!
 //! Only `standard`, `full` and files built on them (`extends`, directly or through other files)
 //! are certification profiles: a run of `quick`, of a file built on `quick` alone, or of a file
-//! that extends no built-in is at best "incomplete" ([`documents::verdict::CERTIFYING`]); the
+//! that extends no built-in is at best "incomplete" ([`documents::verdict::CERTIFYING`]), and so
+//! is one built on them that shortens a stressor below `standard`'s
+//! ([`MIN_CERTIFYING_STRESS`]: the plan says which, `not_certifying`); the
 //! plan records the answer (`certifies`) and the chain (`profile_chain`).
 //!
 //! `--profile NAME|FILE`: one of these names, or a TOML file. Every key is optional; an unknown
@@ -141,7 +143,7 @@ pub use chain::{BUILTIN, MAX_DEPTH};
 pub use duration::{format_duration, parse_duration};
 pub use model::{
     CommandCase, Located, Location, Profile, ProfileError, Stress, StressLength, TimeoutOverride,
-    STRESSORS,
+    MIN_CERTIFYING_STRESS, STRESSORS,
 };
 pub use pattern::Pattern;
 pub use selector::{select, Selector};
@@ -183,6 +185,12 @@ pub fn load_profile(spec: &str) -> Result<Profile, ProfileError> {
     };
     let mut stack = vec![source.identity()];
     let (mut profile, top) = load_chain(&source, &mut stack)?;
+    if profile.certifies {
+        if let Some(why) = profile.stress.short_of_certification() {
+            profile.certifies = false;
+            profile.not_certifying = Some(why);
+        }
+    }
     profile.name = match (&top.name, &source) {
         (Some(n), _) => n.clone(),
         (None, Source::Builtin(n)) => n.to_string(),

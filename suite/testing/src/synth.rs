@@ -299,6 +299,49 @@ struct Planned {
 }
 
 /// Make a store of `n` entries in `dir` (created; it should not hold a store already).
+/// A synthetic lab's signing key, the same for the same lab: every synthetic report carries a
+/// real signature of it (`ssh-keygen -Y verify` accepts it with [`LabKey::allowed_signers`]),
+/// and its certifications the key's real fingerprint.
+pub struct LabKey {
+    pub key: reports::keys::PrivateKey,
+    pub fingerprint: String,
+    /// The allowed_signers line that admits the key for the lab's name.
+    pub allowed_signers: String,
+}
+
+impl LabKey {
+    /// The armored SSHSIG of `msg` in the reports' namespace.
+    pub fn sign(&self, msg: &str) -> Result<Vec<u8>, Error> {
+        reports::keys::sign(&self.key, msg.as_bytes()).map(String::into_bytes)
+    }
+}
+
+/// The key of the synthetic lab `lab` (its seed: the SHA-256 of the name), made once.
+pub fn lab_key(lab: &str) -> &'static LabKey {
+    static KEYS: std::sync::Mutex<BTreeMap<String, &'static LabKey>> =
+        std::sync::Mutex::new(BTreeMap::new());
+    let mut keys = KEYS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(k) = keys.get(lab) {
+        return k;
+    }
+    let digest = hwsys::hash::sha256_hex(lab.as_bytes());
+    let mut seed = [0u8; 32];
+    for (i, b) in seed.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&digest[2 * i..2 * i + 2], 16).unwrap_or(0);
+    }
+    let key = reports::keys::key_from_seed(&seed, lab);
+    let fingerprint = reports::keys::fingerprint(key.public_key());
+    let allowed_signers =
+        reports::keys::allowed_signers_line(lab, key.public_key()).unwrap_or_default();
+    let k: &'static LabKey = Box::leak(Box::new(LabKey {
+        key,
+        fingerprint,
+        allowed_signers,
+    }));
+    keys.insert(lab.to_string(), k);
+    k
+}
+
 pub fn generate(dir: &Path, n: usize, threads: usize) -> Result<SynthStats, Error> {
     let store = Store::create(dir).map_err(|e| Error::msg(e.to_string()))?;
     let n_systems = n.div_ceil(20);
@@ -422,11 +465,8 @@ pub fn generate(dir: &Path, n: usize, threads: usize) -> Result<SynthStats, Erro
             let sha = hwsys::hash::sha256_hex(json.as_bytes());
             // What a store holds of a report: what was signed (the renderings are the site's).
             let files = vec![
-                ("report.json".to_string(), json.into_bytes()),
-                (
-                    "report.json.sig".to_string(),
-                    format!("-----BEGIN SSH SIGNATURE-----\nU1NIU0lH{sha}\n-----END SSH SIGNATURE-----\n").into_bytes(),
-                ),
+                ("report.json".to_string(), json.as_bytes().to_vec()),
+                ("report.json.sig".to_string(), lab_key(lab).sign(&json)?),
             ];
             let kernel = if rel.starts_with('8') {
                 format!("5.4.119-20.0009.{}.oc8.{arch}", 20 + r % 30)
@@ -544,10 +584,7 @@ pub fn generate(dir: &Path, n: usize, threads: usize) -> Result<SynthStats, Erro
                     )
                     .into(),
                     signed_by: lab.to_string(),
-                    signing_key: format!(
-                        "SHA256:{}",
-                        &hwsys::hash::sha256_hex(lab.as_bytes())[..43]
-                    ),
+                    signing_key: lab_key(lab).fingerprint.clone(),
                     tool_version: pick(&["0.1.0", "0.2.0", "0.3.1"], days as u64 / 200).into(),
                     os: Some(format!("OpenCloudOS {rel}")),
                     kernel: Some(kernel.clone()),

@@ -245,6 +245,51 @@ pub type Probed = (Bmc, Vec<(String, Vec<u8>)>);
 /// Probe the BMC of the machine `sys` reads: live through ipmitool when a local device
 /// exists or `lan` names one, else from the recorded outputs of a tree.
 pub fn probe(sys: &Sysroot, lan: Option<Target>) -> Probed {
+    let (bmc, mut outputs) = probe_once(sys, lan);
+    // A live probe that reached no BMC records what it found, so that a snapshot says the
+    // same ("no local IPMI device", "ipmitool is not installed") and not "nothing recorded".
+    if sys.is_live() && outputs.is_empty() {
+        outputs.push((NOT_REACHED_FILE.to_string(), not_reached_record(&bmc)));
+    }
+    (bmc, outputs)
+}
+
+/// The record, under [`TOOLS_DIR`], of a live probe that reached no BMC: the status word
+/// (`missing`, `failed`) on the first line, then one line per detail.
+pub const NOT_REACHED_FILE: &str = "bmc-not-reached.txt";
+
+fn not_reached_record(b: &Bmc) -> Vec<u8> {
+    let status = match b.status {
+        BmcStatus::Failed => "failed",
+        _ => "missing",
+    };
+    let mut text = format!("{status}\n");
+    for d in &b.detail {
+        text.push_str(&d.replace('\n', " "));
+        text.push('\n');
+    }
+    text.into_bytes()
+}
+
+/// A recorded [`NOT_REACHED_FILE`] read back; `None` where it is not one.
+fn read_not_reached(text: &str) -> Option<Bmc> {
+    let mut lines = text.lines();
+    let status = match lines.next()?.trim() {
+        "missing" => BmcStatus::Missing,
+        "failed" => BmcStatus::Failed,
+        _ => return None,
+    };
+    let mut b = Bmc::missing("recorded", "");
+    b.status = status;
+    b.detail = lines
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    Some(b)
+}
+
+fn probe_once(sys: &Sysroot, lan: Option<Target>) -> Probed {
     if sys.is_live() {
         let target = match (lan, local_device(sys)) {
             (Some(t), _) => t,
@@ -265,6 +310,13 @@ pub fn probe(sys: &Sysroot, lan: Option<Target>) -> Probed {
     } else {
         let src = RecordedBmc(sys);
         if !sys.exists(&format!("{TOOLS_DIR}/{}", Command::McInfo.file())) {
+            let rel = format!("{TOOLS_DIR}/{NOT_REACHED_FILE}");
+            if let Some(bytes) = sys.read_bytes(&rel, MAX_OUTPUT as u64) {
+                match read_not_reached(&String::from_utf8_lossy(&bytes)) {
+                    Some(b) => return (b, Vec::new()),
+                    None => sys.warn(&rel, "not a record of a BMC that was not reached"),
+                }
+            }
             return (
                 Bmc::missing(
                     "recorded",
@@ -407,5 +459,69 @@ mod tests {
         let r = String::from_utf8(r).expect("utf-8");
         assert!(r.contains(" Board Serial          : REDACTED\n"), "{r}");
         assert!(r.contains("Supermicro") && !r.contains("ABC123"), "{r}");
+    }
+
+    #[test]
+    fn a_bmc_not_reached_is_recorded_and_read_back() {
+        let d = tempfile::tempdir().expect("tmp");
+        let tree = |text: &[u8]| {
+            let dir = d.path().join(format!("t{}", text.len()));
+            std::fs::create_dir_all(dir.join(TOOLS_DIR)).expect("mkdir");
+            std::fs::write(dir.join(TOOLS_DIR).join(NOT_REACHED_FILE), text).expect("w");
+            dir
+        };
+        let live = Bmc {
+            status: BmcStatus::Failed,
+            reached: "local /dev/ipmi0".into(),
+            source: "live".into(),
+            detail: vec!["ipmitool mc info: timed out after 20 s".into()],
+            mc: None,
+            fru: None,
+            fru_devices: None,
+            sel: None,
+        };
+        let root = tree(&not_reached_record(&live));
+        let sys = Sysroot::new(&root);
+        let (b, out) = probe(&sys, None);
+        assert!(out.is_empty(), "a recorded tree records nothing more");
+        assert_eq!(b.status, BmcStatus::Failed);
+        assert_eq!(b.source, "recorded");
+        assert_eq!(b.detail, live.detail);
+        // Garbage, an empty file: a warning, and the tree is one without a record.
+        for junk in [&b"\x00\xffused\nmc\n"[..], b""] {
+            let sys = Sysroot::new(tree(junk));
+            let (b, _) = probe(&sys, None);
+            assert_eq!(b.status, BmcStatus::Missing);
+            assert!(
+                b.detail[0].starts_with("no BMC recorded in the tree"),
+                "{:?}",
+                b.detail
+            );
+            assert!(
+                sys.warnings()
+                    .iter()
+                    .any(|w| w.path.ends_with(NOT_REACHED_FILE)),
+                "{:?}",
+                sys.warnings()
+            );
+        }
+    }
+
+    #[test]
+    fn a_live_probe_without_a_bmc_leaves_a_record() {
+        // This machine, live: either a BMC answered (its mc info is recorded) or the probe
+        // says why not, and records that.
+        let sys = Sysroot::new("/");
+        assert!(sys.is_live());
+        let (b, out) = probe(&sys, None);
+        if b.status == BmcStatus::Used {
+            assert!(out.iter().any(|(f, _)| f == Command::McInfo.file()));
+            return;
+        }
+        assert_eq!(out.len(), 1, "{out:?}");
+        let (file, bytes) = &out[0];
+        assert_eq!(file, NOT_REACHED_FILE);
+        let back = read_not_reached(&String::from_utf8_lossy(bytes)).expect("a record");
+        assert_eq!((back.status, back.detail), (b.status, b.detail));
     }
 }

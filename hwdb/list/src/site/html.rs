@@ -546,9 +546,19 @@ fn how_to_verify(out: &mut String, ctx: &Ctx, c: &CertView) {
     {
         out.push_str(
             "<p>Check the signature with stock OpenSSH, in a directory holding \
-             <code>report.json</code> and <code>report.json.sig</code>, with an \
-             <code>allowed_signers</code> file that names the lab's public key (fingerprint <code>",
+             <code>report.json</code> and <code>report.json.sig</code>, with ",
         );
+        if ctx.signer_keys.contains(&*c.signing_key) {
+            out.push_str(
+                "this list's <a href=\"../allowed_signers\"><code>allowed_signers</code></a> \
+                 file beside them (it names the lab's public key, fingerprint <code>",
+            );
+        } else {
+            out.push_str(
+                "an <code>allowed_signers</code> file that names the lab's public key \
+                 (fingerprint <code>",
+            );
+        }
         text(out, &c.signing_key);
         out.push_str("</code>):</p>\n<pre class=\"cmd\">");
         let cmd = format!(
@@ -909,6 +919,8 @@ mod against_minijinja {
             reports: report_files.len(),
             report_files: &report_files,
             base_url: "",
+            signers: "",
+            signer_keys: &Default::default(),
         };
         let mut env = minijinja::Environment::new();
         env.add_template("entry.html", TEMPLATE).expect("template");

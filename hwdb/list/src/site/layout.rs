@@ -11,6 +11,9 @@ pub const INDEX_SCHEMA: &str = "hwcert.hcl-index/2";
 /// The file that marks a directory as a site hwcert published.
 pub const MARKER: &str = ".hwcert-site";
 
+/// The signers' public keys at the top of a site (written by `signers`).
+pub const ALLOWED_SIGNERS: &str = "allowed_signers";
+
 /// The marker's text: the schema, what made the directory, and which renderer made the
 /// reports' pages. A site whose marker names another renderer (an older hwcert, or a site
 /// published before the pages were rendered, when they were copied from the store) has every

@@ -41,6 +41,9 @@
 //!                              200 MB at 100,000 entries: the search never loads it)
 //! SITE/hcl.csv                 for spreadsheets: one row per entry with its current
 //!                              certification (RFC 4180, CRLF)
+//! SITE/allowed_signers      the public key of every lab whose reports the site publishes
+//!                              (ssh-keygen's ALLOWED SIGNERS), so that the verify command
+//!                              each entry page prints works as printed (see `signers`)
 //! SITE/.hwcert-site            the marker that says hwcert made this directory
 //! ```
 //!
@@ -88,6 +91,7 @@ mod parse;
 mod publish;
 mod read;
 mod row;
+mod signers;
 mod strict;
 mod swap;
 mod target;

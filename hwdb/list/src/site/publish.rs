@@ -20,6 +20,7 @@ use super::par::{lock, par_map, run_jobs};
 use super::parse;
 use super::read::{entry_paths, store_reports, Arena, EntryFile};
 use super::row::{Ctx, Row};
+use super::signers;
 use super::swap::{check_replaceable, remove_leftovers, remove_tree, split_out, swap_in, Existing};
 use super::target::{self, Target};
 use super::trace::Trace;
@@ -195,6 +196,7 @@ fn build(p: &Publish, listing: &Listing, title: &str, place: &Place) -> Result<B
     )?;
     drop(cited);
     p.trace.at("report pages rendered");
+    let signers = signers::allowed_signers(p.target, &kept, &report_files, &mut warnings);
     let (rows, order) = rows_in_order(&kept, p.threads);
     let as_of = as_of(&kept);
     let systems = kept.iter().filter(|(e, _)| e.kind == Kind::System).count();
@@ -207,6 +209,8 @@ fn build(p: &Publish, listing: &Listing, title: &str, place: &Place) -> Result<B
         reports: report_files.len(),
         report_files: &report_files,
         base_url: p.base_url,
+        signers: &signers.text,
+        signer_keys: &signers.keys,
     };
     p.trace.at("rows and order");
 
@@ -549,7 +553,8 @@ fn write_file(
         Phase2::Assets => {
             put("assets/hcl.css", CSS.as_bytes())?;
             put("assets/hcl.js", JS.as_bytes())?;
-            put(REPORT_CSS, reports::render::REPORT_CSS.as_bytes())
+            put(REPORT_CSS, reports::render::REPORT_CSS.as_bytes())?;
+            put(signers::FILE, ctx.signers.as_bytes())
         }
         Phase2::Pages(c) => write_pages(target, ctx, rows, c),
     }

@@ -122,4 +122,7 @@ pub(crate) struct Ctx<'a> {
     /// The site's base URL ending with `/` ([`super::options::base_url`]), or empty: links
     /// that leave the site are relative.
     pub base_url: &'a str,
+    /// The site's allowed_signers file, and the fingerprints of the keys it names.
+    pub signers: &'a str,
+    pub signer_keys: &'a std::collections::BTreeSet<String>,
 }

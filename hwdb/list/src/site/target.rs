@@ -34,8 +34,9 @@ use documents::Error;
 use hwsys::fs::{Lock, Wait};
 
 /// The top-level names of a site, and those of its small directories.
-const TOP: [&str; 8] = [
+const TOP: [&str; 9] = [
     MARKER,
+    super::layout::ALLOWED_SIGNERS,
     "index.html",
     "hcl.json",
     "hcl.csv",

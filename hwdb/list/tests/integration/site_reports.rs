@@ -235,6 +235,104 @@ fn a_tampered_rendering_never_reaches_the_store_or_the_site() {
     assert!(assert_every_page_has_the_policy(&out) >= entries.len() + 2);
 }
 
+/// Issue 21.6: the site publishes the keys of its signers (SITE/allowed_signers), so that the
+/// command an entry page prints verifies a downloaded report with stock ssh-keygen, as
+/// printed. A key whose signature the site cannot confirm is left out, with a warning, and
+/// the page says what the file must hold instead of linking it.
+#[test]
+fn the_site_names_its_signers_and_the_printed_command_verifies() {
+    let t = tempfile::tempdir().expect("tmp");
+    let (key, allowed) = lab(t.path());
+    let dir = signed_report(t.path(), &key);
+    let prepared = hcl::submit::prepare(&dir, &allowed).expect("accepted");
+    let st = Store::create(t.path().join("db")).expect("store");
+    st.add(&prepared.submission, "2026-12-03T00:00:00Z")
+        .expect("add");
+    let sha = prepared.submission.report_sha256.clone();
+    let out = t.path().join("site");
+    let s = publish(&st, &out, &opts()).expect("publish");
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    let signers = read(&out.join("allowed_signers"));
+    let public = read(&t.path().join("lab_ed25519.pub"));
+    let blob = public.split_whitespace().nth(1).expect("key");
+    let lines: Vec<&str> = signers.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        lines,
+        [format!(
+            "lab@example.com namespaces=\"hwcert-report\" ssh-ed25519 {blob}"
+        )],
+        "{signers}"
+    );
+    let (entries, _) = st.entries(1).expect("entries");
+    let page_of = |id: &str| read(&out.join("entries").join(format!("{id}.html")));
+    let page = page_of(&entries[0].id);
+    assert!(page.contains("href=\"../allowed_signers\""), "{page}");
+    let pre = page
+        .split("<pre class=\"cmd\">")
+        .nth(1)
+        .expect("the command");
+    let cmd = unescape(&pre[..pre.find("</pre>").expect("end")]).replace("&lt;", "<");
+    assert!(
+        cmd.starts_with("ssh-keygen -Y verify -f allowed_signers"),
+        "{cmd}"
+    );
+    // What a reader downloads, into one directory, and the command as printed.
+    let dl = t.path().join("download");
+    fs::create_dir(&dl).expect("mkdir");
+    for (from, name) in [
+        (
+            out.join("reports").join(&sha).join("report.json"),
+            "report.json",
+        ),
+        (
+            out.join("reports").join(&sha).join("report.json.sig"),
+            "report.json.sig",
+        ),
+        (out.join("allowed_signers"), "allowed_signers"),
+    ] {
+        fs::copy(&from, dl.join(name)).expect("download");
+    }
+    let v = Command::new("sh")
+        .arg("-c")
+        .arg(&cmd)
+        .current_dir(&dl)
+        .output()
+        .expect("sh");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&v.stderr)
+    );
+    assert!(v.status.success(), "{cmd}: {said}");
+    assert!(
+        said.contains("Good \"hwcert-report\" signature for lab@example.com"),
+        "{said}"
+    );
+
+    // The store's signature damaged (a new file: the first site's is a hard link of it), and
+    // a new site: the key cannot be confirmed, so it is not published, and the page does not
+    // link the file.
+    let sig = st.report_dir(&sha).join("report.json.sig");
+    let mut bad = fs::read(&sig).expect("sig");
+    let mid = bad.len() / 2;
+    bad[mid] = if bad[mid] == b'A' { b'B' } else { b'A' };
+    fs::remove_file(&sig).expect("rm");
+    fs::write(&sig, &bad).expect("damage");
+    let out = t.path().join("site2");
+    let s = publish(&st, &out, &opts()).expect("publish");
+    assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+    assert!(
+        s.warnings[0].starts_with("allowed_signers: key ") && s.warnings[0].contains(&sha),
+        "{:?}",
+        s.warnings
+    );
+    let signers = read(&out.join("allowed_signers"));
+    assert!(signers.lines().all(|l| l.starts_with('#')), "{signers}");
+    let page = read(&out.join("entries").join(format!("{}.html", entries[0].id)));
+    assert!(!page.contains("href=\"../allowed_signers\""), "{page}");
+    assert!(page.contains("with an <code>allowed_signers</code> file that names"));
+}
+
 /// A store filled by an older hwcert holds the submitted renderings, and a site published by
 /// one served them: the next publish renders them again, in a new site and in place.
 #[test]
@@ -322,7 +420,13 @@ fn a_report_that_cannot_be_rendered_gets_no_pages() {
         fs::remove_file(&rj).expect("rm");
         fs::write(&rj, bad).expect("damage");
         let s = publish(&st, &out, &opts()).expect("publish");
-        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        // Its pages are not rendered, and its key, confirmed by no signature, not published.
+        assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
+        assert!(
+            s.warnings[1].starts_with("allowed_signers: key "),
+            "{:?}",
+            s.warnings
+        );
         assert!(
             s.warnings[0].contains("not the report that was signed"),
             "{:?}",
@@ -390,7 +494,13 @@ fn a_report_this_hwcert_cannot_read_gets_no_pages() {
     .expect("add");
     let out = t.path().join("site");
     let s = publish(&st, &out, &opts()).expect("publish");
-    assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+    // No pages, and its key (whose signature is no SSHSIG) not in the site's allowed_signers.
+    assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
+    assert!(
+        s.warnings[1].contains("allowed_signers: key SHA256:x is left out"),
+        "{:?}",
+        s.warnings
+    );
     assert!(
         s.warnings[0].contains("not a hwcert.report/1 document"),
         "{:?}",

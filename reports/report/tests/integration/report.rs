@@ -909,3 +909,79 @@ fn accelerators_are_shown_with_their_tool() {
     let html = fs::read_to_string(out.join("report.html")).expect("html");
     assert!(!html.contains("id=\"accelerators\""));
 }
+
+/// The HTML report's "Hardware compatibility list entries" block.
+fn hcl_block(html: &str) -> &str {
+    let at = html
+        .find("Hardware compatibility list entries")
+        .expect("the HCL block");
+    &html[at..]
+}
+
+#[test]
+fn a_system_without_dmi_is_named_and_said_unlistable() {
+    // This machine, recorded: a Firecracker (KVM) virtual machine whose firmware has no DMI.
+    let archive = testing::rundir::fixture("firecracker-vm.tar.gz");
+    let unpacked = tmp();
+    inventory::snapshot::extract(&archive, unpacked.path()).expect("the snapshot");
+    let root = inventory::snapshot::extracted_root(unpacked.path());
+    let inv = testing::rundir::probe(&root);
+    assert!(inv.dmi.is_none(), "the recording has no DMI");
+    let plan = testing::rundir::plan(&inv, &root);
+    let mut b = RunBuilder::new(&inv, plan);
+    b.pass_the_rest();
+    let (_t, out, r) = make(&b);
+    let v = read_json(&out.join("report.json"));
+    let sys = &v["hcl"][0];
+    assert_eq!(sys["kind"], "system");
+    assert_eq!(sys["hypervisor"], "KVM");
+    assert!(sys.get("vendor").is_none() && sys.get("product").is_none());
+    let name = documents::claims::title(&r.hcl[0]);
+    assert!(name.starts_with("KVM virtual machine, "), "{name}");
+    assert!(
+        name.contains(inv.cpu.model_name.as_deref().expect("a CPU model")),
+        "{name}"
+    );
+    let html = fs::read_to_string(out.join("report.html")).expect("html");
+    let block = hcl_block(&html);
+    assert!(block.contains(&name), "the card is titled: {block}");
+    assert!(block.contains("Not listable"), "{block}");
+    assert!(
+        block.contains("a virtual machine&#x27;s firmware gives no DMI system vendor")
+            || block.contains("a virtual machine's firmware gives no DMI system vendor"),
+        "{block}"
+    );
+    assert!(!block.contains("SYSTEM:<"), "an unnamed system: {block}");
+    let md = fs::read_to_string(out.join("report.md")).expect("md");
+    assert!(md.contains(&format!("| system | {name} |")), "{md}");
+}
+
+#[test]
+fn a_board_is_named_from_its_device_tree() {
+    let mut b = RunBuilder::raid_sas();
+    b.inventory["dmi"] = Value::Null;
+    b.inventory["host"]["device_tree_model"] = json!("Phytium D2000 Development Board");
+    b.pass_the_rest();
+    let (_t, out, r) = make(&b);
+    let name = documents::claims::title(&r.hcl[0]);
+    assert_eq!(
+        name,
+        "Phytium D2000 Development Board, 2 × Intel(R) Xeon(R) Gold 6248R CPU @ 3.00GHz"
+    );
+    let html = fs::read_to_string(out.join("report.html")).expect("html");
+    let block = hcl_block(&html);
+    assert!(
+        block.contains("Device tree") && block.contains(&name),
+        "{block}"
+    );
+    assert!(block.contains("a device-tree board"), "{block}");
+    // A system that DMI names has no such fact.
+    let (_t, out, _r) = make(&{
+        let mut b = RunBuilder::raid_sas();
+        b.pass_the_rest();
+        b
+    });
+    let html = fs::read_to_string(out.join("report.html")).expect("html");
+    assert!(!html.contains("Not listable"));
+    assert!(hcl_block(&html).contains("Inspur NF5280M5"));
+}

@@ -867,3 +867,89 @@ fn a_cold_cycle_power_cycles_through_the_bmc_only_where_one_is_configured() {
         show(&o)
     );
 }
+
+#[test]
+fn certify_with_consent_reports_only_once_the_cycles_are_over() {
+    let mut lab = lab(2, "");
+    let out = lab._tmp.path().join("cert");
+    lab.run = out.join("run");
+    let key = lab._tmp.path().join("key");
+    let kg = Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "lab@example.org",
+            "-f",
+        ])
+        .arg(&key)
+        .output()
+        .expect("ssh-keygen");
+    assert!(kg.status.success(), "{}", show(&kg));
+    let certify = |args: &[&str]| {
+        lab.cmd()
+            .arg("certify")
+            .args(args)
+            .arg("--key")
+            .arg(&key)
+            .output()
+            .expect("hwcert certify")
+    };
+    let out_s = out.to_str().expect("utf-8");
+    let profile = lab.profile.to_str().expect("utf-8");
+    // --resume continues a run as it was planned: consent is given at the start only.
+    let o = certify(&["--resume", out_s, "--allow-reboot"]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+
+    let first_boot = current_boot(&lab.machine);
+    let o = certify(&["--profile", profile, "-o", out_s, "--allow-reboot"]);
+    assert_rebooting(&lab, &o, &first_boot, 1, 2);
+    assert!(
+        !out.join("report/report.json").exists(),
+        "no report of a run that goes on after the boot"
+    );
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("no report yet") && err.contains(&format!("hwcert certify --resume {out_s}")),
+        "{err}"
+    );
+    // The second cycle's boot: the unit resumes the run, which reboots again; certify
+    // --resume from the same boot would not report either.
+    let (id, o) = lab.boot_and_resume(3_000);
+    assert_rebooting(&lab, &o, &id, 2, 2);
+    // The last boot: the unit finishes the run; certify --resume writes the report.
+    let (_, o) = lab.boot_and_resume(3_000);
+    assert_eq!(o.status.code(), final_code(&lab, true), "{}", show(&o));
+    let o = certify(&["--resume", out_s]);
+    assert!(out.join("report/report.json").is_file(), "{}", show(&o));
+    let report: Value = serde_json::from_slice(
+        &std::fs::read(out.join("report/report.json")).expect("report.json"),
+    )
+    .expect("json");
+    let cycle = report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|r| r["name"] == CYCLE)
+        .expect("the cycle is in the report");
+    assert_eq!(cycle["status"], "pass", "{cycle}");
+    assert_eq!(lab.machine.actions().len(), 2, "two reboots, no more");
+
+    // Without --allow-reboot certify plans no cycle and reboots nothing.
+    let lab = self::lab(2, "");
+    let out = lab._tmp.path().join("cert");
+    let o = lab
+        .cmd()
+        .arg("certify")
+        .args(["--profile", lab.profile.to_str().expect("utf-8"), "-o"])
+        .arg(&out)
+        .arg("--key")
+        .arg(&key)
+        .output()
+        .expect("certify");
+    assert!(out.join("report/report.json").is_file(), "{}", show(&o));
+    assert!(lab.machine.actions().is_empty());
+}

@@ -77,6 +77,53 @@ pub enum StressLength {
     Passes(u32),
 }
 
+/// The least stress a certification profile runs, as `standard` does: CPU 10 minutes, storage
+/// 5 minutes per disk, memory one full pass (or, timed, as long as the CPU). A profile built on
+/// `standard` or `full` that shortens one is not a certification profile: a few seconds of
+/// stress prove nothing, whatever the chain.
+pub const MIN_CERTIFYING_STRESS: [(&str, StressLength); 3] = [
+    ("cpu", StressLength::Seconds(600)),
+    ("memory", StressLength::Passes(1)),
+    ("storage", StressLength::Seconds(300)),
+];
+
+impl Stress {
+    /// The first stressor shorter than a certification needs, said for people; `None` when
+    /// each runs at least [`MIN_CERTIFYING_STRESS`].
+    pub fn short_of_certification(&self) -> Option<String> {
+        let show = |l: StressLength| match l {
+            StressLength::Seconds(s) if s % 60 == 0 => format!("{} min", s / 60),
+            StressLength::Seconds(s) => format!("{s} s"),
+            StressLength::Passes(1) => "one full pass".into(),
+            StressLength::Passes(n) => format!("{n} full passes"),
+        };
+        for (name, min) in MIN_CERTIFYING_STRESS {
+            let Some(have) = self.get(name) else {
+                continue; // the case's own default, which is the certification length
+            };
+            let enough = match (have, min) {
+                (StressLength::Seconds(a), StressLength::Seconds(b)) => a >= b,
+                (StressLength::Passes(a), StressLength::Passes(b)) => a >= b,
+                // Timed memory stress: as long as the CPU's minimum.
+                (StressLength::Seconds(a), StressLength::Passes(_)) => a >= 600,
+                (StressLength::Passes(_), StressLength::Seconds(_)) => false,
+            };
+            if !enough {
+                let want = if name == "memory" {
+                    "one full pass or 10 min".to_string()
+                } else {
+                    show(min)
+                };
+                return Some(format!(
+                    "its {name} stress runs {} where a certification runs at least {want}",
+                    show(have)
+                ));
+            }
+        }
+        None
+    }
+}
+
 /// The length of each stressor; `None` leaves the case at its own default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stress {
@@ -174,6 +221,9 @@ pub struct Profile {
     /// Whether it is a certification profile: `standard`, `full`, or a file whose chain reaches
     /// one of them before any other built-in ([`documents::verdict::CERTIFYING`]).
     pub certifies: bool,
+    /// Why a profile whose chain reaches a certification profile still does not certify
+    /// (a stressor shorter than [`MIN_CERTIFYING_STRESS`]).
+    pub not_certifying: Option<String>,
     /// The file given and its text (absent for a built-in).
     pub source: Option<ProfileSource>,
     pub stress: Stress,
@@ -196,6 +246,7 @@ impl Profile {
             description: None,
             chain: Vec::new(),
             certifies: false,
+            not_certifying: None,
             source: None,
             stress: Stress::default(),
             include: None,

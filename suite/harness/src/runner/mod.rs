@@ -40,3 +40,27 @@ mod worker;
 pub use request::RunRequest;
 pub use start::run;
 pub use worker::{worker, WorkerRequest};
+
+/// Whether the run in `dir` stopped to take this machine down and waits for the next boot:
+/// its last journal line is a disruptive instance's `interrupted` "rebooting (boot_id X): …"
+/// (or power-cycling, crashing, …) stamped with this boot's id. Then the run is not over,
+/// and nothing is to be reported yet: the reason is returned.
+pub fn awaiting_disruption(dir: &std::path::Path) -> Option<String> {
+    use documents::outcome::Action;
+    let (entries, _) = rundir::read_journal(dir).ok()?;
+    let last = entries.last()?;
+    if last.status != documents::status::Status::Interrupted {
+        return None;
+    }
+    let reason = last.reason.as_deref()?;
+    let boot = machine::machine().boot_id()?;
+    let stamped = [
+        Action::Reboot,
+        Action::PowerCycle,
+        Action::Crash,
+        Action::WatchdogExpire,
+    ]
+    .iter()
+    .any(|a| reason.starts_with(&format!("{} (boot_id {boot}): ", a.doing())));
+    stamped.then(|| reason.to_string())
+}

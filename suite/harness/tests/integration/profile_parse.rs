@@ -622,3 +622,57 @@ fn certification_profiles_are_standard_full_and_files_built_on_them() {
         .expect("cpu::stress not planned on a recorded tree");
     assert_eq!(stress.kind, Some(documents::plan::NotPlannedKind::Unmet));
 }
+
+/// A profile built on `standard` that shortens a stressor below what a certification runs
+/// does not certify, and the plan and the verdict say which stressor and by how much.
+#[test]
+fn a_certification_profile_with_short_stress_does_not_certify() {
+    let d = tmpdir();
+    let cases = [
+        ("cpu1s.toml", "stress_seconds = 1\n", Some("its cpu stress runs 1 s where a certification runs at least 10 min")),
+        ("cpu.toml", "stress_seconds = { cpu = \"9m\" }\n", Some("its cpu stress runs 9 min where a certification runs at least 10 min")),
+        ("storage.toml", "stress_seconds = { storage = \"299\" }\n", Some("its storage stress runs 299 s where a certification runs at least 5 min")),
+        ("mem.toml", "stress_seconds = { memory = \"5m\" }\n", Some("its memory stress runs 5 min where a certification runs at least one full pass or 10 min")),
+        ("longer.toml", "stress_seconds = { cpu = \"1h\", memory = \"2 passes\", storage = \"5m\" }\n", None),
+        ("memtimed.toml", "stress_seconds = { memory = \"10m\" }\n", None),
+    ];
+    for (file, stress, want) in cases {
+        let p = write(d.path(), file, &format!("extends = \"standard\"\n{stress}"));
+        let prof = load_file(&p).expect(file);
+        assert_eq!(prof.certifies, want.is_none(), "{file}");
+        assert_eq!(prof.not_certifying.as_deref(), want, "{file}");
+    }
+    // The built-ins themselves are long enough.
+    for name in ["standard", "full"] {
+        let p = harness::profile::load_profile(name).expect(name);
+        assert!(p.certifies && p.not_certifying.is_none(), "{name}");
+    }
+    // Built on a short one: inherited.
+    let base = d.path().join("cpu1s.toml");
+    assert!(base.exists());
+    let on = write(d.path(), "on.toml", "extends = \"cpu1s.toml\"\n");
+    assert!(!load_file(&on).expect("loads").certifies);
+    // The plan and the verdict's gap say why.
+    let root = testing::fixtures::fixture("raid-sas");
+    let inv = testing::rundir::probe(&root);
+    let mut plan = harness::planner::make_plan(&harness::planner::PlanRequest::new(
+        &load_file(&base).expect("loads"),
+        &inv,
+        &root,
+    ))
+    .expect("plan");
+    assert_eq!(plan.certifies, Some(false));
+    plan.sysroot = "/".into();
+    let gaps = documents::verdict::gaps(&plan);
+    let g = gaps
+        .iter()
+        .find(|g| g.kind == documents::verdict::GapKind::Profile)
+        .expect("a profile gap");
+    assert!(
+        g.reason.ends_with(
+            "does not certify: its cpu stress runs 1 s where a certification runs at least 10 min"
+        ),
+        "{}",
+        g.reason
+    );
+}
