@@ -24,6 +24,17 @@ done
 SSHD=$(command -v sshd || echo /usr/sbin/sshd)
 [ -x "$SSHD" ] || skip "sshd is not installed (openssh-server)"
 TAG="hwf$$"
+# A run killed before its cleanup (SIGKILL, a full disk, a lost machine) leaves its namespaces,
+# and with them its host-side veth ends holding the same addresses: the next run's ssh would be
+# routed to the dead one and refused. Remove the namespaces of runs whose shell is gone (only
+# this script's: named hwf<pid><host>); their processes were started by that run.
+for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^hwf[0-9]+[abc]$'); do
+    pid=${ns#hwf}; pid=${pid%?}
+    if ! kill -0 "$pid" 2>/dev/null; then
+        for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+        ip netns del "$ns" 2>/dev/null && echo "removed the namespace $ns of an earlier run that did not clean up" >&2
+    fi
+done
 ip netns add "${TAG}probe" 2>/dev/null || skip "cannot make a network namespace here"
 ip netns del "${TAG}probe"
 
@@ -75,6 +86,11 @@ CONF
     SSHD_PID[$h]=$!
     PIDS+=("$!")
 }
+for h in a b c; do
+    if ip -o addr show | grep -qE "inet (${PEER[$h]}|${ADDR[$h]})/"; then
+        fail "${PEER[$h]} or ${ADDR[$h]} is already on an interface of this machine (not made by this run): $(ip -o addr show | grep -E "inet (${PEER[$h]}|${ADDR[$h]})/" | awk '{print $2}' | tr '\n' ' ')"
+    fi
+done
 for h in a b c; do
     ns="${TAG}$h"
     ip netns add "$ns"; NSS+=("$ns")
