@@ -92,10 +92,7 @@ fn select(inv: &Inventory, options: &RunOptions) -> Selection {
 
 /// "local /dev/ipmi0" or "lanplus HOST", for messages.
 fn reached(ctx: &Context<'_>) -> String {
-    match ctx.options.settings.get("ipmi.host") {
-        Some(h) => format!("lanplus {h}"),
-        None => "local /dev/ipmi0".into(),
-    }
+    crate::machine::bmc_target(ctx.options).describe()
 }
 
 /// Run `ipmitool [target] args…` under the case's limit: stdout, or the verdict saying why not.
@@ -180,9 +177,32 @@ fn sel(ctx: &mut Context<'_>) -> Verdict {
     }
 }
 
+/// Why the SEL of the run's start could take no new entry, if it could not: it overflowed, or
+/// it was 100% used ("1024 entries, 100% used").
+fn full_at_start(sel: &ibmc::SelInfo) -> Option<String> {
+    let used = sel
+        .percent_used
+        .as_deref()
+        .and_then(|p| p.trim().trim_end_matches('%').trim().parse::<f64>().ok());
+    if sel.overflow == Some(true) {
+        return Some(format!("{} entries, overflow", sel.entries));
+    }
+    match used {
+        Some(u) if u >= 100.0 => Some(format!("{} entries, {u}% used", sel.entries)),
+        _ => None,
+    }
+}
+
 fn check_sel(ctx: &mut Context<'_>) -> Result<Verdict, Verdict> {
     crate::util::require_live(ctx, "reading the BMC's event log")?;
     let start = ctx.inventory.bmc.as_ref().and_then(|b| b.sel.as_ref());
+    if let Some(full) = start.and_then(full_at_start) {
+        return Ok(Verdict::skip(format!(
+            "the SEL was full when the run began ({full}): the BMC may have dropped or \
+             overwritten the events of this run, so they cannot be judged; save it (ipmitool \
+             sel save FILE), clear it (ipmitool sel clear) and run again"
+        )));
+    }
     let Some(start) = start.map(|s| s.entries) else {
         let why = ctx
             .inventory

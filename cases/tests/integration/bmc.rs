@@ -376,6 +376,49 @@ fn sel_entries_added_during_the_run() {
     );
     assert!(failed(&r).contains("Power unit failure detected"));
 
+    // Full when the run began (100% used, or overflowed): new events may have been dropped or
+    // may have overwritten old ones, so that the count says nothing; skipped, saying how to
+    // clear it, never a pass.
+    let recorded = std::fs::read_to_string(outputs("dell-idrac", "sel-info.txt")).expect("sel");
+    for (from, to, says) in [
+        (
+            "Percent Used     : 3%",
+            "Percent Used     : 100%",
+            "7 entries, 100% used",
+        ),
+        (
+            "Overflow         : false",
+            "Overflow         : true",
+            "7 entries, overflow",
+        ),
+    ] {
+        let t = tree("dell-idrac", true);
+        assert!(recorded.contains(from));
+        std::fs::write(
+            t.path().join(".hwcert/tools/ipmitool-sel-info.txt"),
+            recorded.replace(from, to),
+        )
+        .expect("sel info");
+        let d = tempfile::tempdir().expect("tempdir");
+        let r = run(
+            "system::bmc_sel",
+            t.path(),
+            &fake(d.path(), "replay dell-idrac"),
+            None,
+            "",
+        );
+        match &r.verdict {
+            Verdict::Skip { reason } => assert!(
+                reason.contains(&format!("the SEL was full when the run began ({says})"))
+                    && reason.contains("ipmitool sel clear"),
+                "{reason}"
+            ),
+            v => panic!("{to}: {v:?}"),
+        }
+        // It did not ask the BMC for entries it could not judge.
+        assert!(!d.path().join("args").exists());
+    }
+
     // No count from the start: the entries of the run are unknown, said so.
     let t = tree("dell-idrac", false);
     let d = tempfile::tempdir().expect("tempdir");
