@@ -225,18 +225,13 @@ fn clock_ms(id: libc::clockid_t) -> Option<u64> {
 /// `ipmi.password_file`: lanplus), or the local one (/dev/ipmi0) when it names none. The
 /// password is only ever read by ipmitool from its file (`-f`).
 pub fn ipmi_args(options: &RunOptions) -> Vec<String> {
-    let s = &options.settings;
-    let Some(host) = s.get("ipmi.host") else {
-        return Vec::new();
-    };
-    let mut a = vec!["-I".into(), "lanplus".into(), "-H".into(), host.clone()];
-    if let Some(u) = s.get("ipmi.user") {
-        a.extend(["-U".into(), u.clone()]);
-    }
-    if let Some(f) = s.get("ipmi.password_file") {
-        a.extend(["-f".into(), f.clone()]);
-    }
-    a
+    bmc_target(options).args()
+}
+
+/// The BMC the profile names over the LAN, else the local one.
+pub fn bmc_target(options: &RunOptions) -> inventory::bmc::Target {
+    inventory::bmc::Target::from_settings(&options.settings)
+        .unwrap_or(inventory::bmc::Target::Local)
 }
 
 impl Machine for LiveMachine {

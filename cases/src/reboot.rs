@@ -335,6 +335,8 @@ fn probe(m: &dyn Machine) -> Result<Inventory, String> {
         all: false,
         show_identifiers: false,
         udev: false,
+        // The boot comparison has no BMC part (BootInventory).
+        bmc: None,
     })
     .map_err(|e| format!("cannot probe {}: {e}", m.describe()))
 }

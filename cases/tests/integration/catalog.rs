@@ -294,6 +294,7 @@ fn cpu_and_storage_cases_on_util_linux_dumps() {
                 all: false,
                 show_identifiers: false,
                 udev: false,
+                bmc: None,
             }) else {
                 continue;
             };

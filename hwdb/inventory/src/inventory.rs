@@ -24,6 +24,9 @@ pub struct ProbeOptions {
     pub show_identifiers: bool,
     /// Enrich from the udev database on the live system (ignored for other sysroots).
     pub udev: bool,
+    /// A BMC to reach over the LAN (the profile's `ipmi.host`); without one the live probe
+    /// asks the local IPMI device where there is one. Ignored for recorded trees.
+    pub bmc: Option<crate::bmc::Target>,
 }
 
 impl Default for ProbeOptions {
@@ -33,6 +36,7 @@ impl Default for ProbeOptions {
             all: false,
             show_identifiers: false,
             udev: true,
+            bmc: None,
         }
     }
 }

@@ -73,7 +73,7 @@ pub(crate) fn probe_parts_with(
     let network = network::probe(sys);
     let rdma = rdma::probe(sys);
     let accel = accel::probe(&pci, tools);
-    let (bmc, bmc_outputs) = bmc::probe(sys, None);
+    let (bmc, bmc_outputs) = bmc::probe(sys, opts.bmc.clone());
     let mut inv = Inventory {
         schema: SCHEMA.to_string(),
         probed_by: ProbedBy {

@@ -50,6 +50,10 @@ enum Command {
         /// Do not read the udev database (live system only).
         #[arg(long)]
         no_udev: bool,
+        /// Reach the BMC this profile names over the LAN (its ipmi.host, ipmi.user and
+        /// ipmi.password_file) instead of the local /dev/ipmi0 (live system only).
+        #[arg(long, value_name = "NAME|FILE")]
+        bmc_profile: Option<String>,
     },
     /// Record the files `probe` reads into a .tar.gz, for bug reports and test fixtures.
     ///
@@ -69,6 +73,10 @@ enum Command {
         /// Replace FILE if it exists (without it, an existing FILE is an error, exit 2).
         #[arg(long)]
         force: bool,
+        /// Reach the BMC this profile names over the LAN (its ipmi.host, ipmi.user and
+        /// ipmi.password_file) instead of the local /dev/ipmi0 (live system only).
+        #[arg(long, value_name = "NAME|FILE")]
+        bmc_profile: Option<String>,
     },
     /// List the case instances a run would hold, in order, with time limits and estimates.
     Plan(plan::PlanArgs),
@@ -285,13 +293,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             all,
             show_identifiers,
             no_udev,
+            bmc_profile,
         } => {
+            let bmc = match bmc_of(bmc_profile.as_deref()) {
+                Ok(b) => b,
+                Err(code) => return Ok(code),
+            };
             let (root, _tmp) = open_sysroot(&sysroot)?;
             let opts = inventory::ProbeOptions {
                 sysroot: root,
                 all,
                 show_identifiers,
                 udev: !no_udev,
+                bmc,
             };
             let inv = inventory::probe(&opts)?;
             if json {
@@ -308,7 +322,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             sysroot,
             show_identifiers,
             force,
+            bmc_profile,
         } => {
+            let bmc = match bmc_of(bmc_profile.as_deref()) {
+                Ok(b) => b,
+                Err(code) => return Ok(code),
+            };
             if output.as_os_str().is_empty() {
                 bail!("--output must name a file");
             }
@@ -321,6 +340,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 all: true,
                 show_identifiers,
                 udev: false,
+                bmc,
             };
             // Write next to the target and rename, so a failed run leaves no half archive.
             let dir = output
@@ -622,4 +642,21 @@ fn cmd_keygen(args: KeygenArgs) -> Result<ExitCode> {
     );
     say!("{}", k.allowed_signers);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The BMC `--bmc-profile SPEC` names over the LAN. A profile that does not load or names no
+/// BMC is a usage error (exit 2), said before anything is probed.
+fn bmc_of(spec: Option<&str>) -> Result<Option<inventory::bmc::Target>, ExitCode> {
+    let Some(spec) = spec else { return Ok(None) };
+    let why = match harness::profile::load(spec) {
+        Ok(p) => match inventory::bmc::Target::from_settings(&p.settings) {
+            Some(t) => return Ok(Some(t)),
+            None => "the profile names no BMC (set ipmi.host, and ipmi.user and \
+                     ipmi.password_file where it needs them)"
+                .to_string(),
+        },
+        Err(e) => format!("{e:#}"),
+    };
+    esay!("hwcert: error: --bmc-profile {spec}: {why}");
+    Err(ExitCode::from(2))
 }

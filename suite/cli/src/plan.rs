@@ -37,6 +37,7 @@ pub fn cmd_plan(args: PlanArgs) -> Result<ExitCode> {
     let (root, _tmp) = open_sysroot(&args.sysroot)?;
     let inv = inventory::probe(&inventory::ProbeOptions {
         sysroot: root.clone(),
+        bmc: inventory::bmc::Target::from_settings(&profile.settings),
         ..Default::default()
     })?;
     let mut req = PlanRequest::new(&profile, &inv, &root);

@@ -18,6 +18,7 @@ pub fn probe(root: &Path) -> inventory::Inventory {
         all: false,
         show_identifiers: false,
         udev: false,
+        bmc: None,
     };
     match inventory::probe(&opts) {
         Ok(i) => i,

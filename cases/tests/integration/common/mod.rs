@@ -89,6 +89,7 @@ pub fn probe(root: &Path) -> Inventory {
         all: false,
         show_identifiers: false,
         udev: false,
+        bmc: None,
     })
     .expect("a Linux tree")
 }

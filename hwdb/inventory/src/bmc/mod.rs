@@ -49,6 +49,17 @@ pub enum Target {
 }
 
 impl Target {
+    /// The BMC a profile's settings name over the LAN (`ipmi.host`, `ipmi.user`,
+    /// `ipmi.password_file`, checked when the profile loaded); `None` when they name none.
+    pub fn from_settings(settings: &std::collections::BTreeMap<String, String>) -> Option<Target> {
+        let host = settings.get("ipmi.host")?;
+        Some(Target::Lan {
+            host: host.clone(),
+            user: settings.get("ipmi.user").cloned(),
+            password_file: settings.get("ipmi.password_file").cloned(),
+        })
+    }
+
     /// ipmitool's arguments before the command.
     pub fn args(&self) -> Vec<String> {
         match self {

@@ -160,6 +160,7 @@ fn probe_with_limit(root: &Path, what: &str) -> inventory::Inventory {
             all: true,
             show_identifiers: true,
             udev: false,
+            bmc: None,
         };
         let sys = Sysroot::new(&root);
         let inv = inventory::probe_sysroot(&sys, &opts);

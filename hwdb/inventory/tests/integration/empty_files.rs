@@ -68,6 +68,7 @@ fn probe_with(sys: &Sysroot, root: &Path) -> inventory::Inventory {
         all: true,
         show_identifiers: true,
         udev: false,
+        bmc: None,
     };
     inventory::probe_sysroot(sys, &opts)
 }

@@ -1,5 +1,6 @@
 //! The integration tests of this crate, in one binary (one link instead of one per file).
 
+mod bmc_cli;
 mod certify;
 mod cli;
 mod compare_cli;

@@ -59,6 +59,7 @@ fn make_plan(
         all: false,
         show_identifiers: false,
         udev: live,
+        bmc: inventory::bmc::Target::from_settings(&profile.settings),
     })?;
     let mut plan = planner::make_plan(&planner::PlanRequest {
         profile: &profile,
