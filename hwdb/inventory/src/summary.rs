@@ -123,6 +123,9 @@ pub fn render(inv: &Inventory) -> String {
         }
         None => kv(&mut o, "System", "no DMI/SMBIOS data"),
     }
+    if let Some(b) = &inv.bmc {
+        kv(&mut o, "BMC", bmc(b));
+    }
     cpu(&mut o, inv);
     memory(&mut o, inv);
     pci(&mut o, inv);
@@ -139,6 +142,25 @@ pub fn render(inv: &Inventory) -> String {
         }
     }
     o
+}
+
+/// "Dell Inc 2.70 (IPMI 2.0), lanplus 192.0.2.10, SEL 7 entries", or why there is none.
+fn bmc(b: &crate::bmc::Bmc) -> String {
+    use crate::bmc::BmcStatus;
+    match b.status {
+        BmcStatus::Used => {
+            let mut s = vec![
+                b.firmware().unwrap_or_else(|| "firmware unknown".into()),
+                b.reached.clone(),
+            ];
+            if let Some(sel) = &b.sel {
+                s.push(format!("SEL {} entries", sel.entries));
+            }
+            s.join(", ")
+        }
+        BmcStatus::Missing => format!("none ({})", b.detail.join("; ")),
+        BmcStatus::Failed => format!("{}: failed ({})", b.reached, b.detail.join("; ")),
+    }
 }
 
 fn cpu(o: &mut String, inv: &Inventory) {

@@ -16,10 +16,10 @@
 //! | `nic_link_speeds` | `network[]` not virtual: name and `speed_mbps` |
 //! | `nic_firmware` | `rdma[]`: device and `fw_ver` |
 //! | `disk_models`, `disk_firmware` | `storage[]` of kind disk and `nvme[]`: name and model, name and firmware |
+//! | `bmc_firmware` | `bmc.mc`: manufacturer, firmware revision and auxiliary bytes, IPMI version (a BMC the probe reached) |
 //!
-//! The inventory holds no BMC firmware version and no Ethernet firmware version (ethtool's
-//! firmware is logged by `network::driver_info`, not recorded in report.json): they are not
-//! compared.
+//! The inventory holds no Ethernet firmware version (ethtool's firmware is logged by
+//! `network::driver_info`, not recorded in report.json): it is not compared.
 
 use serde_json::Value;
 
@@ -61,6 +61,7 @@ pub const ATTRIBUTES: &[(&str, &str)] = &[
     ("nic_firmware", "NIC firmware (RDMA devices)"),
     ("disk_models", "Disk models"),
     ("disk_firmware", "Disk firmware"),
+    ("bmc_firmware", "BMC firmware"),
 ];
 
 fn s(v: &Value) -> Option<String> {
@@ -113,6 +114,20 @@ pub fn attribute(inv: &Value, key: &str) -> Option<AttrValue> {
         "cpu_count" => one(&["cpu", "cpus"]),
         "cpu_sockets" => one(&["cpu", "sockets"]),
         "cpu_microcode" => one(&["cpu", "microcode"]),
+        "bmc_firmware" => {
+            let mc = &inv["bmc"]["mc"];
+            let rev = s(&mc["firmware_revision"])?;
+            let mut parts: Vec<String> = s(&mc["manufacturer_name"]).into_iter().collect();
+            parts.push(rev);
+            let aux: Vec<String> = arr(&mc["aux_firmware"]).iter().filter_map(s).collect();
+            if !aux.is_empty() {
+                parts.push(format!("(aux {})", aux.join(" ")));
+            }
+            if let Some(v) = s(&mc["ipmi_version"]) {
+                parts.push(format!("(IPMI {v})"));
+            }
+            Some(AttrValue::One(parts.join(" ")))
+        }
         "memory_size" => {
             if let Some(b) = bytes(&inv["memory"]["dimm_total_bytes"]) {
                 return Some(AttrValue::One(hwsys::units::iec(b)));
@@ -271,6 +286,16 @@ mod tests {
             "network": [{"name": "lo", "is_virtual": true}, {"name": "eth0", "speed_mbps": 25000}],
         });
         assert_eq!(model(&inv), ("Inspur NF5280M5".into(), true));
+        // No BMC reached: not known (never "none"); one reached: its firmware.
+        assert_eq!(attribute(&inv, "bmc_firmware"), None);
+        let mut with_bmc = inv.clone();
+        with_bmc["bmc"] = json!({"status": "used", "mc": {"firmware_revision": "4.40",
+            "manufacturer_name": "Inspur", "ipmi_version": "2.0",
+            "aux_firmware": ["0x00", "0x2d"]}});
+        assert_eq!(
+            attribute(&with_bmc, "bmc_firmware").map(|v| v.text()),
+            Some("Inspur 4.40 (aux 0x00 0x2d) (IPMI 2.0)".into())
+        );
         assert_eq!(
             attribute(&inv, "bios_version"),
             Some(AttrValue::One("4.1.21".into()))

@@ -654,6 +654,65 @@ fn accelerator_tables(inv: &inventory::Inventory) -> Vec<Table> {
     out
 }
 
+/// The BMC for the report's facts: "DELL Inc 2.70 (IPMI 2.0) in DELL PowerEdge R730, local
+/// /dev/ipmi0"; nothing when the probe reached none.
+fn bmc_summary(b: &inventory::bmc::Bmc) -> Option<String> {
+    let fw = b.firmware()?;
+    let mut s = format!("firmware {fw}");
+    if let Some(f) = b.fru.as_ref().and_then(|f| f.summary()) {
+        s.push_str(&format!(" in {f}"));
+    }
+    s.push_str(&format!(", {}", b.reached));
+    Some(s)
+}
+
+/// The inventory's BMC rows: firmware and how it was reached, the FRU, the SEL's fill; or why
+/// there is none.
+fn bmc_rows(b: &inventory::bmc::Bmc, kv: &mut impl FnMut(&str, String)) {
+    use inventory::bmc::BmcStatus;
+    match b.status {
+        BmcStatus::Used => {
+            kv(
+                "BMC",
+                format!(
+                    "{} ({})",
+                    b.firmware().unwrap_or_else(|| "firmware unknown".into()),
+                    b.reached
+                ),
+            );
+            if let Some(f) = &b.fru {
+                kv("BMC FRU", f.summary().unwrap_or_default());
+                kv(
+                    "BMC FRU board",
+                    opt(&[
+                        f.board_manufacturer.as_deref(),
+                        f.board_product.as_deref(),
+                        f.board_part.as_deref(),
+                    ]),
+                );
+            }
+            if let Some(sel) = &b.sel {
+                kv(
+                    "BMC SEL",
+                    format!(
+                        "{} entries{}",
+                        sel.entries,
+                        sel.percent_used
+                            .as_deref()
+                            .map(|p| format!(", {p} used"))
+                            .unwrap_or_default()
+                    ),
+                );
+            }
+        }
+        BmcStatus::Missing => kv("BMC", format!("none: {}", b.detail.join("; "))),
+        BmcStatus::Failed => kv(
+            "BMC",
+            format!("{}: failed: {}", b.reached, b.detail.join("; ")),
+        ),
+    }
+}
+
 fn inventory_tables(inv: &inventory::Inventory) -> Vec<Table> {
     let mut t = Vec::new();
     let mut rows: Vec<Vec<String>> = Vec::new();
@@ -688,6 +747,9 @@ fn inventory_tables(inv: &inventory::Inventory) -> Vec<Table> {
             "Chassis",
             opt(&[d.chassis_vendor.as_deref(), d.chassis_type.as_deref()]),
         );
+    }
+    if let Some(b) = &inv.bmc {
+        bmc_rows(b, &mut kv);
     }
     kv(
         "OS",
@@ -907,6 +969,9 @@ fn view<'a>(
                 i.host.arch.as_deref(),
             ]),
         );
+        if let Some(b) = i.bmc.as_ref().and_then(bmc_summary) {
+            push(&mut facts, "BMC", b);
+        }
     }
     push(
         &mut facts,

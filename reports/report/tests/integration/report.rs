@@ -985,3 +985,50 @@ fn a_board_is_named_from_its_device_tree() {
     assert!(!html.contains("Not listable"));
     assert!(hcl_block(&html).contains("Inspur NF5280M5"));
 }
+
+#[test]
+fn the_bmc_firmware_fru_and_sel_are_in_the_report() {
+    // A tree holding Dell iDRAC's recorded mc info, fru print and sel info, as a live probe
+    // records them.
+    let t = tmp();
+    let tools = t.path().join(".hwcert/tools");
+    fs::create_dir_all(&tools).expect("tools");
+    fs::create_dir_all(t.path().join("sys/devices")).expect("sys");
+    let recorded = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../hwdb/inventory/tests/tool-outputs/ipmitool/dell-idrac");
+    for (src, dst) in [
+        ("mc-info.txt", "ipmitool-mc-info.txt"),
+        ("fru-print.txt", "ipmitool-fru-print.txt"),
+        ("sel-info.txt", "ipmitool-sel-info.txt"),
+    ] {
+        fs::copy(recorded.join(src), tools.join(dst)).expect("copy");
+    }
+    let bmc = testing::rundir::probe(t.path()).bmc.expect("a bmc section");
+    let mut b = RunBuilder::raid_sas();
+    b.inventory["bmc"] = serde_json::to_value(&bmc).expect("json");
+    b.pass_the_rest();
+    let (_t, out, _r) = make(&b);
+    let html = fs::read_to_string(out.join("report.html")).expect("html");
+    assert!(
+        html.contains("firmware DELL Inc 2.70")
+            && html.contains("(IPMI 2.0) in DELL PowerEdge R730"),
+        "the facts name the BMC firmware"
+    );
+    assert!(html.contains("BMC SEL") && html.contains("7 entries, 3% used"));
+    let md = fs::read_to_string(out.join("report.md")).expect("md");
+    assert!(md.contains("DELL Inc 2.70"), "{md}");
+    // A machine whose probe reached no BMC says why, and names no firmware.
+    let (_t, out, _r) = make(&{
+        let mut b = RunBuilder::raid_sas();
+        b.inventory["bmc"] = json!({"status": "missing", "reached": "none", "source": "live",
+            "detail": ["no BMC: no local IPMI device"]});
+        b.pass_the_rest();
+        b
+    });
+    let html = fs::read_to_string(out.join("report.html")).expect("html");
+    assert!(
+        html.contains("none: no BMC: no local IPMI device"),
+        "the inventory says why"
+    );
+    assert!(!html.contains("firmware DELL"));
+}
